@@ -1,0 +1,238 @@
+"""One configuration object for every run, and the named presets.
+
+A run is described by :class:`Config`; its architecture part is a :class:`ModelConfig`
+(see :mod:`fsa.models.registry` for the named rows of the paper's tables). Presets
+(``smoke``, ``cpu``, ``paper``) change numbers only — input size, channel width, batch,
+epochs, learning rate — never the code path, so the ``paper`` preset runs exactly the
+model and protocol of the paper and the others are scaled-down copies of it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+#: Class order used everywhere (paper Tables 5 and 10: An Di Fe Ha Ne Sa Su).
+CLASSES_7 = ("anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise")
+#: CK+ with its own seven labelled emotions (contempt instead of neutral).
+CLASSES_CK7 = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the field and the value."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one model of the family (paper §1, Tables 1–3, 6, 7).
+
+    ``arch`` selects the top of the network; everything below it is the same ECNN.
+    """
+
+    name: str = "ecnn-fsa"
+    arch: str = "ecnn-fsa"  # ecnn-fsa | score-fusion | cnn-lstm | ecnn-lstm
+    #: Channel-width multiplier of every conv/feature layer; 1.0 is the paper's VGG-16.
+    width: float = 1.0
+    #: Output dim of the improved VGG-16 (1024, or 2048 via a 1x1 conv; Tables 6-7).
+    backbone_dim: int = 1024
+    #: Use the enhanced branch (ECNN) or not (plain CNN, Table 2).
+    branch: bool = True
+    branch_dim: int = 1024
+    branch_kernel: int = 7  # 7x7 default, 5x5 in Table 3
+    branch_stride: int = 4  # interpretation, see fsa.models.branch
+    branch_fc: int = 0  # FC layers inside the branch: 0, 1 ("Fc1"/"FC6") or 2 ("Fc2")
+    #: FSA super-parameter s, multiplying QK^T in place of 1/sqrt(d_k).
+    s: float = 0.1
+    #: FC layers in the regression head: 1 ("fc") or 2 ("2 x fc").
+    fc_layers: int = 1
+    dropout: float = 0.5
+    #: LSTM widths for the *-lstm archs (Table 2).
+    lstm_widths: tuple[int, ...] = (2048, 2048)
+    #: Concatenate per-frame LBP histograms to the frame features (Table 7 "LBP").
+    lbp: bool = False
+    num_classes: int = 7
+
+    @property
+    def feature_dim(self) -> int:
+        """D: the per-frame feature size fed to FSA / LSTM / the score-fusion head."""
+        return scaled(self.backbone_dim, self.width) + (
+            scaled(self.branch_dim, self.width) if self.branch else 0
+        )
+
+    def validate(self) -> "ModelConfig":
+        if self.arch not in ARCHS:
+            raise ConfigError(f"arch={self.arch!r}: expected one of {', '.join(ARCHS)}")
+        if not self.s > 0:
+            raise ConfigError(f"s={self.s!r}: the FSA super-parameter must be > 0")
+        if not 0 < self.width <= 4:
+            raise ConfigError(f"width={self.width!r}: expected 0 < width <= 4")
+        if self.backbone_dim not in (1024, 2048):
+            raise ConfigError(f"backbone_dim={self.backbone_dim!r}: expected 1024 or 2048")
+        if self.fc_layers not in (1, 2):
+            raise ConfigError(f"fc_layers={self.fc_layers!r}: expected 1 or 2")
+        if self.branch_fc not in (0, 1, 2):
+            raise ConfigError(f"branch_fc={self.branch_fc!r}: expected 0, 1 or 2")
+        if self.branch_kernel not in (3, 5, 7):
+            raise ConfigError(f"branch_kernel={self.branch_kernel!r}: expected 3, 5 or 7")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout={self.dropout!r}: expected 0 <= dropout < 1")
+        if self.arch.endswith("lstm") and not self.lstm_widths:
+            raise ConfigError(f"lstm_widths={self.lstm_widths!r}: an LSTM model needs >= 1 layer")
+        return self
+
+
+ARCHS = ("ecnn-fsa", "score-fusion", "cnn-lstm", "ecnn-lstm")
+
+
+def scaled(channels: int, width: float) -> int:
+    """Channels after the width multiplier (at least 4, a multiple of 4 when scaled)."""
+    if width == 1.0:
+        return channels
+    return max(4, int(round(channels * width / 4)) * 4)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one run depends on. ``model`` holds the architecture."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    # data
+    dataset: str = "ckplus"  # ckplus | afew
+    data: str = ""  # prepared dataset root (data_prep.prepare output)
+    protocol: str = "paper"  # CK+: paper | ck+7 ; AFEW: afew
+    folds: int = 5  # CK+ subject-independent k-fold
+    fold: int = 0
+    val_fraction: float = 0.15  # validation split carved from the training data
+    n: int = 5  # frames per clip (segments)
+    image_size: int = 224
+    # optimisation (paper §2.1)
+    batch_size: int = 48
+    epochs: int = 30
+    lr: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "step"  # step | cosine
+    step_size: int = 10
+    gamma: float = 0.1
+    patience: int = 0  # early stopping on validation (0 = off)
+    seed: int = 0
+    pretrained: str = ""  # local path of a VGG-16 / VGG-Face state dict
+    pretrained_format: str = "torchvision"  # torchvision | vggface
+    # execution (not part of the config hash)
+    device: str = "auto"
+    num_workers: int = 0
+    compile: bool = False
+
+    EXECUTION_FIELDS = ("device", "num_workers", "compile", "data")
+
+    def validate(self) -> "Config":
+        self.model.validate()
+        if self.dataset not in ("ckplus", "afew"):
+            raise ConfigError(f"dataset={self.dataset!r}: expected 'ckplus' or 'afew'")
+        protocols = {"ckplus": ("paper", "ck+7"), "afew": ("afew",)}[self.dataset]
+        if self.protocol not in protocols:
+            raise ConfigError(
+                f"protocol={self.protocol!r}: dataset {self.dataset} supports {', '.join(protocols)}"
+            )
+        if self.n < 1:
+            raise ConfigError(f"n={self.n!r}: a clip needs at least one frame")
+        if self.image_size < 32:
+            raise ConfigError(f"image_size={self.image_size!r}: expected >= 32")
+        if self.folds < 2 or not 0 <= self.fold < self.folds:
+            raise ConfigError(f"fold={self.fold!r}/folds={self.folds!r}: need 0 <= fold < folds, folds >= 2")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction={self.val_fraction!r}: expected 0 < val_fraction < 1")
+        for name in ("batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: expected >= 1")
+        if not self.lr > 0:
+            raise ConfigError(f"lr={self.lr!r}: expected > 0")
+        if self.schedule not in ("step", "cosine"):
+            raise ConfigError(f"schedule={self.schedule!r}: expected 'step' or 'cosine'")
+        if self.pretrained_format not in ("torchvision", "vggface"):
+            raise ConfigError(f"pretrained_format={self.pretrained_format!r}: expected torchvision or vggface")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda[:k]")
+        return self
+
+    # -- (de)serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        d = dict(d)
+        model = d.pop("model", {})
+        m = ModelConfig(**{**model, "lstm_widths": tuple(model.get("lstm_widths", ModelConfig.lstm_widths))})
+        return cls(model=m, **d)
+
+    def hash(self) -> str:
+        """Short stable hash of everything that changes the numbers."""
+        d = self.to_dict()
+        for k in self.EXECUTION_FIELDS:
+            d.pop(k)
+        blob = json.dumps(d, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def override(self, **overrides: Any) -> "Config":
+        """Return a copy with fields replaced; keys of :class:`ModelConfig` go to ``model``."""
+        model_keys = {f.name for f in fields(ModelConfig)}
+        run_keys = {f.name for f in fields(Config)}
+        mo = {k: v for k, v in overrides.items() if k in model_keys}
+        ro = {k: v for k, v in overrides.items() if k in run_keys and k != "model"}
+        unknown = set(overrides) - model_keys - run_keys
+        if unknown:
+            raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        if "model" in overrides:
+            ro["model"] = overrides["model"]
+        cfg = replace(self, **ro)
+        if mo:
+            cfg = replace(cfg, model=replace(cfg.model, **mo))
+        return cfg
+
+
+#: Presets change numbers only. ``width`` and ``image_size`` scale the same network.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": dict(image_size=48, width=0.125, batch_size=16, epochs=6, lr=0.01, step_size=4, folds=5),
+    "cpu": dict(image_size=64, width=0.25, batch_size=16, epochs=12, lr=0.01, step_size=8, folds=5),
+    "paper": dict(image_size=224, width=1.0, batch_size=48, epochs=30, lr=0.001, step_size=10, folds=5),
+}
+
+
+def parse_value(text: str, like: Any) -> Any:
+    """Parse a ``--set key=value`` string to the type of the field's current value."""
+    if isinstance(like, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{text!r} is not a boolean")
+    if isinstance(like, tuple):
+        return tuple(int(t) for t in text.replace("(", "").replace(")", "").split(",") if t.strip())
+    try:
+        return type(like)(text)
+    except ValueError as e:
+        raise ConfigError(f"{text!r} is not a valid {type(like).__name__}") from e
+
+
+def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **overrides: Any) -> Config:
+    """A validated :class:`Config` for a named model, a preset and field overrides.
+
+    String values in ``overrides`` (as given on a command line) are parsed to the field type.
+    """
+    from .models.registry import get_model_config
+
+    if preset not in PRESETS:
+        raise ConfigError(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
+    mcfg = get_model_config(model) if isinstance(model, str) else model
+    cfg = Config(model=mcfg).override(**PRESETS[preset])
+    current = {**cfg.to_dict()["model"], **{k: v for k, v in cfg.to_dict().items() if k != "model"}}
+    parsed = {}
+    for k, v in overrides.items():
+        if k not in current:
+            raise ConfigError(f"unknown config field: {k}")
+        like = getattr(cfg.model, k) if k in current and hasattr(cfg.model, k) else getattr(cfg, k)
+        parsed[k] = parse_value(v, like) if isinstance(v, str) and not isinstance(like, str) else v
+    return cfg.override(**parsed).validate()

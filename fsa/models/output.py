@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+
+
+class ClipOutput(NamedTuple):
+    """What every model returns (a NamedTuple, so DDP and ``torch.compile`` see its tensors)."""
+
+    logits: torch.Tensor  # [B, num_classes]
+    attention: Optional[torch.Tensor]  # [B, n] frame importance, sums to 1; None without attention

@@ -1,0 +1,226 @@
+"""The model family against the paper's shapes (Table 1, §1.2-1.3) and FSA's algebra.
+
+Expected sizes are computed here from the paper's numbers, not read from the code.
+"""
+from dataclasses import replace
+
+import pytest
+import torch
+import torchvision
+
+import fsa
+from fsa.config import ConfigError, ModelConfig
+from fsa.models import REGISTRY, build_model
+from fsa.models.fsa import FrameSelfAttention
+from fsa.models.pretrained import PretrainedError, load_vgg16, vggface_key_map
+
+TINY = dict(width=0.0625)
+
+
+def tiny(name="ecnn-fsa", **kw):
+    return build_model(replace(REGISTRY[name].config, **{**TINY, **kw}))
+
+
+@pytest.fixture(scope="module")
+def paper_model():
+    torch.manual_seed(0)
+    return build_model("ecnn-fsa")
+
+
+def test_paper_shapes(paper_model):
+    m = paper_model
+    # FSA: Q, K, V are 2048 x 2048 (Table 1, §1.3)
+    for w in (m.fsa.w_q, m.fsa.w_k, m.fsa.w_v):
+        assert tuple(w.weight.shape) == (2048, 2048) and w.bias is None
+    assert m.fsa.s == 0.1
+    # enhanced branch kernel 7x7x256x1024 (§1.2)
+    assert tuple(m.ecnn.branch.conv.weight.shape) == (1024, 256, 7, 7)
+    # three added 3x3 convs to 1024 channels: 512->1024, 1024->1024, 1024->1024
+    added = [c for c in m.ecnn.backbone.added if isinstance(c, torch.nn.Conv2d)]
+    assert [tuple(c.weight.shape) for c in added] == [(1024, 512, 3, 3), (1024, 1024, 3, 3), (1024, 1024, 3, 3)]
+    # head: LayerNorm(2048) -> ReLU -> Dropout(0.5) -> FC(2048 -> 7)  (Table 1)
+    layers = list(m.head.layers)
+    assert [type(x) for x in layers] == [torch.nn.LayerNorm, torch.nn.ReLU, torch.nn.Dropout, torch.nn.Linear]
+    assert layers[0].normalized_shape == (2048,) and layers[2].p == 0.5
+    assert (layers[3].in_features, layers[3].out_features) == (2048, 7)
+
+
+def test_paper_parameter_count(paper_model):
+    vgg_convs = sum(p.numel() for p in torchvision.models.vgg16().features.parameters())
+    added = (3 * 3 * 512 * 1024 + 1024) + 2 * (3 * 3 * 1024 * 1024 + 1024)
+    branch = 7 * 7 * 256 * 1024 + 1024
+    attention = 3 * 2048 * 2048
+    head = 2 * 2048 + (2048 * 7 + 7)
+    assert sum(p.numel() for p in paper_model.parameters()) == vgg_convs + added + branch + attention + head
+
+
+def test_backbone_2048_variant_uses_1x1_conv():
+    m = build_model("ecnn-fsa-3072-fc1-s0.06")
+    convs = [c for c in m.ecnn.backbone.added if isinstance(c, torch.nn.Conv2d)]
+    assert tuple(convs[-1].weight.shape) == (2048, 1024, 1, 1)
+    assert m.fsa.w_q.weight.shape == (3072, 3072)
+
+
+def test_branch_resolution_and_flops():
+    """Stride 4 from conv3_3 puts the branch on conv5's 14x14 grid at 224 px."""
+    m = tiny()
+    x = torch.zeros(1, 3, 224, 224)
+    _, tap = m.ecnn.backbone(x)
+    assert tap.shape[-2:] == (56, 56)
+    assert m.ecnn.branch.conv(tap).shape[-2:] == (14, 14)
+
+
+def test_fsa_matches_independent_computation():
+    torch.manual_seed(1)
+    d, n, s = 16, 5, 0.3
+    att = FrameSelfAttention(d, s)
+    x = torch.randn(2, n, d)
+    fused, importance, a = att(x)
+    q, k, v = x @ att.w_q.weight.T, x @ att.w_k.weight.T, x @ att.w_v.weight.T
+    expected_a = torch.exp(s * q @ k.transpose(1, 2))
+    expected_a = expected_a / expected_a.sum(-1, keepdim=True)
+    torch.testing.assert_close(a, expected_a)
+    torch.testing.assert_close(fused, (expected_a @ v).mean(1))
+    torch.testing.assert_close(a.sum(-1), torch.ones(2, n))
+    torch.testing.assert_close(importance.sum(-1), torch.ones(2))
+    torch.testing.assert_close(importance, expected_a.mean(1))
+
+
+def test_fsa_permutation_equivariance():
+    torch.manual_seed(2)
+    att = FrameSelfAttention(12, 0.1)
+    x = torch.randn(3, 6, 12)
+    perm = torch.randperm(6)
+    fused, importance, a = att(x)
+    fused_p, importance_p, a_p = att(x[:, perm])
+    x_star = a @ att.w_v(x)
+    x_star_p = a_p @ att.w_v(x[:, perm])
+    torch.testing.assert_close(x_star_p, x_star[:, perm])
+    torch.testing.assert_close(fused_p, fused)
+    torch.testing.assert_close(importance_p, importance[:, perm])
+
+
+def test_fsa_small_s_is_the_mean():
+    torch.manual_seed(3)
+    att = FrameSelfAttention(8, 1e-9)
+    x = torch.randn(2, 4, 8)
+    fused, importance, _ = att(x)
+    torch.testing.assert_close(importance, torch.full((2, 4), 0.25))
+    torch.testing.assert_close(fused, att.w_v(x.mean(1)))
+
+
+@pytest.mark.parametrize("n", [1, 3, 5, 6, 9])
+def test_any_n_and_batch_one(n):
+    m = tiny().eval()
+    out = m(torch.randn(1, n, 3, 40, 40))
+    assert out.logits.shape == (1, 7) and out.attention.shape == (1, n)
+    torch.testing.assert_close(out.attention.sum(1), torch.ones(1))
+
+
+def test_eval_is_deterministic_and_gradients_reach_first_conv():
+    torch.manual_seed(4)
+    m = tiny()
+    x = torch.randn(2, 5, 3, 48, 48)
+    m.eval()
+    with torch.no_grad():
+        assert torch.equal(m(x).logits, m(x).logits)
+    m.train()
+    m(x).logits.sum().backward()
+    g = m.ecnn.backbone.features[0].weight.grad
+    assert g is not None and g.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_named_config_runs(name):
+    torch.manual_seed(0)
+    m = tiny(name).eval()
+    out = m(torch.randn(2, 3, 3, 32, 32))
+    assert out.logits.shape == (2, 7) and torch.isfinite(out.logits).all()
+    has_attention = REGISTRY[name].config.arch == "ecnn-fsa"
+    assert (out.attention is not None) == has_attention
+
+
+def test_score_fusion_is_mean_of_frame_softmax():
+    torch.manual_seed(5)
+    m = tiny("score-fusion").eval()
+    x = torch.randn(2, 4, 3, 32, 32)
+    with torch.no_grad():
+        frame_probs = torch.softmax(m.head(m.ecnn(x)), -1)
+        torch.testing.assert_close(torch.softmax(m(x).logits, -1), frame_probs.mean(1))
+
+
+def test_lstm_widths_follow_table2():
+    m = build_model(replace(REGISTRY["cnn-lstm-2048-1024"].config))
+    assert [l.hidden_size for l in m.lstms] == [2048, 1024]
+    assert m.ecnn.branch is None and m.ecnn.out_dim == 1024
+    lbp = tiny("ecnn-lstm-fc6-k7-lbp")
+    assert lbp.ecnn.out_dim == 2 * 64 + 160  # tiny ECNN (2 x 1024/16) + 160-d LBP
+
+
+def test_tables_are_covered():
+    rows = {t: [n for n, e in REGISTRY.items() if t in e.tables] for t in ("2", "3", "6", "7", "9")}
+    assert len(rows["2"]) == 5 and len(rows["3"]) == 4 and len(rows["6"]) == 8
+    assert len(rows["7"]) == 10 and set(rows["9"]) == {"ecnn-fsa", "cnn-lstm"}
+    assert REGISTRY["ecnn-fsa"].config == replace(REGISTRY["ecnn-fsa-2048-fc1-s0.1"].config, name="ecnn-fsa")
+
+
+def test_invalid_configs_are_rejected():
+    with pytest.raises(ConfigError, match="s=0"):
+        build_model(ModelConfig(s=0))
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        build_model("nope")
+    with pytest.raises(ConfigError, match="fc_layers=3"):
+        build_model(ModelConfig(fc_layers=3))
+
+
+# -- pretrained weights --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vgg16_file(tmp_path_factory):
+    torch.manual_seed(6)
+    vgg = torchvision.models.vgg16()
+    state = {k: v for k, v in vgg.state_dict().items() if k.startswith("features.")}
+    state["classifier.6.bias"] = vgg.classifier[6].bias.detach().clone()
+    path = tmp_path_factory.mktemp("weights") / "vgg16.pth"
+    torch.save(state, path)
+    return vgg.features.eval(), state, path
+
+
+def test_torchvision_state_dict_reproduces_conv_outputs(vgg16_file, paper_model):
+    features, _, path = vgg16_file
+    loaded = load_vgg16(paper_model, path)
+    assert len(loaded) == 26  # 13 convs x (weight, bias)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(paper_model.ecnn.backbone.features.eval()(x), features(x))
+
+
+def test_vggface_key_mapping(vgg16_file, tmp_path):
+    features, state, _ = vgg16_file
+    inverse = {v: k for k, v in vggface_key_map().items()}
+    assert inverse["features.14"] == "conv3_3" and inverse["features.28"] == "conv5_3"
+    renamed = {f"{inverse[k.rsplit('.', 1)[0]]}.{k.rsplit('.', 1)[1]}": v for k, v in state.items() if k.startswith("features.")}
+    path = tmp_path / "vgg_face.pth"
+    torch.save(renamed, path)
+    m = tiny(width=1.0)
+    load_vgg16(m, path, fmt="vggface")
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(m.ecnn.backbone.features(x), features(x))
+
+
+def test_wrong_weight_files_are_named(vgg16_file, tmp_path):
+    _, state, _ = vgg16_file
+    junk = tmp_path / "junk.pth"
+    junk.write_text("not weights")
+    with pytest.raises(PretrainedError, match="junk.pth: not a PyTorch state dict"):
+        load_vgg16(tiny(), junk)
+    with pytest.raises(PretrainedError, match=r"shape mismatches: features\.0\.weight"):
+        load_vgg16(tiny(), vgg16_file[2])  # width 1/16 model, full-width file
+    partial = tmp_path / "partial.pth"
+    torch.save({k: v for k, v in state.items() if k != "features.28.weight"}, partial)
+    with pytest.raises(PretrainedError, match=r"missing keys: features\.28\.weight"):
+        load_vgg16(tiny(width=1.0), partial)
+    with pytest.raises(PretrainedError, match="no such weights file"):
+        load_vgg16(tiny(), tmp_path / "absent.pth")
