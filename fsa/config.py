@@ -169,10 +169,15 @@ class Config:
         return cls(model=m, **d)
 
     def hash(self) -> str:
-        """Short stable hash of everything that changes the numbers."""
+        """Short stable hash of everything that changes the numbers.
+
+        The model's registry name is a label, not a number: ``ecnn-fsa`` and
+        ``ecnn-fsa-2048-fc1-s0.1`` are one architecture and share their runs.
+        """
         d = self.to_dict()
         for k in self.EXECUTION_FIELDS:
             d.pop(k)
+        d["model"].pop("name")
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
