@@ -1,0 +1,94 @@
+"""CK+ raw-layout indexer.
+
+Layout (as distributed)::
+
+    RAW/cohn-kanade-images/S005/001/S005_001_00000001.png ...   grayscale frames, neutral -> apex
+    RAW/Emotion/S005/001/S005_001_00000011_emotion.txt            "   3.0000000e+00" (labelled only)
+
+``video_id`` is ``S005_001``, ``subject`` is ``S005``, ``source`` is the sequence folder
+relative to RAW. Emotion codes: 0 neutral, 1 anger, 2 contempt, 3 disgust, 4 fear,
+5 happy, 6 sadness, 7 surprise. Of the 593 sequences only 327 have a label file; by default
+only those are indexed (the unlabelled ones cannot be used by either protocol, and skipping
+them halves the preparation cost); ``labelled_only=False`` indexes every sequence.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fsa.video import DataError, RawVideo
+
+EMOTION_CODES = {
+    0: "neutral", 1: "anger", 2: "contempt", 3: "disgust",
+    4: "fear", 5: "happy", 6: "sadness", 7: "surprise",
+}
+IMAGES = "cohn-kanade-images"
+EMOTION = "Emotion"
+
+
+def read_label(path: str | Path) -> str:
+    """Canonical label name of one ``*_emotion.txt`` file; :class:`DataError` if malformed."""
+    path = Path(path)
+    text = path.read_text(errors="replace").strip()
+    if not text:
+        raise DataError(f"{path}: empty CK+ label file")
+    try:
+        value = float(text.split()[0])
+    except ValueError:
+        raise DataError(f"{path}: CK+ label is not a number: {text!r}") from None
+    if not value.is_integer() or int(value) not in EMOTION_CODES:
+        codes = ", ".join(f"{k} {v}" for k, v in EMOTION_CODES.items())
+        raise DataError(f"{path}: unknown CK+ emotion code {text!r} (expected one of: {codes})")
+    return EMOTION_CODES[int(value)]
+
+
+def _dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], list[dict]]:
+    """Walk a CK+ root; returns ``(records, skipped)``.
+
+    ``skipped`` lists ``{"path", "reason"}`` for things deliberately left out (unlabelled
+    sequences when ``labelled_only``, label files without an image sequence). A layout that
+    is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``, nothing at all) raises
+    :class:`DataError` naming the path.
+    """
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise DataError(f"{raw}: CK+ root not found")
+    if not any(raw.iterdir()):
+        raise DataError(f"{raw}: empty dataset root (expected {IMAGES}/ and {EMOTION}/)")
+    images, emotion = raw / IMAGES, raw / EMOTION
+    if not images.is_dir():
+        raise DataError(f"{images}: missing; {raw} is not a CK+ root (expected {IMAGES}/S005/001/*.png)")
+    if not emotion.is_dir():
+        raise DataError(
+            f"{emotion}: missing Emotion/ folder; CK+ labels are read from "
+            f"{EMOTION}/S005/001/S005_001_<frame>_emotion.txt"
+        )
+    records: list[RawVideo] = []
+    skipped: list[dict] = []
+    seen: set[tuple[str, str]] = set()
+    for subject in _dirs(images):
+        for seq in _dirs(subject):
+            seen.add((subject.name, seq.name))
+            labels = sorted((emotion / subject.name / seq.name).glob("*_emotion.txt"))
+            if len(labels) > 1:
+                raise DataError(f"{emotion / subject.name / seq.name}: {len(labels)} label files, expected at most one")
+            label = read_label(labels[0]) if labels else ""
+            source = f"{IMAGES}/{subject.name}/{seq.name}"
+            if labelled_only and not label:
+                skipped.append({"path": source, "reason": "unlabelled sequence (prepare with --all to include)"})
+                continue
+            records.append(RawVideo(f"{subject.name}_{seq.name}", subject.name, label, "", source, seq))
+    for subject in _dirs(emotion):
+        for seq in _dirs(subject):
+            if (subject.name, seq.name) not in seen and any(seq.glob("*_emotion.txt")):
+                skipped.append({
+                    "path": f"{EMOTION}/{subject.name}/{seq.name}",
+                    "reason": "label file without an image sequence",
+                })
+    if not records:
+        what = "labelled sequences" if labelled_only else "sequences"
+        raise DataError(f"{images}: no CK+ {what} found (expected {IMAGES}/S005/001/*.png)")
+    return records, skipped

@@ -1,0 +1,361 @@
+"""Prepared datasets: index loading, evaluation protocols, subject-independent folds, clip datasets.
+
+Input is the output of ``python -m data_prep.prepare``: ``ROOT/index.csv`` and one folder of
+aligned RGB face crops per source clip, ``ROOT/frames/<video_id>/00001.jpg ...``, 1:1 with
+the source frames.
+
+Protocols (paper §2.1, Table 5):
+
+* ``ck+7`` — CK+'s own labels: every labelled sequence, whole, classes
+  :data:`~fsa.config.CLASSES_CK7` (anger, contempt, disgust, fear, happy, sadness, surprise).
+* ``paper`` — Table 5's classes :data:`~fsa.config.CLASSES_7` (An Di Fe Ha Ne Sa Su). §2.1
+  names contempt but Table 5 has neutral instead; CK+ has no neutral label, so, as static
+  CK+ protocols take "the first frame (neutral face)" of the sequences, neutral clips are
+  built from onset frames. Rule: contempt sequences are dropped; every other labelled
+  sequence is one clip (whole sequence); each subject adds **one** neutral clip made of the
+  first ``max(3, ceil(m / 3))`` frames (at most ``m``) of that subject's first labelled
+  sequence (lowest ``video_id``, contempt ones included — their onsets are neutral too),
+  ``m`` being its length. The neutral clip shares the subject of the subject's expressive
+  clips, so subject-grouped folds keep it on the same side. A clip is thus a frame range
+  ``[start, end)`` of a prepared video: the item's ``video_id`` is the frame folder and
+  ``clip_id`` (``S005_001`` or ``S005_001#neutral``) is unique per clip.
+* ``afew`` — Train / Val, :data:`~fsa.config.CLASSES_7`; Val is the test set (results are
+  reported on Val).
+
+Folds: CK+ uses scikit-learn's ``StratifiedGroupKFold(n_splits=folds, shuffle=True,
+random_state=seed)`` over clips grouped by subject; fold ``k``'s held-out part is the test
+set. Model selection never sees the test data: the validation set is carved from the
+remaining training subjects by a second ``StratifiedGroupKFold`` with ``round(1 /
+val_fraction)`` splits (capped by the number of training subjects), taking its first
+held-out part. AFEW carves validation from Train the same
+way (subject = video id on real AFEW). On small sets the class strata are best effort (a
+plain ``GroupKFold`` when no class has as many clips as splits); subject disjointness is
+always exact.
+
+Sampling (paper §2.1): a clip of ``L`` frames is cut into ``n`` equal segments with integer
+edges ``floor(k L / n)``; evaluation takes each segment's centre, training a uniformly random
+frame of each segment. Clips shorter than ``n`` take ``floor((k + 0.5) L / n)`` in both
+modes, which repeats frames. Training augmentation is one random resized crop (area 80-100 %,
+aspect 0.9-1.1) and a horizontal flip with p = 0.5, the same for every frame of a clip.
+All training randomness comes from ``np.random.default_rng([seed, epoch, index])``, so the
+data seen do not depend on worker count, DDP rank or resuming.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+from torch.utils.data import Dataset
+from torchvision.transforms.v2 import functional as TF
+
+from .config import CLASSES_7, CLASSES_CK7
+from .video import DataError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+INDEX_COLUMNS = ("video_id", "subject", "label", "split", "n_frames", "source")
+LABELS = tuple(sorted(set(CLASSES_7) | set(CLASSES_CK7)))
+PROTOCOL_CLASSES = {"paper": CLASSES_7, "ck+7": CLASSES_CK7, "afew": CLASSES_7}
+NEUTRAL_SUFFIX = "#neutral"
+#: Mild training crop: fraction of the area kept and aspect-ratio range.
+CROP_SCALE = (0.8, 1.0)
+CROP_RATIO = (0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One sample: frames ``[start, end)`` (0-based) of the prepared video ``video_id``."""
+
+    clip_id: str
+    video_id: str
+    subject: str
+    label: str
+    start: int
+    end: int
+    split: str = ""  # AFEW: train | val
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+class Splits(NamedTuple):
+    train: "ClipDataset"
+    val: "ClipDataset"
+    test: "ClipDataset"
+    classes: tuple[str, ...]
+
+
+# -- the prepared root ----------------------------------------------------------------
+def frame_path(root: str | os.PathLike, video_id: str, k: int) -> Path:
+    """Path of 0-based frame ``k`` of a prepared video (files are 1-based: ``00001.jpg``)."""
+    return Path(root) / "frames" / video_id / f"{k + 1:05d}.jpg"
+
+
+def load_index(root: str | os.PathLike) -> pd.DataFrame:
+    """``index.csv`` of a prepared root, validated; ``n_frames`` as int, other columns str."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: prepared dataset root not found")
+    path = root / "index.csv"
+    if not path.is_file():
+        raise DataError(f"{root}: not a prepared dataset (no index.csv; run python -m data_prep.prepare)")
+    if not (root / "frames").is_dir():
+        raise DataError(f"{root / 'frames'}: missing frames folder of a prepared dataset")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in INDEX_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    n_frames = pd.to_numeric(df["n_frames"], errors="coerce")
+    for i in range(len(df)):
+        row = df.iloc[i]
+        where = f"{path}: row {i + 2} ({row['video_id']})"
+        if row["label"] and row["label"] not in LABELS:
+            raise DataError(f"{where}: unknown label {row['label']!r} (expected one of {', '.join(LABELS)})")
+        if not (n_frames.iloc[i] >= 1 and n_frames.iloc[i] % 1 == 0):
+            raise DataError(f"{where}: n_frames {row['n_frames']!r} is not a positive integer")
+    if df["video_id"].duplicated().any():
+        raise DataError(f"{path}: duplicate video_id {df['video_id'][df['video_id'].duplicated()].iloc[0]!r}")
+    return df.assign(n_frames=n_frames.astype(int))
+
+
+def index_hash(root: str | os.PathLike) -> str:
+    """Short sha256 of ``index.csv``: identifies the prepared data a result was computed on."""
+    path = Path(root) / "index.csv"
+    if not path.is_file():
+        raise DataError(f"{Path(root)}: not a prepared dataset (no index.csv)")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def load_intensity(root: str | os.PathLike) -> dict[str, np.ndarray] | None:
+    """``{video_id: per-frame expression intensity}`` from ``intensity.csv``, ``None`` if absent.
+
+    Only synthetic data have it. Arrays are indexed by 0-based frame; frames missing from the
+    sidecar are NaN.
+    """
+    root = Path(root)
+    path = root / "intensity.csv"
+    if not path.is_file():
+        return None
+    df = pd.read_csv(path, dtype={"video_id": str})
+    if not {"video_id", "frame", "intensity"} <= set(df.columns):
+        raise DataError(f"{path}: expected columns video_id, frame, intensity")
+    lengths = {}
+    if (root / "index.csv").is_file():
+        index = load_index(root)
+        lengths = dict(zip(index["video_id"], index["n_frames"]))
+    out = {}
+    for vid, g in df.groupby("video_id", sort=True):
+        frames = g["frame"].to_numpy(int) - 1
+        arr = np.full(max(int(lengths.get(vid, 0)), int(frames.max()) + 1), np.nan)
+        arr[frames] = g["intensity"].to_numpy(float)
+        out[vid] = arr
+    return out
+
+
+# -- protocols and folds ----------------------------------------------------------------
+def onset_length(m: int) -> int:
+    """Frames of a CK+ sequence of length ``m`` used as its neutral onset clip."""
+    return min(m, max(3, math.ceil(m / 3)))
+
+
+def make_clips(index: pd.DataFrame, protocol: str) -> tuple[list[Clip], tuple[str, ...]]:
+    """The clips of a protocol (see the module docstring) and its class order."""
+    if protocol not in PROTOCOL_CLASSES:
+        raise DataError(f"protocol={protocol!r}: expected one of {', '.join(PROTOCOL_CLASSES)}")
+    classes = PROTOCOL_CLASSES[protocol]
+    rows = index.sort_values("video_id", kind="stable")
+    if protocol == "afew":
+        rows = rows[rows["split"].isin(["train", "val"])]
+        if rows.empty:
+            raise DataError("protocol 'afew' needs rows with split train/val; this index has none (a CK+ root?)")
+    labelled = rows[rows["label"] != ""]
+    clips = [
+        Clip(r.video_id, r.video_id, r.subject, r.label, 0, int(r.n_frames), r.split)
+        for r in labelled.itertuples()
+        if r.label in classes and not (protocol == "paper" and r.label == "neutral")
+    ]
+    if protocol == "paper":
+        for _, group in labelled.groupby("subject", sort=True):
+            first = group.iloc[0]
+            clips.append(Clip(first.video_id + NEUTRAL_SUFFIX, first.video_id, first.subject, "neutral",
+                              0, onset_length(int(first.n_frames))))
+    if not clips:
+        raise DataError(f"protocol {protocol!r}: no labelled clips of classes {', '.join(classes)} in the index")
+    return clips, classes
+
+
+def _group_split(labels: np.ndarray, groups: np.ndarray, n_splits: int, seed: int, which: int):
+    """Part ``which`` of a subject-grouped, label-stratified k-fold: ``(rest, held)`` positions."""
+    if np.unique(labels, return_counts=True)[1].max() < n_splits:
+        # No class has n_splits members: scikit-learn refuses to stratify; group only.
+        cv = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    else:
+        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # Small sets have classes rarer than n_splits; strata are then best effort.
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        for k, (rest, held) in enumerate(cv.split(np.zeros(len(labels)), labels, groups)):
+            if k == which:
+                return rest, held
+    raise AssertionError("unreachable: which < n_splits")
+
+
+def carve_validation(clips: Sequence[Clip], idx: np.ndarray, val_fraction: float, seed: int):
+    """Split clip indices ``idx`` into (train, val) by subject, stratified by label."""
+    idx = np.asarray(idx)
+    labels = np.array([clips[i].label for i in idx])
+    groups = np.array([clips[i].subject for i in idx])
+    n_subjects = len(set(groups))
+    if n_subjects < 2:
+        raise DataError(f"cannot carve a validation split: the training part has {n_subjects} subject(s)")
+    n_splits = max(2, min(round(1 / val_fraction), n_subjects))
+    rest, held = _group_split(labels, groups, n_splits, seed, 0)
+    return idx[rest], idx[held]
+
+
+def split_clips(clips: Sequence[Clip], protocol: str, folds: int = 5, fold: int = 0,
+                val_fraction: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, val, test)`` clip indices, subject-disjoint (see the module docstring)."""
+    if protocol == "afew":
+        test = np.array([i for i, c in enumerate(clips) if c.split == "val"], dtype=int)
+        pool = np.array([i for i, c in enumerate(clips) if c.split == "train"], dtype=int)
+        if len(test) == 0 or len(pool) == 0:
+            raise DataError(f"protocol 'afew' needs Train and Val clips (found {len(pool)} train, {len(test)} val)")
+    else:
+        if not 0 <= fold < folds:
+            raise DataError(f"fold={fold}: expected 0 <= fold < folds={folds}")
+        labels = np.array([c.label for c in clips])
+        groups = np.array([c.subject for c in clips])
+        n_subjects = len(set(groups))
+        if n_subjects < folds:
+            raise DataError(f"{folds}-fold cross-validation needs at least {folds} subjects; the data have {n_subjects}")
+        pool, test = _group_split(labels, groups, folds, seed, fold)
+    train, val = carve_validation(clips, pool, val_fraction, seed)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+# -- sampling and the dataset -----------------------------------------------------------
+def sample_indices(length: int, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """``n`` frame indices in ``[0, length)``: segment centres, or random per segment with ``rng``."""
+    if length < 1 or n < 1:
+        raise ValueError(f"length={length}, n={n}: both must be >= 1")
+    if length < n:
+        return ((np.arange(n) + 0.5) * length / n).astype(np.int64)
+    edges = (np.arange(n + 1) * length) // n
+    if rng is None:
+        return (edges[:-1] + edges[1:]) // 2
+    return rng.integers(edges[:-1], edges[1:]).astype(np.int64)
+
+
+class ClipDataset(Dataset):
+    """n-frame clips of a prepared root.
+
+    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[n, 3, S, S]`` (ImageNet-normalised
+    RGB), ``label=int`` (index in ``classes``), ``video_id=str`` (frame folder),
+    ``clip_id=str``, ``frame_indices=LongTensor[n]`` (0-based source frames), ``index=int)``.
+    """
+
+    def __init__(self, root: str | os.PathLike, clips: Sequence[Clip], classes: Sequence[str],
+                 n: int = 5, image_size: int = 224, train: bool = False, seed: int = 0):
+        self.root = Path(root)
+        self.clips = list(clips)
+        self.classes = tuple(classes)
+        self.n = int(n)
+        self.image_size = int(image_size)
+        self.train = bool(train)
+        self.seed = int(seed)
+        self.epoch = 0
+        for c in self.clips:
+            if c.label not in self.classes:
+                raise DataError(f"clip {c.clip_id}: label {c.label!r} is not one of {', '.join(self.classes)}")
+            folder = self.root / "frames" / c.video_id
+            if not folder.is_dir():
+                raise DataError(f"{folder}: frame folder of {c.video_id} missing from the prepared dataset")
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the training randomness of an epoch (no effect in evaluation mode)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    @property
+    def labels(self) -> list[int]:
+        return [self.classes.index(c.label) for c in self.clips]
+
+    def _read(self, video_id: str, k: int) -> np.ndarray:
+        path = frame_path(self.root, video_id, k)
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise DataError(f"{path}: prepared frame missing or unreadable")
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def __getitem__(self, i: int) -> dict:
+        clip = self.clips[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        idx = clip.start + sample_indices(clip.length, self.n, rng)
+        cache: dict[int, np.ndarray] = {}  # short clips repeat frames
+        for k in map(int, idx):
+            if k not in cache:
+                cache[k] = self._read(clip.video_id, k)
+        imgs = [cache[int(k)] for k in idx]
+        x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)  # [n, 3, H, W] uint8
+        size = [self.image_size, self.image_size]
+        if rng is not None:
+            h, w = x.shape[-2:]
+            scale = rng.uniform(*CROP_SCALE)
+            ratio = math.exp(rng.uniform(math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1])))
+            cw = min(w, max(1, round(w * math.sqrt(scale * ratio))))
+            ch = min(h, max(1, round(h * math.sqrt(scale / ratio))))
+            top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+            x = TF.resized_crop(x, top, left, ch, cw, size, antialias=True)
+            if rng.random() < 0.5:
+                x = TF.horizontal_flip(x)
+        elif list(x.shape[-2:]) != size:
+            x = TF.resize(x, size, antialias=True)
+        x = TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+        return {
+            "frames": x,
+            "label": self.classes.index(clip.label),
+            "video_id": clip.video_id,
+            "clip_id": clip.clip_id,
+            "frame_indices": torch.as_tensor(idx, dtype=torch.long),
+            "index": i,
+        }
+
+
+def _check_dataset(root: Path, dataset: str) -> None:
+    report = root / "prep_report.json"
+    if report.is_file():
+        prepared = json.loads(report.read_text()).get("dataset")
+        if prepared and prepared != dataset:
+            raise DataError(f"{root}: prepared from {prepared!r} data, but the config says dataset={dataset!r}")
+
+
+def build_datasets(cfg) -> Splits:
+    """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
+    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``)."""
+    if not cfg.data:
+        raise DataError("config field 'data' is empty: set it to a prepared dataset root (data_prep.prepare --out)")
+    root = Path(cfg.data)
+    index = load_index(root)
+    _check_dataset(root, cfg.dataset)
+    clips, classes = make_clips(index, cfg.protocol)
+    train, val, test = split_clips(clips, cfg.protocol, cfg.folds, cfg.fold, cfg.val_fraction, cfg.seed)
+
+    def make(ids: np.ndarray, is_train: bool) -> ClipDataset:
+        return ClipDataset(root, [clips[i] for i in ids], classes, cfg.n, cfg.image_size, is_train, cfg.seed)
+
+    return Splits(make(train, True), make(val, False), make(test, False), classes)

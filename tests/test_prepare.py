@@ -1,0 +1,407 @@
+"""``python -m data_prep.prepare``: real layouts, resumability, bad input, smoke-set detection rates."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, face_clip, write_avi
+
+from data_prep import afew, ckplus
+from data_prep.prepare import main
+from fsa.config import Config
+from fsa.data import build_datasets
+from fsa.video import DataError, read_frames
+
+SIZE = 64
+INDEX_COLUMNS = ["video_id", "subject", "label", "split", "n_frames", "source"]
+
+
+def run(capsys, dataset: str, raw: Path, out: Path, *extra: str) -> tuple[int, str, str]:
+    rc = main(["--dataset", dataset, "--raw", str(raw), "--out", str(out), "--size", str(SIZE), "--quiet", *extra])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def read_index(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "index.csv", dtype=str, keep_default_na=False)
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "prep_report.json").read_text())
+
+
+def assert_complete(out: Path) -> None:
+    """Every frame folder is complete and indexed; nothing temporary or empty is left."""
+    index = read_index(out)
+    folders = {p.name: p for p in (out / "frames").iterdir() if not p.name.startswith(".")}
+    assert not list((out / "frames").glob(".tmp-*")), "temporary folders left behind"
+    assert set(folders) == set(index["video_id"])
+    for row in index.itertuples():
+        jpgs = sorted(folders[row.video_id].glob("*.jpg"))
+        assert len(jpgs) == int(row.n_frames) > 0
+        assert [p.name for p in jpgs] == [f"{k:05d}.jpg" for k in range(1, len(jpgs) + 1)]
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def ck_raw(tmp_path, write_ckplus_raw):
+    return write_ckplus_raw(tmp_path / "ck", subjects=4, seqs=2, frames=5, unlabelled=1)
+
+
+@pytest.fixture
+def afew_raw(tmp_path, write_afew_raw):
+    return write_afew_raw(tmp_path / "afew", per_class=1, frames=4)
+
+
+# -- real layouts ---------------------------------------------------------------------
+def test_ckplus_layout_through_prepare_indexer_and_folds(capsys, ck_raw, tmp_path):
+    out = tmp_path / "out"
+    rc, stdout, _ = run(capsys, "ckplus", ck_raw, out, "-j", "2")
+    assert rc == 0
+    assert re.search(r"with -j 2 = [\d.]+ frames/s", stdout)
+    index = read_index(out)
+    assert list(index.columns) == INDEX_COLUMNS
+    assert len(index) == 8 and (index["label"] != "").all() and (index["split"] == "").all()
+    assert index["video_id"].tolist()[:2] == ["S010_001", "S010_002"]
+    assert (index["subject"] == index["video_id"].str[:4]).all()
+    for row in index.itertuples():
+        n_src = len(list((ck_raw / row.source).glob("*.png")))
+        assert int(row.n_frames) == n_src == 5
+        img = cv2.imread(str(out / "frames" / row.video_id / "00001.jpg"))
+        assert img.shape == (SIZE, SIZE, 3)
+    assert_complete(out)
+    rep = report(out)
+    assert rep["videos"] == {"indexed": 8, "prepared": 8, "failed": 0, "skipped": 4}
+    frames = rep["frames"]
+    assert frames["total"] == 40 and frames["dropped"] == 0
+    assert sum(frames[m] for m in ("hog", "hog-up", "clahe", "cnn", "track", "interpolated")) == 40
+    assert {s["reason"] for s in rep["skipped"]} == {"unlabelled sequence (prepare with --all to include)"}
+    assert not (out / "intensity.csv").exists(), "no sidecar, no intensity file"
+
+    # Subject-independent folds on the prepared fixture: every fold, every split pair.
+    tests = []
+    for fold in range(4):
+        cfg = Config(dataset="ckplus", data=str(out), protocol="paper", folds=4, fold=fold, image_size=32)
+        splits = build_datasets(cfg)
+        subjects = [{c.subject for c in ds.clips} for ds in (splits.train, splits.val, splits.test)]
+        assert all(subjects), "no split is empty"
+        assert not (subjects[0] & subjects[1]) and not (subjects[0] & subjects[2]) and not (subjects[1] & subjects[2])
+        tests += [c.clip_id for c in splits.test.clips]
+    assert sorted(tests) == sorted(set(tests)) and len(tests) == 8 + 4, "each clip tested exactly once"
+
+
+def test_ckplus_all_flag_prepares_unlabelled_sequences(capsys, ck_raw, tmp_path):
+    rc, _, _ = run(capsys, "ckplus", ck_raw, tmp_path / "out", "--all")
+    assert rc == 0
+    index = read_index(tmp_path / "out")
+    assert len(index) == 12 and (index["label"] == "").sum() == 4
+    assert report(tmp_path / "out")["labelled_only"] is False
+
+
+def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
+    records, _ = afew.index(afew_raw)
+    assert all(r.subject == r.video_id for r in records), "real AFEW: subject = video id"
+    ids = [r.video_id for r in records]
+    subjects = {vid: ("A1" if i % 2 else "A2") if vid.startswith("train_") else "B1" for i, vid in enumerate(ids)}
+    with open(afew_raw / "synth_meta.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["video_id", "subject", "label", "split", "n_frames"])
+        w.writerows([[r.video_id, subjects[r.video_id], r.label, r.split, 4] for r in records])
+    with open(afew_raw / "synth_intensity.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["video_id", "frame", "intensity"])
+        w.writerows([[vid, k, f"{k / 4:.4f}"] for vid in ids + ["train_gone"] for k in range(1, 5)])
+    out = tmp_path / "out"
+    rc, stdout, _ = run(capsys, "afew", afew_raw, out, "-j", "2")
+    assert rc == 0 and "frames/s" in stdout
+    index = read_index(out)
+    assert len(index) == 8
+    assert set(index["split"]) == {"train", "val"}
+    assert all(v.startswith(s + "_") for v, s in zip(index["video_id"], index["split"]))
+    assert dict(zip(index["video_id"], index["subject"])) == subjects
+    assert set(index["label"]) == {"anger", "happy", "neutral", "surprise"}
+    assert index.loc[index["video_id"] == ids[0], "source"].item() == "Train/Angry/000000.avi"
+    intensity = pd.read_csv(out / "intensity.csv")
+    assert len(intensity) == 32 and "train_gone" not in set(intensity["video_id"])
+    assert report(out)["intensity_rows"] == 32
+    assert_complete(out)
+
+    splits = build_datasets(Config(dataset="afew", data=str(out), protocol="afew", image_size=32))
+    assert {c.split for c in splits.test.clips} == {"val"} and len(splits.test) == 4
+    train_subjects = {c.subject for c in splits.train.clips}
+    val_subjects = {c.subject for c in splits.val.clips}
+    assert train_subjects and val_subjects and not train_subjects & val_subjects
+    assert train_subjects | val_subjects == {"A1", "A2"}
+
+
+# -- resumable, idempotent ------------------------------------------------------------
+def test_killed_run_resumes_to_the_identical_result(capsys, write_ckplus_raw, tmp_path):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=4, seqs=3, frames=5)
+    ref = tmp_path / "ref"
+    assert run(capsys, "ckplus", raw, ref, "-j", "1")[0] == 0
+
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "data_prep.prepare", "--dataset", "ckplus", "--raw", str(raw), "--out", str(out),
+         "--size", str(SIZE), "--quiet", "-j", "2"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.is_dir() and any((out / "frames").glob("*/.stats.json")):
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the run and its pool workers, as a job kill would
+    proc.wait()
+    assert not (out / "prep_report.json").exists() or proc.returncode == 0
+    for folder in (out / "frames").iterdir():
+        if not folder.name.startswith("."):
+            assert (folder / ".stats.json").is_file(), f"{folder} is under its final name but incomplete"
+
+    rc, stdout, _ = run(capsys, "ckplus", raw, out, "-j", "2")
+    assert rc == 0 and "frames/s" in stdout
+    assert snapshot(out) == snapshot(ref), "-j 2 after a kill == -j 1 in one go, byte for byte"
+    rc, stdout, _ = run(capsys, "ckplus", raw, out)
+    assert rc == 0 and "0 this run" in stdout and "0 frames in" in stdout
+    assert snapshot(out) == snapshot(ref), "a rerun changes nothing"
+
+
+def test_partial_state_is_repaired(capsys, ck_raw, tmp_path):
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    assert run(capsys, "ckplus", ck_raw, ref)[0] == 0
+    assert run(capsys, "ckplus", ck_raw, out)[0] == 0
+    frames = out / "frames"
+    (frames / "S010_001" / ".stats.json").unlink()  # under its final name but incomplete
+    (frames / "S011_002" / "00003.jpg").unlink()  # a frame lost
+    os.rename(frames / "S012_001", frames / ".tmp-S012_001")  # killed before the rename
+    (frames / ".tmp-S012_001" / "00005.jpg").unlink()
+    (out / "index.csv").unlink()
+    rc, stdout, _ = run(capsys, "ckplus", ck_raw, out)
+    assert rc == 0 and "3 this run" in stdout
+    assert snapshot(out) == snapshot(ref)
+
+
+def test_other_settings_on_a_prepared_folder_are_refused(capsys, ck_raw, tmp_path):
+    assert run(capsys, "ckplus", ck_raw, tmp_path / "out")[0] == 0
+    rc = main(["--dataset", "ckplus", "--raw", str(ck_raw), "--out", str(tmp_path / "out"), "--size", "32", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(tmp_path / "out") in err and "'size': 64" in err
+
+
+# -- bad input: each case builds its broken raw dataset ------------------------------------
+def one_good_clip(raw: Path, photos) -> None:
+    write_avi(raw / "Train" / "Happy" / "good.avi", face_clip(photos, 0, 3))
+
+
+def assert_failed(out: Path, video_id: str, *words: str) -> dict:
+    rep = report(out)
+    failed = {f["video_id"]: f for f in rep["failed"]}
+    assert video_id in failed, rep["failed"]
+    for w in words:
+        assert w in failed[video_id]["reason"], failed[video_id]
+    assert video_id not in set(read_index(out)["video_id"])
+    assert not (out / "frames" / video_id).exists(), "no folder for a failed video"
+    assert_complete(out)
+    return rep
+
+
+def test_corrupt_avi_is_reported_not_prepared(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    one_good_clip(raw, face_photos)
+    good = (raw / "Train" / "Happy" / "good.avi").read_bytes()
+    garbage = np.random.default_rng(0).integers(0, 256, len(good), dtype=np.uint8).tobytes()
+    (raw / "Train" / "Happy" / "broken.avi").write_bytes(good[:300] + garbage[300:])  # header, then noise
+    (raw / "Val" / "Angry").mkdir(parents=True)
+    (raw / "Val" / "Angry" / "noise.avi").write_bytes(b"RIFF\0\0\0\0AVI LIST" + garbage[:2000])
+    (raw / "Val" / "Angry" / "cut.avi").write_bytes(good[: len(good) // 3])  # truncated after frame 1
+    rc, stdout, _ = run(capsys, "afew", raw, tmp_path / "out")
+    assert rc == 0 and "failed: train_broken: Train/Happy/broken.avi: video has no decodable frames" in stdout
+    assert_failed(tmp_path / "out", "train_broken", "Train/Happy/broken.avi", "no decodable frames")
+    rep = assert_failed(tmp_path / "out", "val_noise", "Val/Angry/noise.avi", "not a decodable video")
+    assert rep["videos"]["failed"] == 2 and rep["videos"]["prepared"] == 2
+    index = read_index(tmp_path / "out").set_index("video_id")
+    assert index.loc["val_cut", "n_frames"] == "1", "a truncated video keeps the frames that decode"
+
+
+def test_zero_byte_video_is_reported_not_prepared(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    one_good_clip(raw, face_photos)
+    (raw / "Train" / "Happy" / "empty.avi").touch()
+    assert run(capsys, "afew", raw, tmp_path / "out")[0] == 0
+    assert_failed(tmp_path / "out", "train_empty", "Train/Happy/empty.avi", "empty file (0 bytes)")
+
+
+def test_video_without_a_face_is_reported_and_its_frames_dropped(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    one_good_clip(raw, face_photos)
+    wall = np.tile(np.linspace(40, 220, 360, dtype=np.uint8), (288, 1))
+    write_avi(raw / "Train" / "Fear" / "wall.avi", [cv2.cvtColor(wall, cv2.COLOR_GRAY2RGB)] * 2)
+    assert run(capsys, "afew", raw, tmp_path / "out")[0] == 0
+    rep = assert_failed(tmp_path / "out", "train_wall", "Train/Fear/wall.avi", "no face found")
+    assert rep["frames"]["dropped"] == 2 and rep["frames"]["total"] == 3
+
+
+def test_one_frame_clip_is_prepared(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    one_good_clip(raw, face_photos)
+    write_avi(raw / "Val" / "Sad" / "single.avi", face_clip(face_photos, 1, 1))
+    assert run(capsys, "afew", raw, tmp_path / "out")[0] == 0
+    index = read_index(tmp_path / "out").set_index("video_id")
+    assert index.loc["val_single", "n_frames"] == "1" and index.loc["val_single", "label"] == "sadness"
+    assert_complete(tmp_path / "out")
+
+
+def test_grayscale_video_frames_become_rgb_crops(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    one_good_clip(raw, face_photos)
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in face_clip(face_photos, 2, 3)]
+    path = raw / "Train" / "Neutral" / "gray.avi"
+    path.parent.mkdir(parents=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (gray[0].shape[1], gray[0].shape[0]),
+                             isColor=False)
+    for g in gray:
+        writer.write(g)
+    writer.release()
+    assert all(f.shape == gray[0].shape + (3,) for f in read_frames(path))
+    assert run(capsys, "afew", raw, tmp_path / "out")[0] == 0
+    crop = cv2.imread(str(tmp_path / "out" / "frames" / "train_gray" / "00002.jpg"))
+    assert crop.shape == (SIZE, SIZE, 3)
+    assert np.abs(crop.astype(int) - crop[..., :1]).max() <= 2, "gray in, gray-looking RGB out"
+
+
+def test_ckplus_grayscale_pngs_and_a_corrupt_frame(capsys, write_ckplus_raw, tmp_path):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=2, seqs=1, frames=3)
+    png = raw / "cohn-kanade-images" / "S011" / "001" / "S011_001_00000002.png"
+    assert cv2.imread(str(png), cv2.IMREAD_UNCHANGED).ndim == 2, "CK+ frames are single-channel"
+    png.write_bytes(png.read_bytes()[:100])
+    out = tmp_path / "out"
+    assert run(capsys, "ckplus", raw, out)[0] == 0
+    assert_failed(out, "S011_001", "cohn-kanade-images/S011/001/S011_001_00000002.png", "not a decodable image")
+    assert read_index(out)["video_id"].tolist() == ["S010_001"]
+
+
+def test_empty_sequence_folder_is_reported(capsys, write_ckplus_raw, tmp_path):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=2, seqs=1, frames=3)
+    for p in (raw / "cohn-kanade-images" / "S010" / "001").iterdir():
+        p.unlink()
+    assert run(capsys, "ckplus", raw, tmp_path / "out")[0] == 0
+    assert_failed(tmp_path / "out", "S010_001", "frame folder holds no images")
+
+
+def test_missing_emotion_folder_is_a_clear_error(capsys, write_ckplus_raw, tmp_path):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=1, frames=2, emotion=False)
+    rc, _, err = run(capsys, "ckplus", raw, tmp_path / "out")
+    assert rc == 2 and f"{raw / 'Emotion'}: missing Emotion/ folder" in err
+    assert not (tmp_path / "out" / "index.csv").exists()
+
+
+@pytest.mark.parametrize("content, problem", [("   9.0000000e+00", "unknown CK+ emotion code"),
+                                              ("   2.5", "unknown CK+ emotion code"),
+                                              ("happy", "not a number"), ("", "empty CK+ label file")])
+def test_bad_label_code_names_the_file(capsys, write_ckplus_raw, tmp_path, content, problem):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=2, frames=2)
+    label = next((raw / "Emotion" / "S010" / "002").glob("*_emotion.txt"))
+    label.write_text(content)
+    rc, _, err = run(capsys, "ckplus", raw, tmp_path / "out")
+    assert rc == 2 and str(label) in err and problem in err
+
+
+def test_label_file_without_a_sequence_is_a_counted_skip(capsys, write_ckplus_raw, tmp_path):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=1, frames=2)
+    orphan = raw / "Emotion" / "S099" / "004"
+    orphan.mkdir(parents=True)
+    (orphan / "S099_004_00000010_emotion.txt").write_text("   5.0000000e+00\n")
+    assert run(capsys, "ckplus", raw, tmp_path / "out")[0] == 0
+    assert {"path": "Emotion/S099/004", "reason": "label file without an image sequence"} in report(tmp_path / "out")["skipped"]
+
+
+def test_folder_that_is_not_a_class_name(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    one_good_clip(raw, face_photos)
+    write_avi(raw / "Train" / "Contempt" / "x.avi", face_clip(face_photos, 0, 2))
+    rc, _, err = run(capsys, "afew", raw, tmp_path / "out")
+    assert rc == 2 and f"{raw / 'Train' / 'Contempt'}: not an AFEW class folder" in err and "Angry" in err
+
+
+def test_non_video_files_are_counted_skips_and_case_is_ignored(capsys, tmp_path, face_photos):
+    raw = tmp_path / "raw"
+    write_avi(raw / "Train" / "happy" / "good.avi", face_clip(face_photos, 0, 2))
+    (raw / "Train" / "happy" / "notes.txt").write_text("not a clip")
+    (raw / "Train" / "README").write_text("stray file")
+    assert run(capsys, "afew", raw, tmp_path / "out")[0] == 0
+    rep = report(tmp_path / "out")
+    assert {"path": "Train/happy/notes.txt", "reason": "not a video file"} in rep["skipped"]
+    assert rep["videos"]["skipped"] == 2 and read_index(tmp_path / "out")["label"].tolist() == ["happy"]
+
+
+@pytest.mark.parametrize("dataset", ["ckplus", "afew"])
+def test_empty_dataset_root(capsys, tmp_path, dataset):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rc, _, err = run(capsys, dataset, raw, tmp_path / "out")
+    assert rc == 2 and f"{raw}: empty dataset root" in err
+    (raw / "something.txt").write_text("x")
+    rc, _, err = run(capsys, dataset, raw, tmp_path / "out")
+    assert rc == 2 and str(raw) in err and ("not a CK+ root" in err or "not an AFEW root" in err)
+    rc, _, err = run(capsys, dataset, tmp_path / "nowhere", tmp_path / "out")
+    assert rc == 2 and "root not found" in err
+
+
+def test_every_video_failing_exits_non_zero(capsys, tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "Val" / "Happy").mkdir(parents=True)
+    (raw / "Val" / "Happy" / "a.avi").touch()
+    rc, _, err = run(capsys, "afew", raw, tmp_path / "out")
+    assert rc == 1 and "no video" in err
+    assert read_index(tmp_path / "out").empty and report(tmp_path / "out")["videos"]["failed"] == 1
+
+
+def test_indexers_raise_data_errors_directly(tmp_path):
+    (tmp_path / "Train" / "Happy").mkdir(parents=True)
+    with pytest.raises(DataError, match="no AFEW clips"):
+        afew.index(tmp_path)
+    (tmp_path / "cohn-kanade-images").mkdir()
+    (tmp_path / "Emotion").mkdir()
+    with pytest.raises(DataError, match="no CK\\+ labelled sequences"):
+        ckplus.index(tmp_path)
+
+
+# -- the smoke synthetic sets --------------------------------------------------------------
+@pytest.mark.parametrize("layout, minimum", [("ckplus", 0.95), ("afew", 0.80)])
+def test_smoke_sets_face_found_without_interpolation(smoke_prepared, layout, minimum):
+    out = smoke_prepared(layout)
+    rep = report(out)
+    frames = rep["frames"]
+    found = frames["total"] - frames["interpolated"]
+    assert frames["total"] > 0 and found / frames["total"] >= minimum
+    assert rep["found_rate"] == pytest.approx(found / frames["total"], abs=1e-6)
+    assert re.search(r"with -j 2 = [\d.]+ frames/s", (out / "prepare.log").read_text())
+    assert_complete(out)
+
+
+@pytest.mark.parametrize("layout", ["ckplus", "afew"])
+def test_smoke_prepared_matches_the_synthetic_metadata(smoke_raw, smoke_prepared, layout):
+    raw, out = smoke_raw(layout), smoke_prepared(layout)
+    meta = pd.read_csv(raw / "synth_meta.csv", dtype=str, keep_default_na=False)
+    meta = meta[meta["label"] != ""].set_index("video_id")
+    index = read_index(out).set_index("video_id")
+    assert sorted(index.index) == sorted(meta.index)
+    for col in ("subject", "label", "split", "n_frames"):
+        assert (index[col] == meta.loc[index.index, col]).all(), col
+    intensity = pd.read_csv(out / "intensity.csv")
+    assert len(intensity) == index["n_frames"].astype(int).sum()
