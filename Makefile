@@ -27,4 +27,6 @@ test: venv
 	$(PY) -m pytest
 
 book: venv
-	@echo "book: the notebooks and the Jupyter Book are not part of the project yet; nothing to build."
+	$(VENV)/bin/jupyter-book build -W book/
+	@echo "book: the table notebooks are not part of the book yet; built the pages that exist."
+	@echo "open $(CURDIR)/book/_build/html/index.html"

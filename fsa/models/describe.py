@@ -50,3 +50,40 @@ def format_table(rows: list[dict]) -> str:
             f"  {','.join(r['tables']):<10} {r['paper_label']}"
         )
     return "\n".join(lines)
+
+
+def module_outputs(name: str = "ecnn-fsa", size: int = SIZE, n: int = N_FRAMES) -> list[dict]:
+    """Output shape and parameter count of every top-level block of a model, in forward order.
+
+    Shapes are traced on the ``meta`` device for one clip of ``n`` frames (frames are
+    batched as ``n`` images inside the ECNN, so ECNN shapes start with ``n``).
+    """
+    with torch.device("meta"):
+        model = build_model(REGISTRY[name].config if name in REGISTRY else name).eval()
+    tap = model.ecnn.backbone.tap_index
+    pool5 = len(model.ecnn.backbone.features) - 1
+    blocks = [f"ecnn.backbone.features.{tap - 1}", f"ecnn.backbone.features.{pool5}", "ecnn.backbone.added",
+              "ecnn.backbone.gap", "ecnn.branch.conv", "ecnn.branch.gap", "ecnn"]
+    if model.cfg.arch == "ecnn-fsa":
+        blocks += ["fsa.w_v", "fsa"]
+    blocks += [f"head.layers.{i}" for i in range(len(model.head.layers))]
+    modules = dict(model.named_modules())
+    rows, hooks = {}, []
+    for path in blocks:
+        if path not in modules:
+            continue
+
+        def hook(_m, _inp, out, path=path):
+            t = out[0] if isinstance(out, tuple) else out
+            rows[path] = tuple(t.shape)
+
+        hooks.append(modules[path].register_forward_hook(hook))
+    with torch.no_grad():
+        model(torch.empty(1, n, 3, size, size, device="meta"))
+    for h in hooks:
+        h.remove()
+    return [
+        {"module": path, "type": type(modules[path]).__name__, "output": rows[path],
+         "params": sum(p.numel() for p in modules[path].parameters())}
+        for path in blocks if path in rows
+    ]

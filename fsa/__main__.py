@@ -1,0 +1,4 @@
+"""``python -m fsa`` = the ``fsa`` command."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""The ``fsa`` command (also ``python -m fsa``): train, eval, predict, models, prep.
+
+Every value is checked before any work starts: an unknown model, dataset, preset or
+config field, an out-of-range number (``s <= 0``, ``n < 1`` …) or a ``--data`` folder that
+is not a prepared dataset exits with status 2 and a message naming the value. Expected
+failures later on (unreadable video, no face, a checkpoint of another model, a diverged
+run) print one ``fsa: error: …`` line and exit with status 1, without a traceback.
+Machine-readable results go to stdout as JSON; logs and progress go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .config import PRESETS, Config, ConfigError, make_config
+
+EXIT_USAGE, EXIT_FAILURE = 2, 1
+
+
+class UsageError(ValueError):
+    """A command-line value that is rejected before any work starts (exit status 2)."""
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .engine import TrainingDiverged
+    from .faces import NoFaceError
+    from .models.pretrained import PretrainedError
+    from .video import VideoReadError
+
+    return (CheckpointError, DataError, TrainingDiverged, NoFaceError, PretrainedError, VideoReadError)
+
+
+# -------------------------------------------------------------------------------- train
+def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``fsa train`` (shared with ``python -m fsa.train`` under torchrun)."""
+    p.add_argument("--model", required=True, help="model name (see `fsa models`), e.g. ecnn-fsa")
+    p.add_argument("--dataset", required=True, help="ckplus or afew")
+    p.add_argument("--data", required=True, help="prepared dataset root (output of `fsa prep`)")
+    p.add_argument("--protocol", help="ckplus: paper (default) or ck+7; afew: afew (default)")
+    folds = p.add_mutually_exclusive_group()
+    folds.add_argument("--fold", help="CK+ fold K to hold out as test (default 0)")
+    folds.add_argument("--folds", help="CK+ k-fold run: 'all' or a comma list of folds, one model each")
+    p.add_argument("--preset", default="cpu", help=f"numbers profile: {', '.join(PRESETS)} (default cpu)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set s=0.2 --set epochs=3 (repeatable)")
+    p.add_argument("--experiment", help="results-store experiment name (default <dataset>-<model>)")
+    p.add_argument("--results", help="results store root (default $FSA_RESULTS or <repo>/results)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--track-test", action="store_true",
+                   help="also score the test split every epoch (diagnostic only; never used for selection)")
+    p.add_argument("--device", help="auto (default), cpu or cuda[:k]")
+    p.add_argument("--workers", help="DataLoader worker processes (default 0)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch log lines")
+    return p
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def check_prepared(data: str) -> None:
+    """Reject a ``--data`` folder that is not a prepared dataset (no work done)."""
+    from .data import DataError, load_index
+
+    try:
+        load_index(data)
+    except DataError as e:
+        raise UsageError(f"--data {data}: {e}") from None
+
+
+def parse_folds(text: str, cfg: Config) -> list[int]:
+    if text == "all":
+        return list(range(cfg.folds))
+    try:
+        folds = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"--folds {text!r}: expected 'all' or a comma list of integers") from None
+    bad = [k for k in folds if not 0 <= k < cfg.folds]
+    if not folds or bad:
+        raise UsageError(f"--folds {text!r}: folds must be in 0..{cfg.folds - 1}")
+    return folds
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None]:
+    """The validated config (and the folds of a k-fold run) of ``fsa train`` arguments."""
+    sets = parse_sets(args.sets)
+    fields: dict[str, str] = {"dataset": args.dataset, "data": args.data}
+    if args.protocol is not None:
+        fields["protocol"] = args.protocol
+    elif "protocol" not in sets:
+        fields["protocol"] = {"afew": "afew"}.get(args.dataset, "paper")
+    for opt, key in (("fold", "fold"), ("device", "device"), ("workers", "num_workers")):
+        if getattr(args, opt) is not None:
+            fields[key] = getattr(args, opt)
+    if args.compile:
+        fields["compile"] = "true"
+    cfg = make_config(args.model, args.preset, **{**sets, **fields})
+    if args.folds is not None and cfg.dataset != "ckplus":
+        raise UsageError(f"--folds {args.folds}: k-fold runs are for ckplus; dataset={cfg.dataset!r} has a fixed test split")
+    folds = parse_folds(args.folds, cfg) if args.folds is not None else None
+    check_prepared(cfg.data)
+    return cfg, folds
+
+
+def _setup_logging(quiet: bool) -> None:
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .engine import run_folds, train
+
+    cfg, folds = config_from_args(args)
+    _setup_logging(args.quiet)
+    experiment = args.experiment or f"{cfg.dataset}-{cfg.model.name}"
+    progress = None if not args.quiet else False
+    main_rank = os.environ.get("RANK", "0") == "0"
+    if folds is not None:
+        res = run_folds(cfg, experiment, folds, args.results, args.resume, args.track_test, progress=progress)
+        summary = {"experiment": experiment, "folds_hash": res.summary["folds_hash"],
+                   "result": str(res.summary_path), "folds": folds,
+                   "runs": [str(r.result_path) for r in res.runs],
+                   **{k: res.summary["metrics"][k] for k in ("accuracy", "uar", "macro_f1")}}
+    else:
+        run = train(cfg, experiment, args.results, args.resume, args.track_test, progress=progress)
+        summary = {"experiment": experiment, "config_hash": run.config_hash, "result": str(run.result_path),
+                   "checkpoint": str(run.checkpoint), "selected_epoch": run.selected_epoch,
+                   **{k: run.metrics[k] for k in ("accuracy", "uar", "macro_f1")}}
+    if main_rank:
+        print(json.dumps(summary, indent=1))
+    return 0
+
+
+# -------------------------------------------------------------------------------- eval
+def run_eval(args: argparse.Namespace) -> int:
+    from .engine import evaluate_checkpoint
+    from .results import write_json
+
+    if args.data is not None:
+        check_prepared(args.data)
+    if args.device is not None:
+        Config(device=args.device).validate()
+    _setup_logging(True)
+    out = evaluate_checkpoint(args.checkpoint, args.data, args.split, args.device or "auto", args.model)
+    if args.out:
+        write_json(args.out, out)
+    print(json.dumps({k: v for k, v in out.items() if k != "per_clip"}, indent=1))
+    return 0
+
+
+# -------------------------------------------------------------------------------- predict
+def run_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_video
+
+    if args.n is not None and args.n < 1:
+        raise ConfigError(f"n={args.n}: a clip needs at least one frame")
+    if not args.window > 0:
+        raise ConfigError(f"window={args.window}: expected > 0 seconds")
+    if args.device is not None:
+        Config(device=args.device).validate()
+    if not Path(args.video).exists():
+        raise UsageError(f"{args.video}: video file not found")
+    if not Path(args.checkpoint).is_file():
+        raise UsageError(f"{args.checkpoint}: checkpoint not found")
+    result = predict_video(args.video, args.checkpoint, n=args.n, out_dir=args.out, window_s=args.window,
+                           device=args.device or "auto", expect_model=args.model)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+# -------------------------------------------------------------------------------- models, prep
+def run_models(args: argparse.Namespace) -> int:
+    from .models.describe import describe_models, format_table
+
+    rows = describe_models()
+    print(json.dumps(rows, indent=1) if args.json else format_table(rows))
+    return 0
+
+
+def run_prep(argv: Sequence[str]) -> int:
+    from data_prep.prepare import main as prepare_main
+
+    return int(prepare_main(list(argv)) or 0)
+
+
+# -------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="fsa", description="ECNN-FSA: video facial expression recognition "
+                                 "with frame-level self-attention.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    add_train_arguments(sub.add_parser(
+        "train", help="train a model (one run or a CK+ k-fold run); records the run in the results store",
+        description="Train with validation-based model selection, test once with the selected weights, "
+                    "write <results>/<experiment>/<config-hash>.json. Under torchrun use python -m fsa.train."))
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint on a prepared dataset",
+                       description="Score a checkpoint on a split of a prepared dataset; prints metrics as JSON.")
+    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt written by fsa train")
+    p.add_argument("--data", help="prepared dataset root (default: the one the checkpoint was trained on)")
+    p.add_argument("--split", default="test", help="test (default), val or train of the checkpoint's protocol")
+    p.add_argument("--model", help="refuse a checkpoint that is not of this model")
+    p.add_argument("--device", help="auto (default), cpu or cuda[:k]")
+    p.add_argument("--out", help="also write the full result (with per-clip outputs) to this JSON file")
+
+    p = sub.add_parser("predict", help="predict the expression of a raw video (JSON + PNG)",
+                       description="Read a video with OpenCV, find and align faces with dlib, sample n frames "
+                                   "per window (the whole clip unless it is much longer than --window), print "
+                                   "probabilities, top class and per-frame attention with timestamps as JSON, "
+                                   "and write <out>/<video>.predict.png.")
+    p.add_argument("video", help="video file (avi, mp4, ...) or a folder of frame images")
+    p.add_argument("--checkpoint", required=True, help="checkpoint written by fsa train")
+    p.add_argument("--n", type=int, help="frames per window (default: the checkpoint's n)")
+    p.add_argument("--window", type=float, default=3.0,
+                   help="window length in seconds for long videos (default 3.0)")
+    p.add_argument("--out", default=".", help="folder for the PNG (default: current folder)")
+    p.add_argument("--model", help="refuse a checkpoint that is not of this model")
+    p.add_argument("--device", help="auto (default), cpu or cuda[:k]")
+
+    p = sub.add_parser("models", help="list the named models with parameters and FLOPs",
+                       description="Every named model of the paper's tables: parameters and GFLOPs per frame "
+                                   "at 224 px, width 1.")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    sub.add_parser("prep", add_help=False, help="prepare a raw CK+/AFEW dataset (python -m data_prep.prepare; "
+                                                "`fsa prep --help` for its options)")
+    return ap
+
+
+def fail(message: str, code: int) -> int:
+    print(f"fsa: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["prep"]:  # its own parser, so `fsa prep --help` shows prepare's options
+        return run_prep(argv[1:])
+    args = build_parser().parse_args(argv)
+    handlers = {"train": run_train, "eval": run_eval, "predict": run_predict, "models": run_models}
+    try:
+        return handlers[args.command](args)
+    except (ConfigError, UsageError) as e:
+        return fail(str(e), EXIT_USAGE)
+    except expected_errors() as e:
+        return fail(str(e), EXIT_FAILURE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

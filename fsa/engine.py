@@ -1,0 +1,602 @@
+"""One training / evaluation loop for every model of the family.
+
+Protocol (paper §2.1, and where the paper is silent, the choices below):
+
+* **Optimiser**: SGD, momentum 0.9, weight decay ``cfg.weight_decay``, initial lr
+  ``cfg.lr`` (0.001 in the paper) decayed per epoch — ``step`` (×``gamma`` every
+  ``step_size`` epochs) or ``cosine`` (to 0 over ``epochs``). Loss: cross-entropy on the
+  clip logits. Batches of ``cfg.batch_size`` clips (48 in the paper).
+* **Model selection** uses the validation split only (carved from the training data by
+  :func:`fsa.data.build_datasets`): the selected epoch has the highest validation
+  accuracy, ties broken by the lower validation loss. Early stopping (``patience`` > 0)
+  watches the same criterion. The test split — the held-out CK+ fold, or AFEW Val — is
+  evaluated once, with the selected weights (``best.pt``). ``track_test=True`` also
+  scores the test split after every epoch, stored apart as ``test_per_epoch`` and never
+  used for selection: peers report "best epoch on test", and a notebook may show it,
+  labelled as such.
+* **Determinism**: ``torch.manual_seed(seed)`` before the model is built; every epoch
+  reseeds torch from (seed, epoch, rank) (dropout) and draws its clip order from a
+  generator seeded by (seed, epoch); the datasets draw frames from (seed, epoch, index).
+  So a run, a resumed run and a run on K processes see the same clips in the same global
+  batches, and on the CPU two runs with one seed give identical numbers.
+* **Data parallel** (``torchrun``): every epoch has one global permutation cut into global
+  batches of ``batch_size``; rank r takes the r-th of K near-equal slices of each global
+  batch (so a K-process run sees exactly the global batches of a 1-process run). Each rank's
+  loss is its summed cross-entropy × K / (global batch size); DDP averages gradients over
+  the K ranks, so the update is that of the global batch mean whatever K is. A final
+  global batch with fewer clips than processes is dropped (never, for one process).
+  Evaluation shards clips over ranks and gathers the outputs on every rank, so the
+  selection and early-stopping decisions agree; only rank 0 writes files.
+* **Memory layout** (:mod:`fsa.models.layout`): channels_last on CUDA; on the CPU, NCHW
+  for training and channels_last (NCHW branch conv) for evaluation. Layouts change strides,
+  not values. CUDA also runs under bf16 autocast (the loss in float32).
+* **Timings**: ``train_ms_per_frame`` is the wall time of the training loop (loading,
+  forward, backward, update) per input frame (clips × n), over all epochs;
+  ``test_ms_per_frame`` the forward-pass time per frame on the test split.
+* A non-finite loss stops the run with :class:`TrainingDiverged` before the update is
+  applied; ``last.pt`` still holds the last completed epoch.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as torch_dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from . import results as store
+from .checkpoint import CheckpointError, load_checkpoint, load_model, load_weights, save_checkpoint, unwrap
+from .config import Config, ConfigError
+from .metrics import classification_metrics, summarize_folds
+from .models import build_model
+from .models.layout import format_input, set_layout
+
+log = logging.getLogger("fsa.engine")
+
+#: Fault injection for the resume test: SIGKILL this process right after the checkpoint of
+#: this many completed epochs is on disk, exactly like a machine that dies mid-run.
+KILL_ENV = "FSA_KILL_AFTER_EPOCH"
+_SAMPLER_TAG, _DROPOUT_TAG = 1, 2
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the epoch, step and kept checkpoint."""
+
+
+# --------------------------------------------------------------------------------------
+# results
+@dataclass
+class EvalOutput:
+    metrics: dict
+    loss: float
+    per_clip: list[dict]
+    frames: int
+    forward_s: float
+
+    @property
+    def ms_per_frame(self) -> float:
+        return 1000.0 * self.forward_s / max(self.frames, 1)
+
+
+@dataclass
+class RunResult:
+    experiment: str
+    config: Config
+    config_hash: str
+    metrics: dict  # test split, selected epoch
+    val_metrics: dict
+    selected_epoch: int  # 1-based
+    history: list[dict]
+    per_clip: list[dict]
+    checkpoint: Path  # best.pt (selected weights)
+    result_path: Path | None  # None on ranks other than 0
+    record: dict = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class FoldsResult:
+    experiment: str
+    runs: list[RunResult]
+    summary: dict
+    summary_path: Path | None
+
+
+# --------------------------------------------------------------------------------------
+# distributed helpers
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str) -> tuple[DistInfo, bool]:
+    """Join the process group torchrun describes in the environment (gloo on CPU, nccl on GPU).
+
+    Returns the rank info and whether this call created the group (and must destroy it).
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo(), False
+    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if torch_dist.is_initialized():
+        return info, False
+    use_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if use_cuda:
+        torch.cuda.set_device(info.local_rank)
+    torch_dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return info, True
+
+
+def resolve_device(spec: str, dist: DistInfo = DistInfo()) -> torch.device:
+    """``auto`` → ``cuda`` when available, else ``cpu``; under DDP each rank takes its local GPU."""
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={spec!r}: CUDA is not available on this machine")
+        return torch.device("cuda", dist.local_rank) if dist.active else torch.device(spec)
+    return torch.device("cpu")
+
+
+def seed_for(*keys: int) -> int:
+    """A 32-bit seed derived from integer keys (numpy's SeedSequence mixing)."""
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0])
+
+
+def epoch_batches(n_items: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1
+                  ) -> list[tuple[list[int], int]]:
+    """This rank's slices of the epoch's global batches, each with the global batch size.
+
+    The permutation depends on (seed, epoch) only, so every K sees the same global batches.
+    """
+    gen = torch.Generator().manual_seed(seed_for(seed, epoch, _SAMPLER_TAG))
+    perm = torch.randperm(n_items, generator=gen).tolist()
+    out = []
+    for start in range(0, n_items, batch_size):
+        glob = perm[start:start + batch_size]
+        if len(glob) < world:
+            continue
+        out.append(([int(i) for i in np.array_split(glob, world)[rank]], len(glob)))
+    return out
+
+
+def _gather(obj: Any, dist: DistInfo) -> list[Any]:
+    if not dist.active:
+        return [obj]
+    parts: list[Any] = [None] * dist.world
+    torch_dist.all_gather_object(parts, obj)
+    return parts
+
+
+def _barrier(dist: DistInfo) -> None:
+    if dist.active:
+        torch_dist.barrier()
+
+
+# --------------------------------------------------------------------------------------
+# loop pieces
+def _loader(dataset: Dataset, batches: list[list[int]], cfg: Config, device: torch.device) -> DataLoader:
+    return DataLoader(
+        dataset, batch_sampler=batches, num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda", persistent_workers=False,
+    )
+
+
+def _to_device(frames: torch.Tensor, device: torch.device, fmt: torch.memory_format) -> torch.Tensor:
+    return format_input(frames.to(device, non_blocking=True), fmt)
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer, Any]:
+    """SGD with momentum and weight decay, and the per-epoch lr schedule."""
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "step":
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+    else:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    return opt, sched
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, device: torch.device | str = "cpu",
+             batch_size: int = 16, num_workers: int = 0, dist: DistInfo = DistInfo(),
+             progress: bool = False, desc: str = "eval") -> EvalOutput:
+    """Score ``model`` on every clip of ``dataset`` (shared over ranks under DDP).
+
+    Per clip: video and clip id, true and predicted class, class probabilities, the model's frame
+    attention (``None`` for models without one) and the source frame indices it saw.
+    """
+    device = torch.device(device)
+    net = unwrap(model).eval()
+    fmt = set_layout(net, device, train=False)
+    mine = list(range(len(dataset)))[dist.rank::dist.world]
+    batches = [mine[i:i + batch_size] for i in range(0, len(mine), batch_size)]
+    loader = DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=device.type == "cuda")
+    rows, loss_sum, frames, forward_s = [], 0.0, 0, 0.0
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr):
+        x = _to_device(batch["frames"], device, fmt)
+        y = batch["label"].to(device)
+        _sync(device)
+        t0 = time.perf_counter()
+        with _autocast(device):
+            out = net(x)
+        _sync(device)
+        forward_s += time.perf_counter() - t0
+        logits = out.logits.float()
+        loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+        probs = torch.softmax(logits, dim=1).cpu()
+        att = out.attention.float().cpu() if out.attention is not None else None
+        frames += x.shape[0] * x.shape[1]
+        for j in range(x.shape[0]):
+            p = probs[j]
+            rows.append({
+                "index": int(batch["index"][j]),
+                "video_id": batch["video_id"][j],
+                "clip_id": batch.get("clip_id", batch["video_id"])[j],
+                "label": classes[int(y[j])],
+                "pred": classes[int(p.argmax())],
+                "probs": [round(float(v), 6) for v in p],
+                "attention": [round(float(v), 6) for v in att[j]] if att is not None else None,
+                "frame_indices": [int(v) for v in batch["frame_indices"][j]],
+            })
+    gathered = _gather((rows, loss_sum, frames, forward_s), dist)
+    rows = sorted((r for part in gathered for r in part[0]), key=lambda r: r["index"])
+    loss_sum = sum(part[1] for part in gathered)
+    frames = sum(part[2] for part in gathered)
+    forward_s = max(part[3] for part in gathered)
+    if not rows:
+        from .data import DataError
+
+        raise DataError(f"{desc}: the split has no clips to evaluate")
+    index = {c: i for i, c in enumerate(classes)}
+    metrics = classification_metrics([index[r["label"]] for r in rows], [index[r["pred"]] for r in rows], classes)
+    return EvalOutput(metrics, loss_sum / len(rows), rows, frames, forward_s)
+
+
+def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer, cfg: Config, epoch: int,
+                 device: torch.device, dist: DistInfo, progress: bool, last_good: str) -> dict:
+    model.train()
+    fmt = set_layout(unwrap(model), device, train=True)
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)
+    torch.manual_seed(seed_for(cfg.seed, epoch, dist.rank, _DROPOUT_TAG))
+    plan = epoch_batches(len(dataset), cfg.batch_size, cfg.seed, epoch, dist.rank, dist.world)
+    loader = _loader(dataset, [b for b, _ in plan], cfg, device)
+    totals = torch.zeros(3, dtype=torch.float64)  # summed loss, correct, clips (global)
+    frames = 0
+    t0 = time.perf_counter()
+    bar = tqdm(zip(loader, (g for _, g in plan)), total=len(plan), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               leave=False, disable=not progress, file=sys.stderr)
+    for step, (batch, global_size) in enumerate(bar):
+        x = _to_device(batch["frames"], device, fmt)
+        y = batch["label"].to(device, non_blocking=True)
+        with _autocast(device):
+            out = model(x)
+        loss_sum = F.cross_entropy(out.logits.float(), y, reduction="sum")
+        optimizer.zero_grad(set_to_none=True)
+        (loss_sum * (dist.world / global_size)).backward()
+        stats = torch.stack([loss_sum.detach().double(), (out.logits.argmax(1) == y).sum().double(),
+                             torch.tensor(float(len(y)), dtype=torch.float64, device=y.device)])
+        if dist.active:
+            torch_dist.all_reduce(stats)
+        stats = stats.cpu()
+        if not math.isfinite(float(stats[0])):
+            raise TrainingDiverged(
+                f"loss is {float(stats[0])} at epoch {epoch + 1}, step {step + 1}; stopped before the update. "
+                f"Last good checkpoint: {last_good}"
+            )
+        optimizer.step()
+        totals += stats
+        frames += int(stats[2]) * x.shape[1]
+        bar.set_postfix(loss=f"{float(stats[0] / stats[2]):.3f}")
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    return {"train_loss": float(totals[0] / totals[2]), "train_accuracy": float(totals[1] / totals[2]),
+            "train_s": seconds, "train_frames": frames}
+
+
+def _better(a: dict, best: dict | None) -> bool:
+    return best is None or (a["val_accuracy"], -a["val_loss"]) > (best["val_accuracy"], -best["val_loss"])
+
+
+def checkpoint_dir(cfg: Config, experiment: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/<experiment>/checkpoints/<config_hash>[-fold<k>]``."""
+    suffix = f"-fold{cfg.fold}" if cfg.dataset == "ckplus" else ""
+    return store.experiment_dir(experiment, root) / "checkpoints" / f"{cfg.hash()}{suffix}"
+
+
+def _set_determinism(device: torch.device) -> None:
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.backends.cudnn.benchmark = True
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _check_splits(splits: Any) -> None:
+    from .data import DataError
+
+    for name in ("train", "val", "test"):
+        if len(getattr(splits, name)) == 0:
+            raise DataError(f"the {name} split is empty; the prepared dataset is too small for this protocol")
+
+
+# --------------------------------------------------------------------------------------
+# training
+def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None = None, resume: bool = False,
+          track_test: bool = False, splits: Any = None, progress: bool | None = None) -> RunResult:
+    """Train ``cfg`` with validation-based model selection, test once, record the run.
+
+    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`;
+    ``resume`` continues from ``last.pt`` of the same configuration if there is one.
+    Under ``torchrun`` every rank calls this; only rank 0 writes files.
+    """
+    cfg = cfg.validate()
+    wall0 = time.perf_counter()
+    started = _now()
+    dist, owns_group = init_distributed(cfg.device)
+    try:
+        device = resolve_device(cfg.device, dist)
+        _set_determinism(device)
+        if progress is None:
+            progress = sys.stderr.isatty()
+        progress = progress and dist.is_main
+        if splits is None:
+            from .data import build_datasets
+
+            splits = build_datasets(cfg)
+        _check_splits(splits)
+        classes = list(splits.classes)
+        if len(classes) != cfg.model.num_classes:
+            raise ConfigError(f"num_classes={cfg.model.num_classes}: the dataset has {len(classes)} classes")
+        ckdir = checkpoint_dir(cfg, experiment, results_root)
+        last_path, best_path = ckdir / "last.pt", ckdir / "best.pt"
+
+        torch.manual_seed(cfg.seed)
+        model = build_model(cfg.model)
+        if cfg.pretrained:
+            from .models.pretrained import load_vgg16
+
+            load_vgg16(model, cfg.pretrained, cfg.pretrained_format)
+        model.to(device)
+        set_layout(model, device, train=True)
+        optimizer, scheduler = make_optimizer(model, cfg)
+
+        start_epoch, history, best, stopped, resumed_from = 0, [], None, False, None
+        if resume and last_path.is_file():
+            ckpt = load_checkpoint(last_path, map_location=device)
+            if ckpt["config_hash"] != cfg.hash():
+                raise CheckpointError(f"{last_path}: checkpoint of config {ckpt['config_hash']}, not {cfg.hash()}")
+            load_weights(model, ckpt, last_path)
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            history, best, stopped = list(ckpt["history"]), ckpt["best"], bool(ckpt["stopped_early"])
+            start_epoch = ckpt["epoch"] + 1
+            resumed_from = start_epoch
+            if dist.is_main:
+                log.info("resuming %s from %s after epoch %d", cfg.hash(), last_path, ckpt["epoch"] + 1)
+        elif resume and dist.is_main:
+            log.info("no checkpoint at %s: starting from scratch", last_path)
+
+        net: nn.Module = model
+        if dist.active:
+            net = nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None)
+        if cfg.compile:
+            net = torch.compile(net)
+
+        eval_kw = dict(device=device, batch_size=cfg.batch_size, num_workers=cfg.num_workers, dist=dist)
+        kill_after = os.environ.get(KILL_ENV)
+        for epoch in range(start_epoch, cfg.epochs):
+            if stopped:
+                break
+            last_good = f"{last_path} (epoch {epoch})" if epoch > 0 else "none (no epoch completed)"
+            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+            row.update(_train_epoch(net, splits.train, optimizer, cfg, epoch, device, dist, progress, last_good))
+            t0 = time.perf_counter()
+            val = evaluate(model, splits.val, classes, progress=progress, desc="val", **eval_kw)
+            row.update(val_loss=val.loss, val_accuracy=val.metrics["accuracy"], val_uar=val.metrics["uar"],
+                       val_macro_f1=val.metrics["macro_f1"], val_s=time.perf_counter() - t0)
+            if track_test:
+                test = evaluate(model, splits.test, classes, progress=progress, desc="test", **eval_kw)
+                row.update(test_accuracy=test.metrics["accuracy"], test_uar=test.metrics["uar"])
+            scheduler.step()
+            history.append(row)
+            improved = _better(row, best)
+            if improved:
+                best = {k: row[k] for k in ("epoch", "val_accuracy", "val_loss", "val_uar")}
+            stopped = cfg.patience > 0 and row["epoch"] - best["epoch"] >= cfg.patience
+            if dist.is_main:
+                if improved:
+                    save_checkpoint(best_path, model=model, cfg=cfg, classes=classes, epoch=epoch, best=best)
+                save_checkpoint(last_path, model=model, cfg=cfg, classes=classes, epoch=epoch,
+                                optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                                history=history, best=best, stopped_early=stopped)
+                log.info("epoch %d/%d  train loss %.4f acc %.3f | val loss %.4f acc %.3f uar %.3f%s",
+                         row["epoch"], cfg.epochs, row["train_loss"], row["train_accuracy"], row["val_loss"],
+                         row["val_accuracy"], row["val_uar"], "  *" if improved else "")
+                if kill_after is not None and int(kill_after) == epoch + 1:
+                    os.kill(os.getpid(), signal.SIGKILL)
+        _barrier(dist)
+
+        # The selected weights: best.pt, written by rank 0 (before the barrier above).
+        load_weights(model, load_checkpoint(best_path, map_location=device), best_path)
+        val = evaluate(model, splits.val, classes, progress=progress, desc="val", **eval_kw)
+        test = evaluate(model, splits.test, classes, progress=progress, desc="test", **eval_kw)
+        train_frames = sum(h["train_frames"] for h in history)
+        record = {
+            "kind": "run",
+            "experiment": experiment,
+            "model": cfg.model.name,
+            "dataset": cfg.dataset,
+            "protocol": cfg.protocol,
+            "fold": cfg.fold if cfg.dataset == "ckplus" else None,
+            "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
+            "config": cfg.to_dict(),
+            "config_hash": cfg.hash(),
+            **store.provenance(str(device)),
+            "world_size": dist.world,
+            "seed": cfg.seed,
+            "started_at": started,
+            "finished_at": _now(),
+            "resumed_from_epoch": resumed_from,
+            "timings": {
+                "train_ms_per_frame": 1000.0 * sum(h["train_s"] for h in history) / max(train_frames, 1),
+                "test_ms_per_frame": test.ms_per_frame,
+                "wall_s": time.perf_counter() - wall0,
+            },
+            "n_clips": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+            "data_index_hash": _index_hash(cfg),
+            "history": history,
+            "epochs_run": len(history),
+            "stopped_early": stopped,
+            "selected_epoch": best["epoch"],
+            "selection": "highest validation accuracy, ties by lower validation loss",
+            "val_metrics": val.metrics,
+            "metrics": test.metrics,
+            "per_clip": test.per_clip,
+            "checkpoint": str(best_path),
+            "last_checkpoint": str(last_path),
+        }
+        if track_test:
+            record["test_per_epoch"] = {
+                "note": "diagnostic only: test scored after every epoch, never used for model selection",
+                "accuracy": [h["test_accuracy"] for h in history],
+                "uar": [h["test_uar"] for h in history],
+            }
+        path = store.record(experiment, record, results_root) if dist.is_main else None
+        _barrier(dist)
+        return RunResult(experiment, cfg, cfg.hash(), test.metrics, val.metrics, best["epoch"], history,
+                         test.per_clip, best_path, path, record)
+    finally:
+        if owns_group:
+            torch_dist.destroy_process_group()
+
+
+def _index_hash(cfg: Config) -> str | None:
+    from .data import index_hash
+
+    return index_hash(cfg.data) if cfg.data else None
+
+
+# --------------------------------------------------------------------------------------
+# k-fold and evaluation entry points
+def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
+    """Hash of a k-fold run: the configuration without its fold, plus the list of folds run."""
+    d = cfg.to_dict()
+    for k in (*cfg.EXECUTION_FIELDS, "fold"):
+        d.pop(k)
+    d["folds_run"] = list(folds)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
+              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
+              progress: bool | None = None) -> FoldsResult:
+    """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
+
+    ``folds`` defaults to all ``cfg.folds`` folds. Every fold's run is recorded as usual; the
+    summary goes to ``<experiment>/folds-<hash>.json``.
+    """
+    folds = list(range(cfg.folds)) if folds is None else sorted(set(folds))
+    for k in folds:
+        if not 0 <= k < cfg.folds:
+            raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
+    runs = [train(cfg.override(fold=k), experiment, results_root, resume, track_test, progress=progress)
+            for k in folds]
+    index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
+    pooled = [c for r in runs for c in r.per_clip]
+    summary = {
+        "kind": "folds",
+        "experiment": experiment,
+        "model": cfg.model.name,
+        "dataset": cfg.dataset,
+        "protocol": cfg.protocol,
+        "config": {**cfg.to_dict(), "fold": None},
+        "folds_hash": folds_hash(cfg, folds),
+        "folds_run": folds,
+        "fold_config_hashes": [r.config_hash for r in runs],
+        "finished_at": _now(),
+        "metrics": summarize_folds([r.metrics for r in runs], [index[c["label"]] for c in pooled],
+                                   [index[c["pred"]] for c in pooled]),
+        "selected_epochs": [r.selected_epoch for r in runs],
+        "timings": {k: float(np.mean([r.record["timings"][k] for r in runs]))
+                    for k in ("train_ms_per_frame", "test_ms_per_frame")},
+    }
+    path = None
+    if runs[0].result_path is not None:
+        path = store.record(experiment, summary, results_root, name=f"folds-{summary['folds_hash']}")
+    return FoldsResult(experiment, runs, summary, path)
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike | None = None, split: str = "test",
+                        device: str = "auto", expect_model: str | None = None, progress: bool | None = None) -> dict:
+    """Evaluate a saved model on a split of a prepared dataset (its own config's data by default).
+
+    The protocol, fold and sampling come from the checkpoint's config, so the split is the
+    one the model was selected against (``val``) or tested on (``test``).
+    """
+    if split not in ("train", "val", "test"):
+        raise ConfigError(f"split={split!r}: expected train, val or test")
+    dev = resolve_device(device)
+    model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
+    if data is not None:
+        cfg = cfg.override(data=str(data))
+    from .data import build_datasets
+
+    splits = build_datasets(cfg)
+    if list(splits.classes) != list(ckpt["classes"]):
+        raise CheckpointError(f"{checkpoint}: trained on classes {ckpt['classes']}, the data has {list(splits.classes)}")
+    out = evaluate(model, getattr(splits, split), splits.classes, device=dev, batch_size=cfg.batch_size,
+                   num_workers=cfg.num_workers, progress=sys.stderr.isatty() if progress is None else progress,
+                   desc=split)
+    return {
+        "checkpoint": str(checkpoint),
+        "model": cfg.model.name,
+        "config_hash": cfg.hash(),
+        "epoch": ckpt["epoch"] + 1,
+        "data": cfg.data,
+        "split": split,
+        "loss": out.loss,
+        "metrics": out.metrics,
+        "ms_per_frame": out.ms_per_frame,
+        "per_clip": out.per_clip,
+    }

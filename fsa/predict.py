@@ -1,0 +1,138 @@
+"""``fsa predict``: a raw video → faces → n frames → expression probabilities and attention.
+
+Steps: OpenCV reads the video (:func:`fsa.video.read_frames`, RGB); the video is cut into
+windows; in each window n frames are picked with the evaluation rule of the datasets
+(:func:`fsa.data.sample_indices`: the centres of n equal segments); the face pipeline
+(:class:`fsa.faces.FacePipeline`, dlib, 25 % margin, 224 px — the ``data_prep`` defaults)
+aligns and crops those n frames; the crops are resized to the checkpoint's input size and
+ImageNet-normalised exactly as :class:`fsa.data.ClipDataset` does in evaluation; the model
+rebuilt from the checkpoint's own config gives class probabilities and the frame attention.
+
+Windows: a clip of the length the models are trained on (AFEW clips last 1–5 s, CK+
+sequences 10–60 frames) is one window, predicted exactly as in evaluation. A longer video is
+cut into ``round(duration / window_s)`` equal consecutive windows (``window_s`` = 3 s by
+default), one prediction each, and the video's probabilities are the mean over windows. A
+window in which no face is found is reported and skipped; a video without any face is an error.
+
+Only the sampled frames go through the face pipeline, so the cost grows with the number of
+windows, not with the video's length in frames.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+from .checkpoint import load_model
+from .config import ConfigError
+from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
+from .engine import resolve_device
+from .faces import FacePipeline, NoFaceError
+from .models.layout import format_input, set_layout
+from .plots import prediction_figure, save_figure
+from .video import read_frames, video_fps
+
+#: Crop side and margin of the face pipeline (``data_prep.prepare`` defaults).
+CROP_SIZE, MARGIN = 224, 0.25
+DEFAULT_WINDOW_S = 3.0
+
+
+def window_bounds(n_frames: int, fps: float, window_s: float) -> list[tuple[int, int]]:
+    """``[start, end)`` frame ranges of ``round(duration / window_s)`` (≥ 1) equal windows."""
+    count = max(1, int(round(n_frames / fps / window_s)))
+    count = min(count, n_frames)
+    edges = (np.arange(count + 1) * n_frames) // count
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def to_input(crops: list[np.ndarray], image_size: int) -> torch.Tensor:
+    """RGB uint8 crops → ``[1, n, 3, S, S]`` float, as the evaluation datasets build it."""
+    x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)
+    if list(x.shape[-2:]) != [image_size, image_size]:
+        x = TF.resize(x, [image_size, image_size], antialias=True)
+    return TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)[None]
+
+
+def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: int | None = None,
+                  out_dir: str | os.PathLike | None = None, window_s: float = DEFAULT_WINDOW_S,
+                  device: str = "auto", expect_model: str | None = None,
+                  pipeline: FacePipeline | None = None) -> dict:
+    """Predict the expression of a raw video; returns the JSON-ready dict (see the CLI help).
+
+    ``n`` defaults to the checkpoint's n. With ``out_dir`` the figure is written to
+    ``<out_dir>/<video stem>.predict.png`` and its path is in the result.
+    """
+    if n is not None and n < 1:
+        raise ConfigError(f"n={n!r}: a clip needs at least one frame")
+    if not window_s > 0:
+        raise ConfigError(f"window={window_s!r}: the window length must be > 0 seconds")
+    dev = resolve_device(device)
+    model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
+    fmt = set_layout(model, dev, train=False)
+    classes = list(ckpt["classes"])
+    n = n or cfg.n
+    video = Path(video)
+    frames = read_frames(video)
+    fps = video_fps(video)
+    pipeline = pipeline or FacePipeline(size=CROP_SIZE, margin=MARGIN)
+
+    windows, skipped, drawn = [], [], []
+    for start, end in window_bounds(len(frames), fps, window_s):
+        idx = start + sample_indices(end - start, n)
+        try:
+            track = pipeline.process([frames[int(k)] for k in idx], source=f"{video} frames {start}-{end - 1}")
+        except NoFaceError:
+            skipped.append({"start_frame": start, "end_frame": end - 1, "reason": "no face found"})
+            continue
+        with torch.no_grad():
+            out = model(format_input(to_input(track.crops, cfg.image_size).to(dev), fmt))
+        probs = torch.softmax(out.logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
+        probs /= probs.sum()
+        att = out.attention[0].float().cpu().numpy().tolist() if out.attention is not None else None
+        times = [float(k) / fps for k in idx]
+        top = int(probs.argmax())
+        windows.append({
+            "start_frame": start, "end_frame": end - 1,
+            "start_s": round(start / fps, 3), "end_s": round((end - 1) / fps, 3),
+            "probabilities": {c: float(p) for c, p in zip(classes, probs)},
+            "top_class": classes[top],
+            "top_probability": float(probs[top]),
+            "frames": [
+                {"frame_index": int(k), "time_s": round(t, 3),
+                 "attention": float(att[j]) if att is not None else None, "face": track.methods[j]}
+                for j, (k, t) in enumerate(zip(idx, times))
+            ],
+        })
+        drawn.append({"crops": track.crops, "attention": att, "frame_indices": [int(k) for k in idx],
+                      "times": times, "probs": probs, "label": f"{start / fps:.1f}-{end / fps:.1f} s"})
+    if not windows:
+        raise NoFaceError(f"{video}: no face found in any sampled frame ({len(skipped)} window(s) tried)")
+
+    mean = np.mean([w["probs"] for w in drawn], axis=0)
+    mean /= mean.sum()
+    top = int(mean.argmax())
+    result = {
+        "video": str(video),
+        "checkpoint": str(checkpoint),
+        "model": cfg.model.name,
+        "classes": classes,
+        "n": n,
+        "fps": fps,
+        "n_frames": len(frames),
+        "duration_s": round(len(frames) / fps, 3),
+        "window_s": window_s,
+        "probabilities": {c: float(p) for c, p in zip(classes, mean)},
+        "top_class": classes[top],
+        "top_probability": float(mean[top]),
+        "windows": windows,
+        "skipped_windows": skipped,
+        "png": None,
+    }
+    if out_dir is not None:
+        title = f"{video.name}: {classes[top]} ({mean[top]:.2f}) — {cfg.model.name}"
+        fig = prediction_figure(drawn, classes, title=title)
+        result["png"] = str(save_figure(fig, Path(out_dir) / f"{video.stem}.predict.png"))
+    return result

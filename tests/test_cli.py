@@ -1,0 +1,140 @@
+"""The ``fsa`` command: help, validation before any work, k-fold training, eval, models, prep."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fsa.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_SETS = ["--set", "image_size=32", "--set", "width=0.0625", "--set", "batch_size=8"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models on two shared cores run faster on one intra-op thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def ck(smoke_prepared):
+    return smoke_prepared("ckplus")
+
+
+def run_main(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_python_dash_m_fsa_lists_the_subcommands():
+    proc = subprocess.run([sys.executable, "-m", "fsa", "--help"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0
+    for sub in ("train", "eval", "predict", "models", "prep"):
+        assert sub in proc.stdout
+
+
+@pytest.mark.parametrize("sub,expected", [
+    ("train", "--folds"), ("eval", "--checkpoint"), ("predict", "--window"), ("models", "--json"),
+    ("prep", "--dataset"),
+])
+def test_every_subcommand_has_help(sub, expected, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([sub, "--help"])
+    assert e.value.code == 0
+    assert expected in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", "nope"], "unknown model 'nope'"),
+    (["--dataset", "mnist"], "dataset='mnist'"),
+    (["--preset", "huge"], "preset='huge'"),
+    (["--set", "s=0"], "s=0.0"),
+    (["--set", "s=-1"], "s=-1.0"),
+    (["--set", "n=0"], "n=0"),
+    (["--set", "nonsense=1"], "unknown config field: nonsense"),
+    (["--set", "epochs"], "--set 'epochs': expected KEY=VALUE"),
+    (["--set", "lr=fast"], "'fast' is not a valid float"),
+    (["--protocol", "ck+9"], "protocol='ck+9'"),
+    (["--folds", "7"], "--folds '7': folds must be in 0..4"),
+    (["--fold", "5"], "fold=5"),
+])
+def test_invalid_values_are_rejected_before_any_work(args, message, ck, tmp_path, capsys):
+    base = {"--model": "ecnn-fsa", "--dataset": "ckplus", "--data": str(ck), "--preset": "smoke"}
+    argv = ["train"]
+    for k, v in base.items():
+        if k not in args:
+            argv += [k, v]
+    argv += args + ["--results", str(tmp_path / "res")]
+    code, out, err = run_main(argv, capsys)
+    assert code == 2
+    assert message in err and err.startswith("fsa: error:") and "Traceback" not in err
+    assert out == "" and not (tmp_path / "res").exists()
+
+
+def test_data_folder_that_is_not_a_prepared_dataset_is_rejected(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for data, message in ((tmp_path / "missing", "prepared dataset root not found"),
+                          (raw, "not a prepared dataset (no index.csv")):
+        code, _, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(data),
+                                 "--results", str(tmp_path / "res")], capsys)
+        assert code == 2 and str(data) in err and message in err
+    assert not (tmp_path / "res").exists()
+
+
+def test_kfold_training_eval_and_checkpoint_guard(ck, tmp_path, capsys):
+    res = tmp_path / "res"
+    argv = ["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset", "smoke",
+            "--folds", "0,1", "--set", "epochs=1", *TINY_SETS, "--results", str(res), "--experiment", "kf",
+            "--quiet"]
+    code, out, err = run_main(argv, capsys)
+    assert code == 0, err
+    printed = json.loads(out)
+    summary = json.loads(Path(printed["result"]).read_text())
+    assert summary["kind"] == "folds" and summary["folds_run"] == [0, 1]
+    runs = [json.loads(Path(p).read_text()) for p in printed["runs"]]
+    assert [r["fold"] for r in runs] == [0, 1] and runs[0]["config_hash"] != runs[1]["config_hash"]
+    accs = [r["metrics"]["accuracy"] for r in runs]
+    assert summary["metrics"]["accuracy"]["mean"] == pytest.approx(np.mean(accs))
+    assert summary["metrics"]["accuracy"]["std"] == pytest.approx(np.std(accs))
+    pooled = np.sum([r["metrics"]["confusion"] for r in runs], axis=0)
+    assert summary["metrics"]["pooled"]["confusion"] == pooled.tolist()
+    # every test clip of the two folds is scored once, and the folds' test subjects are disjoint
+    assert pooled.sum() == sum(len(r["per_clip"]) for r in runs)
+    subjects = [{c["video_id"].split("_")[0] for c in r["per_clip"]} for r in runs]
+    assert not subjects[0] & subjects[1]
+
+    ckpt = runs[0]["checkpoint"]
+    code, out, err = run_main(["eval", "--checkpoint", ckpt, "--data", str(ck), "--device", "cpu"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["metrics"] == runs[0]["metrics"]
+    code, out, err = run_main(["eval", "--checkpoint", ckpt, "--model", "score-fusion"], capsys)
+    assert code == 1 and "checkpoint of model 'ecnn-fsa', not 'score-fusion'" in err and out == ""
+    code, _, err = run_main(["eval", "--checkpoint", str(tmp_path / "none.pt")], capsys)
+    assert code == 1 and "none.pt: checkpoint not found" in err
+
+
+def test_kfold_is_refused_for_afew(tmp_path, capsys, ck):
+    code, _, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "afew", "--data", str(ck),
+                             "--folds", "all"], capsys)
+    assert code == 2 and "--folds all: k-fold runs are for ckplus" in err
+
+
+def test_models_json_lists_the_registry(capsys):
+    code, out, _ = run_main(["models", "--json"], capsys)
+    rows = json.loads(out)
+    assert code == 0
+    by_name = {r["name"]: r for r in rows}
+    assert "ecnn-fsa" in by_name and "score-fusion" in by_name
+    assert by_name["ecnn-fsa"]["params"] > 1e7 and by_name["ecnn-fsa"]["gflops_per_frame"] > 1
