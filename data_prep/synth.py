@@ -53,7 +53,6 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
-import importlib.util
 import multiprocessing as mp
 import os
 import shutil
@@ -68,6 +67,8 @@ import dlib
 import numpy as np
 from scipy.spatial import Delaunay
 from tqdm import tqdm
+
+from fsa.faces import model_paths
 
 from . import facs
 
@@ -150,20 +151,9 @@ SOURCES: dict[str, tuple[Callable[[], np.ndarray], dict, bool]] = {
 }
 
 
-def predictor_path() -> str:
-    """dlib's 68-point shape predictor inside face_recognition_models, found without importing it."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package face_recognition_models is not installed (dlib's model files)")
-    path = Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: dlib's 68-point shape predictor is missing")
-    return str(path)
-
-
 @functools.lru_cache(maxsize=1)
 def _dlib_models():
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(predictor_path())
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model_paths().landmarks))
 
 
 def detect_landmarks(gray: np.ndarray, upsample: int = 1) -> np.ndarray | None:

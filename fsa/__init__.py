@@ -6,12 +6,23 @@ Top-level API::
     model = fsa.build_model("ecnn-fsa")          # the paper's final model
     out = model(x)                                 # x: [B, n, 3, H, W]
     out.logits, out.attention                      # [B, 7], [B, n] (None without attention)
-"""
-from .config import CLASSES_7, CLASSES_CK7, Config, ConfigError, ModelConfig, PRESETS, make_config
-from .models import ClipOutput, build_model, list_models
 
-__all__ = [
-    "CLASSES_7", "CLASSES_CK7", "Config", "ConfigError", "ModelConfig", "PRESETS",
-    "make_config", "ClipOutput", "build_model", "list_models",
-]
+The model names are imported on first use, so the torch-free parts of the package
+(``fsa.faces``, ``fsa.video``) load quickly in data-preparation worker processes.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "CLASSES_7": "config", "CLASSES_CK7": "config", "Config": "config", "ConfigError": "config",
+    "ModelConfig": "config", "PRESETS": "config", "make_config": "config",
+    "ClipOutput": "models", "build_model": "models", "list_models": "models",
+}
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'fsa' has no attribute {name!r}")

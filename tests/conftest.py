@@ -192,3 +192,22 @@ def smoke_prepared(smoke_raw, tmp_path_factory):
         return cache[layout]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models on two shared cores: one intra-op thread is faster, and it is what the
+    engine's learning bar was calibrated with (the thread count changes summation order).
+    Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def ck(smoke_prepared):
+    """The prepared smoke CK+-layout synthetic set."""
+    return smoke_prepared("ckplus")

@@ -16,18 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_SETS = ["--set", "image_size=32", "--set", "width=0.0625", "--set", "batch_size=8"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on two shared cores run faster on one intra-op thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-
-@pytest.fixture(scope="module")
-def ck(smoke_prepared):
-    return smoke_prepared("ckplus")
 
 
 def run_main(argv, capsys):

@@ -28,19 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = dict(image_size=32, width=0.0625, epochs=3, batch_size=8)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on two shared cores: one intra-op thread is faster and is what the
-    learning bar was calibrated with (thread count changes summation order)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-
-@pytest.fixture(scope="module")
-def ck(smoke_prepared):
-    return smoke_prepared("ckplus")
 
 
 def tiny_config(ck, **kw):
