@@ -1,4 +1,4 @@
-"""The ``fsa`` command (also ``python -m fsa``): train, eval, predict, models, prep.
+"""The ``fsa`` command (also ``python -m fsa``): train, eval, predict, models, prep, bench.
 
 Every value is checked before any work starts: an unknown model, dataset, preset or
 config field, an out-of-range number (``s <= 0``, ``n < 1`` …) or a ``--data`` folder that
@@ -197,6 +197,16 @@ def run_prep(argv: Sequence[str]) -> int:
     return int(prepare_main(list(argv)) or 0)
 
 
+def run_bench(argv: Sequence[str]) -> int:
+    from .bench import main as bench_main
+
+    return int(bench_main(list(argv)) or 0)
+
+
+#: Subcommands with a parser of their own, so `fsa <cmd> --help` shows their options.
+DELEGATED = {"prep": run_prep, "bench": run_bench}
+
+
 # -------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="fsa", description="ECNN-FSA: video facial expression recognition "
@@ -238,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("prep", add_help=False, help="prepare a raw CK+/AFEW dataset (python -m data_prep.prepare; "
                                                 "`fsa prep --help` for its options)")
+    sub.add_parser("bench", add_help=False, help="speed benchmark: ms per frame against the measured matmul peak, "
+                                                 "data throughput (`fsa bench --help` for its options)")
     return ap
 
 
@@ -248,8 +260,8 @@ def fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["prep"]:  # its own parser, so `fsa prep --help` shows prepare's options
-        return run_prep(argv[1:])
+    if argv[:1] and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
     handlers = {"train": run_train, "eval": run_eval, "predict": run_predict, "models": run_models}
     try:

@@ -30,13 +30,13 @@ def test_python_dash_m_fsa_lists_the_subcommands():
     proc = subprocess.run([sys.executable, "-m", "fsa", "--help"], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0
-    for sub in ("train", "eval", "predict", "models", "prep"):
+    for sub in ("train", "eval", "predict", "models", "prep", "bench"):
         assert sub in proc.stdout
 
 
 @pytest.mark.parametrize("sub,expected", [
     ("train", "--folds"), ("eval", "--checkpoint"), ("predict", "--window"), ("models", "--json"),
-    ("prep", "--dataset"),
+    ("prep", "--dataset"), ("bench", "--repeats"),
 ])
 def test_every_subcommand_has_help(sub, expected, capsys):
     with pytest.raises(SystemExit) as e:
