@@ -19,7 +19,7 @@ class ArchitectureDirective(SphinxDirective):
         save_figure(architecture_figure(), Path(self.env.srcdir) / "_generated" / "fig1.png")
         # A leading "/" makes the image path relative to the book's source folder.
         image = nodes.image(uri="/_generated/fig1.png", alt="ECNN-FSA architecture, drawn from fsa.build_model")
-        return [nodes.figure("", image, nodes.caption(text="Fig. 1 of the paper, redrawn from the model code: "
+        return [nodes.figure("", image, nodes.caption(text="The paper's architecture redrawn from the model code: "
                                                              "each box is a module of fsa.models with its output shape "
                                                              "for a clip of n = 5 frames at 224 px."))]
 
