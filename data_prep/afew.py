@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from fsa.video import VIDEO_SUFFIXES, DataError, RawVideo
+from fsa.video import VIDEO_SUFFIXES, DataError, RawVideo, require_root
 
 CLASS_FOLDERS = {
     "Angry": "anger", "Disgust": "disgust", "Fear": "fear", "Happy": "happy",
@@ -46,11 +46,7 @@ def index(raw: str | Path) -> tuple[list[RawVideo], list[dict]]:
     root without ``Train/`` or ``Val/``, an empty root or two clips with the same id raise
     :class:`DataError` naming the path.
     """
-    raw = Path(raw)
-    if not raw.is_dir():
-        raise DataError(f"{raw}: AFEW root not found")
-    if not any(raw.iterdir()):
-        raise DataError(f"{raw}: empty dataset root (expected Train/<Emotion>/*.avi and Val/<Emotion>/*.avi)")
+    raw = require_root(raw, "AFEW", "Train/<Emotion>/*.avi and Val/<Emotion>/*.avi")
     present = [name for name in SPLITS if (raw / name).is_dir()]
     if not present:
         raise DataError(f"{raw}: not an AFEW root: no Train/ or Val/ folder")

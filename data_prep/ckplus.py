@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fsa.video import DataError, RawVideo
+from fsa.video import DataError, RawVideo, require_root
 
 EMOTION_CODES = {
     0: "neutral", 1: "anger", 2: "contempt", 3: "disgust",
@@ -53,11 +53,7 @@ def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], 
     is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``, nothing at all) raises
     :class:`DataError` naming the path.
     """
-    raw = Path(raw)
-    if not raw.is_dir():
-        raise DataError(f"{raw}: CK+ root not found")
-    if not any(raw.iterdir()):
-        raise DataError(f"{raw}: empty dataset root (expected {IMAGES}/ and {EMOTION}/)")
+    raw = require_root(raw, "CK+", f"{IMAGES}/ and {EMOTION}/")
     images, emotion = raw / IMAGES, raw / EMOTION
     if not images.is_dir():
         raise DataError(f"{images}: missing; {raw} is not a CK+ root (expected {IMAGES}/S005/001/*.png)")

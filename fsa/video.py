@@ -28,6 +28,17 @@ class DataError(ValueError):
     path and the problem. Also available as ``fsa.data.DataError``."""
 
 
+def require_root(raw: str | os.PathLike, name: str, expected: str) -> Path:
+    """``raw`` as a Path if it is an existing, non-empty dataset folder; else a :class:`DataError`
+    naming the path and what a ``name`` root should hold (``expected``)."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise DataError(f"{raw}: {name} root not found")
+    if not any(raw.iterdir()):
+        raise DataError(f"{raw}: empty dataset root (expected {expected})")
+    return raw
+
+
 class VideoReadError(DataError):
     """A clip could not be read; ``path`` is the offending file, ``problem`` says why."""
 
