@@ -17,6 +17,15 @@ from matplotlib.figure import Figure
 
 from .results import atomic_write
 
+class NotebookFigure(Figure):
+    """A figure that shows itself as a PNG in Jupyter with any backend (IPython calls ``_repr_png_``)."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
 #: At most this many windows of a long video are drawn (evenly spread); the JSON has them all.
 MAX_WINDOWS_DRAWN = 6
 
@@ -58,7 +67,7 @@ def prediction_figure(windows: Sequence[dict], classes: Sequence[str], title: st
         windows = [windows[i] for i in keep]
     n = max(len(w["crops"]) for w in windows)
     rows = len(windows)
-    fig = Figure(figsize=(1.7 * n + 4.2, 2.3 * rows + 0.5))
+    fig = NotebookFigure(figsize=(1.7 * n + 4.2, 2.3 * rows + 0.5))
     outer = fig.add_gridspec(1, 2, width_ratios=[1.7 * n, 3.0], wspace=0.3)
     crops_grid = outer[0].subgridspec(rows, n, wspace=0.12, hspace=0.45)
     bars_grid = outer[1].subgridspec(rows, 1, hspace=0.75)
@@ -113,7 +122,7 @@ def architecture_figure(name: str = "ecnn-fsa", size: int = 224, n: int = 5) -> 
         if "fsa" in shapes else (0.72, 0.30, "no attention", "#fadbd8"),
         (0.92, 0.30, f"LayerNorm → ReLU →\nDropout → FC\n{shape(head_last)} → softmax", "#e8daef"),
     ]
-    fig = Figure(figsize=(12, 4.6))
+    fig = NotebookFigure(figsize=(12, 4.6))
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_axis_off()
     texts = [
@@ -127,4 +136,71 @@ def architecture_figure(name: str = "ecnn-fsa", size: int = 224, n: int = 5) -> 
                     arrowprops=dict(arrowstyle="->", color="#555", patchA=texts[a].get_bbox_patch(),
                                     patchB=texts[b].get_bbox_patch()))
     ax.set_title(f"{name}: output shapes traced from fsa.build_model({name!r}) for one clip", fontsize=10)
+    return fig
+
+
+def confusion_figure(panels: Sequence[tuple[str, "pd.DataFrame"]]) -> Figure:
+    """Row-normalised confusion matrices (%) side by side, as in the paper's Tables 5 and 10.
+
+    ``panels`` is a list of ``(title, DataFrame)``, each frame true classes × predicted classes.
+    """
+    fig = NotebookFigure(figsize=(5.2 * len(panels), 4.6), layout="constrained")
+    for ax, (title, df) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
+        sns.heatmap(df, annot=True, fmt=".1f", cmap="Blues", vmin=0, vmax=100, cbar=False, square=True,
+                    annot_kws={"fontsize": 8}, ax=ax)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def attention_figure(clips: Sequence[dict], title: str = "") -> Figure:
+    """Per clip, its n sampled face crops captioned with FSA's weight and the true intensity.
+
+    Each clip is a dict with ``crops`` (n RGB arrays), ``attention``, ``intensity`` (n values,
+    or ``None`` for real data) and a ``label`` line; the most attended crop is framed in red.
+    """
+    if not clips:
+        raise ValueError("no clips to draw")
+    n = max(len(c["crops"]) for c in clips)
+    fig = NotebookFigure(figsize=(1.6 * n, 1.9 * len(clips)), layout="constrained")
+    axes = fig.subplots(len(clips), n, squeeze=False)
+    for row, clip in zip(axes, clips):
+        top = int(np.argmax(clip["attention"]))
+        for j, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(clip["crops"]):
+                ax.set_axis_off()
+                continue
+            ax.imshow(clip["crops"][j])
+            caption = f"a={clip['attention'][j]:.2f}"
+            if clip.get("intensity") is not None:
+                caption += f"  I={clip['intensity'][j]:.2f}"
+            ax.set_xlabel(caption, fontsize=8)
+            for side in ax.spines.values():
+                side.set_color("#c0392b" if j == top else "#bbb")
+                side.set_linewidth(3 if j == top else 1)
+        row[0].set_ylabel(clip["label"], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def frame_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], title: str = "") -> Figure:
+    """Rows of images, each row labelled on its left."""
+    n = max(len(images) for _, images in rows)
+    fig = NotebookFigure(figsize=(1.5 * n + 1, 1.55 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for ax_row, (label, images) in zip(axes, rows):
+        for j, ax in enumerate(ax_row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(images):
+                ax.imshow(images[j])
+            else:
+                ax.set_axis_off()
+        ax_row[0].set_ylabel(label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

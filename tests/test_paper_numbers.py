@@ -34,6 +34,15 @@ def test_table_rows_match_the_paper(number):
 
 
 @pytest.mark.skipif(not PAPER.exists(), reason=f"paper text not found at {PAPER}")
+def test_table1_rows_match_the_paper():
+    lines = [re.sub(r"\s+", " ", l).replace("$", "").strip() for l in _table_text(1).splitlines()]
+    for row in paper_table(1)["rows"]:
+        printed = next(l for l in lines if l.startswith(row["module"] + " "))
+        assert printed.startswith(f"{row['module']} {row['output']}"), (row, printed)
+        assert _numbers(printed) == _numbers(f"{row['output']} {row['parameter']}"), (row, printed)
+
+
+@pytest.mark.skipif(not PAPER.exists(), reason=f"paper text not found at {PAPER}")
 @pytest.mark.parametrize("number", [5, 10])
 def test_confusion_matrices_match_the_paper(number):
     lines = [l for l in _table_text(number).splitlines() if re.match(r"^(An|Di|Fe|На|Ha|Ne|Sa|Su)\t", l)]

@@ -1,8 +1,12 @@
-"""Sphinx extension of the ECNN-FSA book: parts of pages built from the code at build time, so
-they can never go stale.
+"""Sphinx extension of the ECNN-FSA book: parts of pages built from the code and the results
+store at build time, so they can never go stale.
 
 ``{fsa-architecture}``
     The paper's Fig. 1 redrawn from the model code (:func:`fsa.plots.architecture_figure`).
+``{fsa-table} N``
+    Table N of the paper beside every run recorded for it (:func:`fsa.report.comparison`).
+    Pages holding one are re-read on every build, so a run recorded since the last build
+    (``papermill notebooks/table6.ipynb -p s 0.2``) shows up without touching the page.
 """
 from __future__ import annotations
 
@@ -24,6 +28,41 @@ class ArchitectureDirective(SphinxDirective):
                                                              "for a clip of n = 5 frames at 224 px."))]
 
 
+class TableDirective(SphinxDirective):
+    required_arguments = 1
+
+    def run(self):
+        from fsa import report
+        from fsa.results import results_root
+
+        table = self.arguments[0]
+        if not hasattr(self.env, "fsa_table_docs"):
+            self.env.fsa_table_docs = set()
+        self.env.fsa_table_docs.add(self.env.docname)
+        df = report.comparison(table)
+        note = nodes.paragraph(text=(
+            f"Paper vs this project, read from the results store ({results_root().name}/) when the book was "
+            f"built: {int((df['status'] == 'measured').sum())} measured row(s). 'profile' is the preset whose "
+            "numbers a run used; 'run' is its config (or k-fold) hash, the name of its JSON record."))
+        return [note, nodes.raw("", report.to_html(df), format="html")]
+
+
+def _always_reread(app, env, added, changed, removed):
+    return sorted(getattr(env, "fsa_table_docs", set()) - set(removed))
+
+
+def _purge(app, env, docname):
+    getattr(env, "fsa_table_docs", set()).discard(docname)
+
+
+def _merge(app, env, docnames, other):
+    env.fsa_table_docs = getattr(env, "fsa_table_docs", set()) | getattr(other, "fsa_table_docs", set())
+
+
 def setup(app):
     app.add_directive("fsa-architecture", ArchitectureDirective)
+    app.add_directive("fsa-table", TableDirective)
+    app.connect("env-get-outdated", _always_reread)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -33,6 +33,13 @@ def vgg16_cfg(width: float) -> list:
     return [v if v == "M" else scaled(v, width) for v in cfgs["D"]]
 
 
+def conv_block(c_in: int, c_out: int, k: int, batch_norm: bool, stride: int = 1) -> list[nn.Module]:
+    """Conv (+BatchNorm) + ReLU, the unit torchvision's ``make_layers`` repeats."""
+    conv = nn.Conv2d(c_in, c_out, kernel_size=k, stride=stride, padding=k // 2)
+    norm = [nn.BatchNorm2d(c_out)] if batch_norm else []
+    return [conv, *norm, nn.ReLU(inplace=True)]
+
+
 def init_conv(module: nn.Module) -> None:
     """torchvision's VGG initialisation (Kaiming-normal fan-out convs, zero bias)."""
     for m in module.modules():
@@ -52,18 +59,18 @@ class ImprovedVGG16(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         layers = vgg16_cfg(cfg.width)
-        self.features = make_layers(layers, batch_norm=False)
+        self.features = make_layers(layers, batch_norm=cfg.batch_norm)
         convs = [i for i, m in enumerate(self.features) if isinstance(m, nn.Conv2d)]
-        # The branch reads the ReLU output that follows the 7th conv layer.
-        self.tap_index = convs[BRANCH_TAP_CONV] + 1
+        # The branch reads the ReLU output that follows the 7th conv layer (after its BN, if any).
+        self.tap_index = convs[BRANCH_TAP_CONV] + (3 if cfg.batch_norm else 2)
         self.tap_channels = self.features[convs[BRANCH_TAP_CONV]].out_channels
 
         c5, c_add = scaled(512, cfg.width), scaled(1024, cfg.width)
         added: list[nn.Module] = []
         for c_in in (c5, c_add, c_add):
-            added += [nn.Conv2d(c_in, c_add, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            added += conv_block(c_in, c_add, 3, cfg.batch_norm)
         if cfg.backbone_dim == 2048:
-            added += [nn.Conv2d(c_add, scaled(2048, cfg.width), kernel_size=1), nn.ReLU(inplace=True)]
+            added += conv_block(c_add, scaled(2048, cfg.width), 1, cfg.batch_norm)
         self.added = nn.Sequential(*added)
         self.out_dim = scaled(cfg.backbone_dim, cfg.width)
         self.gap = nn.AdaptiveAvgPool2d(1)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig, scaled
-from .backbone import init_conv
+from .backbone import conv_block, init_conv
 
 
 class EnhancedBranch(nn.Module):
@@ -28,8 +28,8 @@ class EnhancedBranch(nn.Module):
         super().__init__()
         dim = scaled(cfg.branch_dim, cfg.width)
         k = cfg.branch_kernel
-        self.conv = nn.Conv2d(in_channels, dim, kernel_size=k, stride=cfg.branch_stride, padding=k // 2)
-        self.relu = nn.ReLU(inplace=True)
+        self.conv, *rest = conv_block(in_channels, dim, k, cfg.batch_norm, stride=cfg.branch_stride)
+        self.post = nn.Sequential(*rest)
         self.gap = nn.AdaptiveAvgPool2d(1)
         fcs: list[nn.Module] = []
         for _ in range(cfg.branch_fc):
@@ -43,4 +43,4 @@ class EnhancedBranch(nn.Module):
         # channels_last CPU model, because oneDNN's NHWC kernel for this strided conv is slow.
         if self.conv.weight.is_contiguous() and not tap.is_contiguous():
             tap = tap.contiguous()
-        return self.fc(self.gap(self.relu(self.conv(tap))).flatten(1))
+        return self.fc(self.gap(self.post(self.conv(tap))).flatten(1))

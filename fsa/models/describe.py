@@ -24,7 +24,8 @@ def count_flops_per_frame(model: torch.nn.Module, size: int = SIZE, n: int = N_F
     return counter.get_total_flops() / n
 
 
-def describe_models() -> list[dict]:
+def describe_models(size: int = SIZE) -> list[dict]:
+    """Parameters and FLOPs per frame (at ``size`` px) of every named configuration, full width."""
     rows = []
     for name, entry in REGISTRY.items():
         with torch.device("meta"):
@@ -34,7 +35,7 @@ def describe_models() -> list[dict]:
             "arch": entry.config.arch,
             "feature_dim": entry.config.feature_dim,
             "params": sum(p.numel() for p in model.parameters()),
-            "gflops_per_frame": round(count_flops_per_frame(model) / 1e9, 3),
+            "gflops_per_frame": round(count_flops_per_frame(model, size) / 1e9, 3),
             "tables": list(entry.tables),
             "paper_label": entry.paper_label,
         })
