@@ -26,7 +26,9 @@ venv: $(VENV)/.installed
 test: venv
 	$(PY) -m pytest
 
+# Executes every notebook in place with papermill (cpu preset on the embedded data, made on first
+# use; runs already in results/ are read, not retrained), then renders the book.
 book: venv
+	$(PY) -m fsa.book
 	$(VENV)/bin/jupyter-book build -W book/
-	@echo "book: the table notebooks are not part of the book yet; built the pages that exist."
 	@echo "open $(CURDIR)/book/_build/html/index.html"
