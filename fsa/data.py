@@ -71,6 +71,11 @@ NEUTRAL_SUFFIX = "#neutral"
 #: Mild training crop: fraction of the area kept and aspect-ratio range.
 CROP_SCALE = (0.8, 1.0)
 CROP_RATIO = (0.9, 1.1)
+#: A prepared frame is first reduced (INTER_AREA) to at most this multiple of the training size:
+#: the random crop keeps its detail, and a CPU profile's frames fit in memory once decoded.
+SOURCE_FACTOR = 2
+#: Decoded frames are kept in memory when all frames of a dataset's clips fit in this many bytes.
+CACHE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -265,6 +270,9 @@ class ClipDataset(Dataset):
     ``__getitem__(i)`` returns ``dict(frames=FloatTensor[n, 3, S, S]`` (ImageNet-normalised
     RGB), ``label=int`` (index in ``classes``), ``video_id=str`` (frame folder),
     ``clip_id=str``, ``frame_indices=LongTensor[n]`` (0-based source frames), ``index=int)``.
+
+    Frames larger than ``SOURCE_FACTOR × image_size`` are reduced to it when read (the same
+    way whether they are then cached or not, so caching never changes a number).
     """
 
     def __init__(self, root: str | os.PathLike, clips: Sequence[Clip], classes: Sequence[str],
@@ -283,6 +291,10 @@ class ClipDataset(Dataset):
             folder = self.root / "frames" / c.video_id
             if not folder.is_dir():
                 raise DataError(f"{folder}: frame folder of {c.video_id} missing from the prepared dataset")
+        self.source_side = SOURCE_FACTOR * self.image_size
+        frames = len({(c.video_id, k) for c in self.clips for k in range(c.start, c.end)})
+        self._frames: dict[tuple[str, int], np.ndarray] | None = (
+            {} if frames * self.source_side**2 * 3 <= CACHE_BYTES else None)
 
     def set_epoch(self, epoch: int) -> None:
         """Select the training randomness of an epoch (no effect in evaluation mode)."""
@@ -296,11 +308,20 @@ class ClipDataset(Dataset):
         return [self.classes.index(c.label) for c in self.clips]
 
     def _read(self, video_id: str, k: int) -> np.ndarray:
+        if self._frames is not None and (video_id, k) in self._frames:
+            return self._frames[video_id, k]
         path = frame_path(self.root, video_id, k)
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             raise DataError(f"{path}: prepared frame missing or unreadable")
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        h, w = img.shape[:2]
+        if max(h, w) > self.source_side:
+            f = self.source_side / max(h, w)
+            img = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        if self._frames is not None:
+            self._frames[video_id, k] = img
+        return img
 
     def __getitem__(self, i: int) -> dict:
         clip = self.clips[i]
