@@ -282,12 +282,14 @@ def measured(r: dict, prow: dict) -> dict:
     """This project's columns for one record (a single run or a k-fold summary)."""
     met = r["metrics"]
     acc = 100 * _mean(met["accuracy"])
+    counts = np.asarray(met.get("pooled", met)["confusion"]).sum(1)
     out = {
         "ours acc %": round(acc, 2),
         "± (folds)": round(100 * met["accuracy"]["std"], 2) if isinstance(met["accuracy"], dict) else None,
         "Δ acc": round(acc - prow["accuracy"], 2) if prow.get("accuracy") is not None else None,
         "ours UAR %": round(100 * _mean(met["uar"]), 2),
         "ours F1": round(_mean(met["macro_f1"]), 4),
+        "majority class %": round(100 * counts.max() / counts.sum(), 2),
         "profile": profile_of(r["config"]),
         "run": r.get("folds_hash") or r.get("config_hash"),
         "status": "measured",

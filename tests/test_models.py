@@ -224,3 +224,29 @@ def test_wrong_weight_files_are_named(vgg16_file, tmp_path):
         load_vgg16(tiny(width=1.0), partial)
     with pytest.raises(PretrainedError, match="no such weights file"):
         load_vgg16(tiny(), tmp_path / "absent.pth")
+
+
+# -- BatchNorm form (the from-scratch CPU presets) --------------------------------------------
+
+
+def test_batch_norm_form_normalises_every_conv_and_taps_the_relu():
+    m = tiny(batch_norm=True, backbone_dim=2048)
+    bns = [x for x in m.modules() if isinstance(x, torch.nn.BatchNorm2d)]
+    assert len(bns) == 13 + 3 + 1 + 1  # VGG-16 convs, added convs, 1x1 to 2048, branch conv
+    backbone = m.ecnn.backbone
+    assert isinstance(backbone.features[backbone.tap_index - 1], torch.nn.ReLU)
+    assert isinstance(backbone.features[backbone.tap_index - 2], torch.nn.BatchNorm2d)
+    assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in tiny().modules())
+    _, tap = backbone(torch.randn(2, 3, 32, 32))
+    assert tap.shape[1] == backbone.tap_channels and tap.min() >= 0
+
+
+def test_batch_norm_form_loads_torchvision_vgg16_bn_but_not_plain_vgg16(vgg16_file, tmp_path):
+    bn = torchvision.models.vgg16_bn()
+    path = tmp_path / "vgg16_bn.pth"
+    torch.save(bn.state_dict(), path)
+    m = build_model(replace(REGISTRY["ecnn-fsa"].config, batch_norm=True))
+    assert len(load_vgg16(m, path)) == 13 * 7  # conv weight, bias + BN weight, bias, running mean, var, count
+    assert torch.equal(m.ecnn.backbone.features[1].running_var, bn.features[1].running_var)
+    with pytest.raises(PretrainedError, match="does not fit"):
+        load_vgg16(m, vgg16_file[2])

@@ -1,0 +1,87 @@
+"""fsa.report: matching recorded runs to the paper's rows, page validation, record checks."""
+import json
+
+import numpy as np
+import pytest
+
+from fsa import report
+from fsa.config import ConfigError, make_config
+from fsa.results import record
+
+
+def fake_run(model: str, preset: str = "cpu", accuracy: float = 0.5, **over) -> dict:
+    cfg = make_config(model, preset, dataset="afew", protocol="afew", data="unused", **over)
+    classes = ["anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise"]
+    confusion = np.diag([2, 1, 1, 3, 2, 1, 1]).tolist()
+    return {"kind": "run", "model": cfg.model.name, "config": cfg.to_dict(), "config_hash": cfg.hash(),
+            "metrics": {"accuracy": accuracy, "uar": accuracy, "macro_f1": accuracy / 2, "classes": classes,
+                        "confusion": confusion}}
+
+
+def test_runs_match_their_paper_row_whatever_the_preset_scales():
+    runs = [fake_run("ecnn-fsa", "cpu", 0.40), fake_run("ecnn-fsa-2048-fc1-s0.1", "smoke", 0.30),
+            fake_run("cnn-lstm", "paper", 0.35)]
+    df = report.comparison(9, runs)
+    fsa = df[df["row"] == "Proposed ECNN-FSA (end-to-end)"]
+    assert sorted(fsa["ours acc %"]) == [30.0, 40.0] and set(fsa["profile"]) == {"cpu", "smoke"}
+    assert fsa["Δ acc"].tolist() == pytest.approx([40 - 49.78, 30 - 49.78])
+    assert df.loc[df["row"] == "CNN-LSTM [30] (end-to-end)", "profile"].item() == "paper"
+    assert df.loc[df["row"] == "Baseline", "status"].item().startswith("cited")
+
+
+def test_unrun_rows_and_extra_rows_are_marked():
+    df = report.comparison(6, [fake_run("ecnn-fsa", "cpu", 0.4, s=0.2), fake_run("ecnn-fsa", "cpu", 0.4, s=0.25)])
+    assert (df.loc[df["row"].str.startswith("ECNN-FSA (2048, fc, s = 0.25)"), "status"] == "extra (not in the paper)").all()
+    assert df.loc[df["status"] == "measured", "paper acc %"].tolist() == [49.25]  # s = 0.2 is a paper row
+    assert (df["status"] == "not run").sum() == len(report.paper_table(6)["rows"]) - 1
+    with pytest.raises(ConfigError, match="table 5"):
+        report.comparison(5, [])
+
+
+def test_comparison_reads_every_recorded_run_of_the_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
+    assert (report.comparison(6)["status"] == "not run").all()
+    run = fake_run("ecnn-fsa", "cpu", 0.45, s=0.2)
+    record("afew-0123456789ab", run, name=run["config_hash"])  # what `papermill table6 -p s 0.2` leaves
+    df = report.comparison(6)
+    assert df.loc[df["status"] == "measured", "ours acc %"].tolist() == [45.0]
+
+
+def test_profile_of_names_the_preset_or_custom():
+    assert report.profile_of(fake_run("ecnn-fsa", "smoke")["config"]) == "smoke"
+    assert report.profile_of(fake_run("ecnn-fsa", "cpu", epochs=3)["config"]) == "custom"
+
+
+def test_confusion_pct_follows_the_paper_class_order():
+    paper = report.paper_confusion(10)
+    run = fake_run("ecnn-fsa")
+    ours = report.confusion_pct(run, paper.index)
+    assert list(ours.index) == list(paper.index) and np.allclose(np.diag(ours), 100)
+
+
+def test_table1_traces_the_paper_modules():
+    df = report.table1(size=224, n=5).set_index("module")
+    assert df.loc["Self-attention", "our output"] == "5 × 2048"
+    assert df.loc["Self-attention", "our parameters"] == 3 * 2048 * 2048
+    assert df.loc["Layer-norm", "our output"] == "2048" and df.loc["FC", "our output"] == "7"
+    assert df.loc["Dropout", "our setting"] == "p = 0.5"
+
+
+@pytest.mark.parametrize("bad, match", [(dict(s=-1), "s=-1"), (dict(n=0), "n=0"), (dict(preset="fast"), "preset='fast'"),
+                                        (dict(data="/no/such/root"), "not a prepared dataset")])
+def test_page_rejects_bad_parameters_before_any_work(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        report.Page(6, **bad)
+
+
+def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path, monkeypatch):
+    monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
+    page = report.Page(9, preset="smoke", data=smoke_prepared("afew"), epochs=1)
+    rec = page.run(page.config("ecnn-fsa"))
+    again = page.run(page.config("ecnn-fsa"))  # read from the store, not retrained
+    assert (again["config_hash"], again["finished_at"]) == (rec["config_hash"], rec["finished_at"])
+    assert list(report.check_records([rec], page)) == [f"ecnn-fsa run {rec['config_hash']}"]
+    bad = json.loads(json.dumps(rec))
+    bad["config"]["model"]["s"] = 0.3
+    with pytest.raises(AssertionError, match="config and hash differ"):
+        report.check_records([bad], page)
