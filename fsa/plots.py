@@ -109,7 +109,7 @@ def architecture_figure(name: str = "ecnn-fsa", size: int = 224, n: int = 5) -> 
         return f"{shapes[path]['params'] / 1e6:.1f} M params"
 
     pool5 = next(k for k in shapes if k.startswith("ecnn.backbone.features.") and shapes[k]["type"] == "MaxPool2d")
-    conv33 = next(k for k in shapes if k.startswith("ecnn.backbone.features.") and shapes[k]["type"] == "Conv2d")
+    conv33 = next(k for k in shapes if k.startswith("ecnn.backbone.features.") and k != pool5)  # the branch tap
     head_last = max((k for k in shapes if k.startswith("head.layers.")), key=lambda k: int(k.rsplit(".", 1)[1]))
     boxes = [  # (x, y, text, colour)
         (0.06, 0.62, f"clip\n{n}×3×{size}×{size}", "#ecf0f1"),

@@ -231,7 +231,7 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
 
     One line per (paper row × matching recorded run); paper rows without a run say
     ``not run``; rows cited from other work say so; recorded runs of the table's
-    architectures that match no paper row are appended as extra rows.
+    architectures that match no named configuration (e.g. ``s = 0.25``) are appended as extra rows.
     """
     if str(table) not in RESULT_TABLES:
         raise ConfigError(f"table {table}: the paper's accuracy tables are {', '.join(RESULT_TABLES)}")
@@ -255,8 +255,9 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
         for r in matches:
             used.add(id(r))
             rows.append({**base, **measured(r, prow)})
-    for r in records:
-        if id(r) not in used and r["config"]["model"]["arch"] in archs:
+    named = [architecture(entry.config) for entry in REGISTRY.values()]
+    for r in records:  # a run of another table's row belongs to that table
+        if id(r) not in used and r["config"]["model"]["arch"] in archs and architecture(r["config"]["model"]) not in named:
             rows.append({"row": extra_label(r["config"]["model"]), "paper acc %": None,
                          **measured(r, {}), "status": "extra (not in the paper)"})
     return pd.DataFrame(rows)
@@ -420,7 +421,7 @@ def fold_table(record: dict) -> pd.DataFrame:
     rows.append({"fold": "mean", **{m: round(met[m]["mean"], 4) for m in keys}})
     rows.append({"fold": "std", **{m: round(met[m]["std"], 4) for m in keys}})
     rows.append({"fold": "pooled", **{m: round(met["pooled"][m], 4) for m in keys}})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"selected epoch": "Int64"}).set_index("fold")
 
 
 def fold_runs(summary: dict) -> list[dict]:
