@@ -418,6 +418,10 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
 
         net: nn.Module = model
         if dist.active:
+            if device.type == "cuda":
+                # K processes then normalise over the global batch, as one process does. PyTorch's
+                # SyncBatchNorm is GPU-only: on the CPU each process normalises its own share.
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
             net = nn.parallel.DistributedDataParallel(
                 model, device_ids=[device.index] if device.type == "cuda" else None)
         if cfg.compile:
