@@ -85,3 +85,14 @@ def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path
     bad["config"]["model"]["s"] = 0.3
     with pytest.raises(AssertionError, match="config and hash differ"):
         report.check_records([bad], page)
+
+
+def test_cpu_ckplus_bar_flags_an_accuracy_regression():
+    from types import SimpleNamespace
+
+    confusion = np.diag([10, 2, 2, 2, 2, 2, 2]).tolist()  # majority class: 10 of 22 clips
+    low = {"kind": "folds", "model": "ecnn-fsa", "folds_hash": "f0",
+           "metrics": {"accuracy": {"mean": 0.5}, "pooled": {"confusion": confusion}}}
+    page = SimpleNamespace(preset="cpu", source={"kind": "synthetic"})
+    with pytest.raises(AssertionError, match="accuracy regression"):
+        report.check_records([low], page)
