@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .report import REPO_ROOT
-
-NOTEBOOKS = REPO_ROOT / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Execution order: the data first (made on first use), then the tables, then what reuses their runs.
 ORDER = ("dataset", "table1", "table2", "table3", "table4", "table5", "table6", "table7", "table8", "table9",
          "table10", "attention")
