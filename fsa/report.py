@@ -292,6 +292,7 @@ def measured(r: dict, prow: dict) -> dict:
         "ours F1": round(_mean(met["macro_f1"]), 4),
         "majority class %": round(100 * counts.max() / counts.sum(), 2),
         "profile": profile_of(r["config"]),
+        "experiment": r.get("experiment"),
         "run": r.get("folds_hash") or r.get("config_hash"),
         "status": "measured",
     }

@@ -41,10 +41,11 @@ def test_unrun_rows_and_extra_rows_are_marked():
 def test_comparison_reads_every_recorded_run_of_the_table(tmp_path, monkeypatch):
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
     assert (report.comparison(6)["status"] == "not run").all()
-    run = fake_run("ecnn-fsa", "cpu", 0.45, s=0.2)
+    run = {**fake_run("ecnn-fsa", "cpu", 0.45, s=0.2), "experiment": "afew-0123456789ab"}
     record("afew-0123456789ab", run, name=run["config_hash"])  # what `papermill table6 -p s 0.2` leaves
     df = report.comparison(6)
-    assert df.loc[df["status"] == "measured", "ours acc %"].tolist() == [45.0]
+    row = df[df["status"] == "measured"]
+    assert row["ours acc %"].tolist() == [45.0] and row["experiment"].tolist() == ["afew-0123456789ab"]
 
 
 def test_profile_of_names_the_preset_or_custom():
