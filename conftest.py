@@ -31,9 +31,9 @@ def pytest_configure(config):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    # Runs before the notebook's kernel starts (nbval starts it while setting up the first cell).
-    if item.path.suffix == ".ipynb":
-        os.environ.update(NOTEBOOK_PROFILES.get(item.path.name, SMOKE))
+    # Runs before a notebook's kernel starts (nbval starts it while setting up the first cell),
+    # and resets the profile for whatever runs after Table 4.
+    os.environ.update(NOTEBOOK_PROFILES.get(item.path.name, SMOKE))
 
 
 def pytest_unconfigure(config):

@@ -13,9 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
-
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
