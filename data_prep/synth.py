@@ -45,8 +45,8 @@ fraction of the expression's full AU displacement shown in that frame).
 
 Subjects never cross splits (AFEW Train/Val subjects are disjoint; CK+ is split by subject
 downstream). Output is deterministic for a seed: every random draw comes from a
-``numpy`` generator seeded with ``(seed, layout, stream, index)``, so results do not depend on
-the number of worker processes.
+``numpy`` generator seeded with ``(seed, layout, stream, index)`` (:func:`random_stream`), so
+results do not depend on the number of worker processes.
 """
 from __future__ import annotations
 
@@ -112,6 +112,17 @@ SIZES = {
 
 _LAYOUT_CODE = {"ckplus": 1, "afew": 2}
 _SUBJECT_STREAM, _VIDEO_STREAM, _PLAN_STREAM = 0, 1, 2
+#: Range of the expression intensity at the apex (1 = the prototype's full AU displacement).
+APEX = (0.7, 1.0)
+
+
+def random_stream(seed: int, layout: str, *key: int) -> np.random.Generator:
+    """The numpy generator of one random stream, seeded with ``(seed, layout, *key)``.
+
+    ``key`` is a stream (subject, video, plan) and, for subjects and videos, their index. Each
+    layout has its own code, so no two layouts share a subject's or a video's draws.
+    """
+    return np.random.default_rng([seed, _LAYOUT_CODE[layout], *key])
 
 
 # --------------------------------------------------------------------------- source photos
@@ -406,7 +417,7 @@ def _spread(rng: np.random.Generator, counts: dict, subjects: Sequence[int]) -> 
 
 def plan_ckplus(size: str, seed: int) -> list[SubjectPlan]:
     spec = SIZES["ckplus"][size]
-    rng = np.random.default_rng([seed, _LAYOUT_CODE["ckplus"], _PLAN_STREAM])
+    rng = random_stream(seed, "ckplus", _PLAN_STREAM)
     numbers = np.sort(rng.choice(np.arange(5, 1000), spec["subjects"], replace=False))
     subjects = [SubjectPlan(i, f"S{n:03d}") for i, n in enumerate(numbers)]
     ids = range(len(subjects))
@@ -437,7 +448,7 @@ def plan_ckplus(size: str, seed: int) -> list[SubjectPlan]:
 
 def plan_afew(size: str, seed: int) -> list[SubjectPlan]:
     spec = SIZES["afew"][size]
-    rng = np.random.default_rng([seed, _LAYOUT_CODE["afew"], _PLAN_STREAM])
+    rng = random_stream(seed, "afew", _PLAN_STREAM)
     subjects, clips = [], []
     for split in ("train", "val"):
         first = len(subjects)
@@ -467,7 +478,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 def ck_profile(rng: np.random.Generator, n: int) -> np.ndarray:
     """Neutral hold of 0-2 frames, then a smooth onset to the apex (0.7-1.0) on the last frame."""
     hold = int(rng.integers(0, 3))
-    apex = float(rng.uniform(0.7, 1.0))
+    apex = float(rng.uniform(*APEX))
     k = np.arange(n, dtype=np.float64)
     return apex * _smoothstep((k - hold) / (n - 1 - hold))
 
@@ -482,7 +493,7 @@ def afew_profile(rng: np.random.Generator, n: int, label: str) -> np.ndarray:
     k = np.arange(n, dtype=np.float64)
     rise = _smoothstep((k - start + 1) / up)
     fall = 1 - _smoothstep((k - (start + up + plateau) + 1) / down)
-    return float(rng.uniform(0.7, 1.0)) * np.minimum(rise, fall)
+    return float(rng.uniform(*APEX)) * np.minimum(rise, fall)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -524,21 +535,26 @@ class _Animator:
         self.grid = np.dstack([gx, gy])
         self.base_gap = _mouth_gap(lm)
 
-    def frame(self, t: float, extra: float = 0.0, shift=(0.0, 0.0), mouth_colour=40) -> np.ndarray:
-        m = cv2.scaleAdd(self.field, float(t), self.grid)
+    def landmarks(self, t: float, extra: float = 0.0, shift=(0.0, 0.0)) -> np.ndarray:
+        """The (68, 2) landmarks of :meth:`frame` with the same arguments."""
         lm = self.lm + t * self.disp + np.asarray(shift)
         if extra and self.extra_field is not None:
-            m = cv2.scaleAdd(self.extra_field, float(extra), m)
             lm = lm + extra * self.extra_disp
+        return lm
+
+    def frame(self, t: float, extra: float = 0.0, shift=(0.0, 0.0), mouth_colour=40) -> np.ndarray:
+        m = cv2.scaleAdd(self.field, float(t), self.grid)
+        if extra and self.extra_field is not None:
+            m = cv2.scaleAdd(self.extra_field, float(extra), m)
         if any(shift):
             m = cv2.add(m, (-float(shift[0]), -float(shift[1]), 0.0, 0.0))
         out = cv2.remap(self.base, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-        _paint_mouth(out, lm, self.base_gap, self.iod, mouth_colour)
+        _paint_mouth(out, self.landmarks(t, extra, shift), self.base_gap, self.iod, mouth_colour)
         return out
 
 
 def _render_ckplus_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple[VideoPlan, np.ndarray]]:
-    rng = np.random.default_rng([seed, _LAYOUT_CODE["ckplus"], _SUBJECT_STREAM, subj.index])
+    rng = random_stream(seed, "ckplus", _SUBJECT_STREAM, subj.index)
     subject = Subject.draw(rng, subj.index)
     h, w = CK_FRAME
     base, lm = subject.render(CK_FRAME, iod=float(rng.uniform(95, 125)),
@@ -547,7 +563,7 @@ def _render_ckplus_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tup
     gray = cv2.cvtColor(base, cv2.COLOR_RGB2GRAY)
     out = []
     for v in subj.videos:
-        vr = np.random.default_rng([seed, _LAYOUT_CODE["ckplus"], _VIDEO_STREAM, v.index])
+        vr = random_stream(seed, "ckplus", _VIDEO_STREAM, v.index)
         gain = float(vr.uniform(0.92, 1.08))
         seq_base = cv2.convertScaleAbs(gray, alpha=gain)
         anim = _Animator(seq_base, lm, v.aus)
@@ -649,10 +665,13 @@ class _WildCamera:
         self.noise = np.round(rng.normal(0, rng.uniform(1, 6), (h + 16, w + 16, 3))).astype(np.int16)
         self.quality = int(rng.integers(20, 70))
 
+    def pose(self, k: int) -> np.ndarray:
+        """The 2x3 head-pose jitter of frame ``k`` (source pixels -> camera pixels)."""
+        return _pose(self.centre, self.roll[k], self.zoom[k], self.yaw[k], self.tx[k], self.ty[k])
+
     def __call__(self, img: np.ndarray, k: int) -> np.ndarray:
         h, w = self.shape
-        pose = _pose(self.centre, self.roll[k], self.zoom[k], self.yaw[k], self.tx[k], self.ty[k])
-        img = cv2.warpAffine(img, pose, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        img = cv2.warpAffine(img, self.pose(k), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
         img = cv2.convertScaleAbs(img, alpha=float(self.light[k]))
         if self.blur:
             img = cv2.GaussianBlur(img, (0, 0), self.blur)
@@ -671,43 +690,69 @@ class _WildCamera:
 SPEECH = {"25": 0.6, "26": 0.3}
 
 
-def _render_afew_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple[VideoPlan, np.ndarray]]:
-    rng = np.random.default_rng([seed, _LAYOUT_CODE["afew"], _SUBJECT_STREAM, subj.index])
-    subject = Subject.draw(rng, subj.index)
-    h, w = AFEW_FRAME
-    out = []
-    for v in subj.videos:
-        vr = np.random.default_rng([seed, _LAYOUT_CODE["afew"], _VIDEO_STREAM, v.index])
-        n = v.n_frames
+class WildScene:
+    """One AFEW-like ("wild") shot of a subject: n frames at AFEW's frame size.
+
+    Everything is drawn from the shot's random stream ``vr``, in a fixed order: placement of the
+    face (size, position, roll), a background (70 %), the scene light (colour temperature,
+    exposure, side light), speech-like mouth motion (30 %), the expression intensity of each
+    frame (``profile(vr, n)``), an occluder over the lower face (30 %), and the camera
+    (:class:`_WildCamera`).
+    """
+
+    def __init__(self, vr: np.random.Generator, subject: Subject, n: int, aus: dict,
+                 profile: Callable[[np.random.Generator, int], np.ndarray]):
+        h, w = AFEW_FRAME
         base, lm = subject.render(AFEW_FRAME, iod=float(vr.uniform(50, 64)),
                                   centre=(w / 2 + vr.uniform(-0.12, 0.12) * w, h / 2 + vr.uniform(-0.05, 0.08) * h),
                                   roll_deg=float(vr.uniform(-6, 6)))
         if vr.random() < 0.7:
             base = _composite_background(vr, base, lm)
-        # Scene light: colour temperature, exposure and a side light for this clip.
+        # Scene light: colour temperature, exposure and a side light for this shot.
         side = 1 + vr.uniform(-0.25, 0.25) * (np.arange(w, dtype=np.float32) - w / 2) / w
         gains = side[None, :, None] * vr.uniform(0.85, 1.15, 3).astype(np.float32)[None, None]
         base = cv2.convertScaleAbs(base * gains, alpha=float(vr.uniform(0.75, 1.2)))
         speech = vr.random() < 0.3
-        anim = _Animator(base, lm, v.aus, extra=SPEECH if speech else None)
-        intensity = afew_profile(vr, n, v.label)
-        mouth = np.abs(np.sin(np.arange(n) * vr.uniform(0.6, 1.2) + vr.uniform(0, np.pi))) if speech else np.zeros(n)
-        occ = _occluder(vr, n, lm) if vr.random() < 0.3 else None
-        camera = _WildCamera(vr, n, lm, AFEW_FRAME)
+        self.anim = _Animator(base, lm, aus, extra=SPEECH if speech else None)
+        self.intensity = profile(vr, n)
+        self.mouth = (np.abs(np.sin(np.arange(n) * vr.uniform(0.6, 1.2) + vr.uniform(0, np.pi))) if speech
+                      else np.zeros(n))
+        self.occluder = _occluder(vr, n, lm) if vr.random() < 0.3 else None
+        self.camera = _WildCamera(vr, n, lm, AFEW_FRAME)
+
+    def frame(self, k: int) -> np.ndarray:
+        """Frame ``k`` as the camera records it (RGB uint8)."""
+        img = self.anim.frame(float(self.intensity[k]), extra=float(self.mouth[k]), mouth_colour=(45, 22, 22))
+        occ = self.occluder
+        if occ and occ[0] <= k <= occ[1]:
+            occ[2](img, k)
+        return self.camera(img, k)
+
+    def landmarks(self, k: int) -> np.ndarray:
+        """The true (68, 2) landmarks of frame ``k`` in camera pixels."""
+        lm = self.anim.landmarks(float(self.intensity[k]), extra=float(self.mouth[k]))
+        pose = self.camera.pose(k)
+        return lm @ pose[:, :2].T + pose[:, 2]
+
+
+def _render_afew_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple[VideoPlan, np.ndarray]]:
+    subject = Subject.draw(random_stream(seed, "afew", _SUBJECT_STREAM, subj.index), subj.index)
+    h, w = AFEW_FRAME
+    out = []
+    for v in subj.videos:
+        scene = WildScene(random_stream(seed, "afew", _VIDEO_STREAM, v.index), subject, v.n_frames, v.aus,
+                          functools.partial(afew_profile, label=v.label))
         path = root / v.path
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*AFEW_FOURCC), AFEW_FPS, (w, h))
         if not writer.isOpened():
             raise RuntimeError(f"{path}: OpenCV cannot write {AFEW_FOURCC} AVI video")
         try:
-            for k in range(n):
-                img = anim.frame(float(intensity[k]), extra=float(mouth[k]), mouth_colour=(45, 22, 22))
-                if occ and occ[0] <= k <= occ[1]:
-                    occ[2](img, k)
-                writer.write(cv2.cvtColor(camera(img, k), cv2.COLOR_RGB2BGR))
+            for k in range(v.n_frames):
+                writer.write(cv2.cvtColor(scene.frame(k), cv2.COLOR_RGB2BGR))
         finally:
             writer.release()
-        out.append((v, intensity))
+        out.append((v, scene.intensity))
     return out
 
 
@@ -733,13 +778,17 @@ def _motion_kernel(rng: np.random.Generator) -> np.ndarray:
 RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
 
 
-def render_subject(layout: str, root: str | os.PathLike, seed: int,
-                   subject: SubjectPlan) -> list[tuple[VideoPlan, np.ndarray]]:
-    """Write all videos of one planned subject under ``root``; return (plan, intensities) per video."""
-    return RENDERERS[layout](Path(root), seed, subject)
+def _layout_parts(layout: str) -> tuple[Callable, Callable, Callable]:
+    """The planner, subject renderer and finisher of a layout."""
+    return PLANNERS[layout], RENDERERS[layout], _finish_videos
 
 
-def _render_job(args) -> list[tuple[VideoPlan, np.ndarray]]:
+def render_subject(layout: str, root: str | os.PathLike, seed: int, subject: SubjectPlan) -> list[tuple]:
+    """Write all videos of one planned subject under ``root``; one ``(plan, intensities, ...)`` per video."""
+    return _layout_parts(layout)[1](Path(root), seed, subject)
+
+
+def _render_job(args) -> list[tuple]:
     global _sources
     *job, _sources = args  # detected once in the parent: workers need not load dlib's predictor
     return render_subject(*job)
@@ -781,7 +830,8 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise FileExistsError(f"{out}: exists and is not empty; choose another --out or pass --force")
     t0 = time.perf_counter()
-    plans = PLANNERS[layout](size, seed)
+    planner, _, finish = _layout_parts(layout)
+    plans = planner(size, seed)
     tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -807,8 +857,7 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
                         results += res
                         bar.update(len(res))
         results.sort(key=lambda r: r[0].video_id)
-        _write_sidecars(tmp, results)
-        _write_readme(tmp, layout, size, seed, plans, results)
+        finish(tmp, layout, size, seed, plans, results)
         if out.is_dir():
             shutil.rmtree(out)
         elif out.exists():
@@ -817,8 +866,13 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Summary(out, layout, size, seed, len(plans), len(results), sum(v.n_frames for v, _ in results),
+    return Summary(out, layout, size, seed, len(plans), len(results), sum(r[0].n_frames for r in results),
                    time.perf_counter() - t0)
+
+
+def _finish_videos(root: Path, layout: str, size: str, seed: int, plans, results) -> None:
+    _write_sidecars(root, results)
+    _write_readme(root, layout, size, seed, plans, results)
 
 
 def _write_sidecars(root: Path, results: list[tuple[VideoPlan, np.ndarray]]) -> None:
@@ -835,6 +889,16 @@ def _write_sidecars(root: Path, results: list[tuple[VideoPlan, np.ndarray]]) -> 
                 wr.writerow([v.video_id, k + 1, f"{t:.4f}"])
 
 
+def readme_faces() -> list[str]:
+    """README lines saying where the faces and the expressions come from (every layout)."""
+    return [
+        "Faces: real photographs bundled with the installed packages (" + ", ".join(SOURCES) + "),",
+        "landmarks by dlib, varied into synthetic subjects by landmark shape offsets and tone/light",
+        "transforms; expressions by FACS action-unit displacements of the 68 landmarks and a",
+        "piecewise-affine warp (see data_prep/facs.py and data_prep/synth.py).",
+    ]
+
+
 def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results) -> None:
     counts: dict[str, int] = {}
     for v, _ in results:
@@ -848,10 +912,7 @@ def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results)
         "videos per " + ("split/" if layout == "afew" else "") + "label: "
         + ", ".join(f"{k}={n}" for k, n in sorted(counts.items())),
         "",
-        "Faces: real photographs bundled with the installed packages (" + ", ".join(SOURCES) + "),",
-        "landmarks by dlib, varied into synthetic subjects by landmark shape offsets and tone/light",
-        "transforms; expressions by FACS action-unit displacements of the 68 landmarks and a",
-        "piecewise-affine warp (see data_prep/facs.py and data_prep/synth.py).",
+        *readme_faces(),
         "synth_meta.csv and synth_intensity.csv are sidecars that the real datasets do not have;",
         "intensity is the fraction of the expression's full AU displacement in each frame.",
         "",
