@@ -1,6 +1,10 @@
 """Synthetic expression videos in the CK+ ("lab") and AFEW ("wild") on-disk formats.
 
-``python -m data_prep.synth --layout ckplus|afew --out DIR [--size smoke|default] [--seed S]``
+``python -m data_prep.synth --layout ckplus|afew|fer2013|sfew --out DIR [--size smoke|default] [--seed S] [-j N]``
+
+The still-image layouts ``fer2013`` and ``sfew`` (the paper's pretraining sets) are made by
+:mod:`data_prep.synth_stills` from the same faces, expressions and wild conditions; this module
+dispatches to it.
 
 How a video is made
 -------------------
@@ -72,7 +76,10 @@ from fsa.faces import model_paths
 
 from . import facs
 
-LAYOUTS = ("ckplus", "afew")
+VIDEO_LAYOUTS = ("ckplus", "afew")
+#: Still-image layouts, made by :mod:`data_prep.synth_stills` from the same faces and expressions.
+STILL_LAYOUTS = ("fer2013", "sfew")
+LAYOUTS = VIDEO_LAYOUTS + STILL_LAYOUTS
 SIZE_NAMES = ("smoke", "default")
 
 #: CK+ emotion codes (Emotion/*_emotion.txt).
@@ -110,7 +117,7 @@ SIZES = {
     },
 }
 
-_LAYOUT_CODE = {"ckplus": 1, "afew": 2}
+_LAYOUT_CODE = {"ckplus": 1, "afew": 2, "fer2013": 3, "sfew": 4}
 _SUBJECT_STREAM, _VIDEO_STREAM, _PLAN_STREAM = 0, 1, 2
 #: Range of the expression intensity at the apex (1 = the prototype's full AU displacement).
 APEX = (0.7, 1.0)
@@ -697,7 +704,7 @@ class WildScene:
     face (size, position, roll), a background (70 %), the scene light (colour temperature,
     exposure, side light), speech-like mouth motion (30 %), the expression intensity of each
     frame (``profile(vr, n)``), an occluder over the lower face (30 %), and the camera
-    (:class:`_WildCamera`).
+    (:class:`_WildCamera`). The AFEW clips and the SFEW / FER2013 stills share it.
     """
 
     def __init__(self, vr: np.random.Generator, subject: Subject, n: int, aus: dict,
@@ -779,12 +786,23 @@ RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
 
 
 def _layout_parts(layout: str) -> tuple[Callable, Callable, Callable]:
-    """The planner, subject renderer and finisher of a layout."""
+    """The planner, subject renderer and finisher of a layout.
+
+    The still layouts live in :mod:`data_prep.synth_stills`, which builds on this module and is
+    therefore imported here on demand (also in worker processes), not at the top.
+    """
+    if layout in STILL_LAYOUTS:
+        from . import synth_stills
+
+        return synth_stills.PLANNERS[layout], synth_stills.RENDERERS[layout], synth_stills.finish
     return PLANNERS[layout], RENDERERS[layout], _finish_videos
 
 
 def render_subject(layout: str, root: str | os.PathLike, seed: int, subject: SubjectPlan) -> list[tuple]:
-    """Write all videos of one planned subject under ``root``; one ``(plan, intensities, ...)`` per video."""
+    """Write all videos (or stills) of one planned subject under ``root``.
+
+    Returns one tuple per video, ``(plan, intensities)`` (stills: see :mod:`data_prep.synth_stills`).
+    """
     return _layout_parts(layout)[1](Path(root), seed, subject)
 
 
@@ -843,7 +861,7 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
         workers = max(1, min(workers or _default_workers(), len(jobs)))
         n_videos = sum(len(s.videos) for s in plans)
         results = []
-        with tqdm(total=n_videos, unit="video", desc=f"synth {layout}",
+        with tqdm(total=n_videos, unit="image" if layout in STILL_LAYOUTS else "video", desc=f"synth {layout}",
                   disable=None if progress is None else not progress) as bar:
             if workers == 1:
                 for job in jobs:
@@ -925,12 +943,15 @@ def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m data_prep.synth",
-        description="Generate synthetic expression videos in the CK+ or AFEW on-disk format.")
-    parser.add_argument("--layout", required=True, choices=LAYOUTS, help="ckplus (lab) or afew (wild)")
+        description="Generate synthetic expression videos in the CK+ or AFEW on-disk format, "
+                    "or still images in the FER2013 or SFEW format.")
+    parser.add_argument("--layout", required=True, choices=LAYOUTS,
+                        help="ckplus (lab videos), afew (wild videos), fer2013 (48x48 grey crops in one CSV) "
+                             "or sfew (wild colour frames)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (must not exist or be empty)")
     parser.add_argument("--size", default="default", choices=SIZE_NAMES, help="smoke (seconds) or default")
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: available cores)")
+    parser.add_argument("-j", "--workers", type=int, default=None, help="processes (default: available cores)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
@@ -939,8 +960,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         s = generate(args.layout, args.out, size=args.size, seed=args.seed, workers=args.workers, force=args.force)
     except FileExistsError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
-    print(f"{s.out}: {s.layout}/{s.size} seed {s.seed}: {s.subjects} subjects, {s.videos} videos, "
-          f"{s.frames} frames in {s.seconds:.1f} s")
+    made = f"{s.videos} images" if s.layout in STILL_LAYOUTS else f"{s.videos} videos, {s.frames} frames"
+    print(f"{s.out}: {s.layout}/{s.size} seed {s.seed}: {s.subjects} subjects, {made} in {s.seconds:.1f} s")
     return 0
 
 
