@@ -74,6 +74,7 @@ LEARNING_BAR = 0.35
 SELECTED_BAR = 3 / 14
 
 
+@pytest.mark.slow
 def test_smoke_training_learns_well_above_chance(ck, tmp_path):
     cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), **LEARNING)
     run = train(cfg, "smoke", results_root=tmp_path, track_test=True, progress=False)
@@ -159,6 +160,7 @@ def test_same_seed_twice_gives_identical_results(reference, ck, tmp_path):
     assert other.history[0]["train_loss"] != ref.history[0]["train_loss"]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(reference, ck, tmp_path):
     ref, ref_root = reference
     cmd = [sys.executable, "-m", "fsa", "train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck),
