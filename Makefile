@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DATA ?= data
 JOBS ?= 2
 
-.PHONY: all venv book test data clean-data
+.PHONY: all venv book test test-fast browser data clean-data
 
 all: test
 
@@ -23,8 +23,21 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: venv
+# The whole suite, as CI runs it (.ci/run). Installs the browser of the book's browser checks where
+# it can (as root with apt-get); elsewhere those checks are skipped with one line saying how to
+# run them, or fail under CI=true.
+test: venv browser
 	$(PY) -m pytest
+
+# The inner loop: everything but the tests marked slow (see pyproject.toml), under 2 minutes.
+test-fast: venv
+	$(PY) -m pytest -m "not slow"
+
+browser:
+	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+		&& [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		.ci/install-browser || echo "make test: installing the browser failed; the browser checks will not run"; \
+	fi
 
 # Executes every notebook in place with papermill (cpu preset on the embedded data, made on first
 # use; runs already in results/ are read, not retrained), then renders the book.

@@ -6,6 +6,8 @@ dataset, except Table 4, which trains its three CK+ models under the ``cpu`` pre
 default embedded set (about 4 minutes on 2 cores), so that its accuracy bar
 (``fsa.report.CPU_CKPLUS_BAR``) catches accuracy regressions. Everything is generated into and
 recorded in a temporary folder: the tests retrain every run and never touch ``results/``.
+Every notebook item is marked ``slow``: ``make test-fast`` (``pytest -m "not slow"``) leaves
+them out.
 """
 import os
 import shutil
@@ -27,6 +29,14 @@ def pytest_configure(config):
     os.environ["FSA_RESULTS"] = os.path.join(_TMP, "results")
     os.environ["FSA_DATA"] = os.path.join(_TMP, "data")
     os.environ.setdefault("MPLBACKEND", "agg")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    # Before pytest's own -m selection, which runs in the same hook.
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(tryfirst=True)

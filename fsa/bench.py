@@ -9,9 +9,11 @@ One process, one run, in this order:
 2. **Models**: ECNN-FSA, CNN-LSTM and score fusion at the paper's size (224 px, width 1,
    n = 5) and at the ``cpu`` preset (64 px, width 1/4): milliseconds per frame of a training
    step and of inference, FLOPs per frame, achieved FLOP/s, its fraction of the measured
-   peak, peak memory, and the ECNN-FSA / CNN-LSTM time ratios beside the paper's. Score
-   fusion is left out at 224 px on a CPU unless asked for (``--models``): it runs the same
-   ECNN as ECNN-FSA, and the default run has to fit in five minutes on two cores.
+   peak of the row's precision, peak memory, and the ECNN-FSA / CNN-LSTM time ratios beside
+   the paper's. Every model is timed in fp32 and, where the hardware has native bf16, under
+   bf16 autocast too: one row per model, size and precision (``precision`` in the JSON).
+   Score fusion is left out at 224 px on a CPU unless asked for (``--models``): it runs the
+   same ECNN as ECNN-FSA, and the default run has to fit in five minutes on two cores.
 3. **Data**: face-preparation frames/s (``data_prep.prepare`` with ``-j 1`` and ``-j 2``) on
    640x490 CK+-layout frames, and DataLoader clips/s over the prepared set against the
    clips/s the model consumes in training.
@@ -26,14 +28,16 @@ Definitions (the interpretations behind the numbers):
   the ``meta`` device, for one clip, divided by n: the forward for inference, forward +
   backward for training (the input takes no gradient, so the first conv's input gradient
   is not counted, nor is it computed). Achieved FLOP/s = FLOPs per frame / s per frame;
-  the fraction is of the peak of the precision the model ran in (bf16 autocast → bf16
-  peak), the peak being the fastest matmul repetition. Convolutions may beat the matmul
+  the fraction is of the matmul peak of the row's own precision (an fp32 row of the fp32
+  peak, a bf16-autocast row of the bf16 peak; ``roof`` in each entry names it), the peak
+  being the fastest matmul repetition. Convolutions may beat the matmul
   roof (e.g. TF32 convs on a GPU against the strict-fp32 matmul, or a quiet moment during
   a model's repetitions on a busy CPU), so fractions slightly above 1 are possible.
 * On CUDA the peak matmul is 8192² with twice the repetitions (a 4096² product takes well
   under a millisecond there).
 * Every timing has a warm-up, then several repetitions (short steps more, up to about four
-  seconds per model); the median is the reported value, min and max give the spread. ``other_load`` is the share of the machine's CPU time used
+  seconds per model, shared by its precisions); the median is the reported value, min and
+  max give the spread. ``other_load`` is the share of the machine's CPU time used
   by *other* processes during the timed repetitions, ``cpu_busy`` this process's CPU time
   over wall time × threads: ``other_load`` well above 0 or ``cpu_busy`` well below 1 say the
   numbers were taken on a busy machine. Ratios measured in one run are what compare
@@ -43,14 +47,16 @@ Definitions (the interpretations behind the numbers):
   ``torch.cuda.max_memory_allocated``; ``memory_baseline_mib`` is what was held before the
   step (libraries, the weights of every model of that size, inputs), so the difference is
   the step's own working memory (activations, gradients, optimizer state).
-* The models of one size are built together and their timed repetitions interleaved, so
-  load from other processes weighs on each alike and the ratios between them hold.
+* The models of one size are built together and their timed repetitions interleaved (a
+  model's precisions share its weights), so load from other processes weighs on each alike
+  and the ratios between them hold.
 
 Execution settings (the fast path; each can be switched to measure its effect): the
 memory layout of :mod:`fsa.models.layout` (``--layout``: channels_last on CUDA; on CPU
 channels_last with an NCHW branch conv for inference and NCHW for training); inference
-mode; bf16 autocast where the hardware has native bf16 (``--amp``; never on CPUs without
-it, where it is emulated and slower than fp32); ``cudnn.benchmark`` on CUDA;
+mode; fp32 and, beside it, bf16 autocast where the hardware has native bf16 (``--amp``:
+``auto``; ``off`` times fp32 alone, ``bf16`` bf16 alone; never bf16 by default on CPUs
+without it, where it is emulated and slower than fp32); ``cudnn.benchmark`` on CUDA;
 ``torch.compile`` on request (``--compile``; on a 2-core CPU it compiles for ~40 s per model
 and measured no faster than eager, so it is off by default).
 
@@ -63,6 +69,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import gc
 import json
 import math
@@ -88,10 +95,14 @@ from torch.utils.flop_counter import FlopCounterMode
 from .config import PRESETS, make_config
 from .models import build_model
 from .models.layout import LAYOUTS, choose as choose_layout, format_input, set_layout
-from .results import device_name, git_commit, record, write_json
+from .results import device_name, git_commit, load_runs, record, results_root, write_json
 
-SCHEMA = 1
+#: 2: one model row per precision (``precision``, ``roof``), ratios keyed by size and precision.
+SCHEMA = 2
 MODELS = ("ecnn-fsa", "cnn-lstm", "score-fusion")
+#: Precisions a model is timed in: plain fp32, and bf16 autocast (matmuls and convolutions in bf16).
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+AMP_MODES = ("auto", "off", "bf16")
 #: Benchmark sizes: ``paper`` and ``cpu`` are the presets of the same name; ``tiny`` is for tests.
 SIZES: dict[str, dict[str, Any]] = {
     "paper": dict(preset="paper"),
@@ -109,8 +120,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 #: Targets of the speed work (benchmarks, not tests).
 TARGETS = {
-    "cpu_inference_fraction": 0.60,  # ECNN-FSA inference at 224 px, of the fp32 matmul peak
-    "cpu_train_fraction": 0.40,  # ECNN-FSA training step at 224 px
+    "cpu_inference_fraction": 0.60,  # ECNN-FSA inference at 224 px, of the matmul peak of its precision
+    "cpu_train_fraction": 0.40,  # ECNN-FSA training step at 224 px, likewise
     "loader_over_model": 3.0,  # DataLoader clips/s over training clips/s
     "prep_fps_j2": 50.0,  # face preparation, -j 2, 640x490 frames
     "cuda_inference_ms": 1.0,  # per frame, paper size
@@ -146,6 +157,17 @@ def native_bf16(device: torch.device) -> tuple[bool, str]:
     if isa and onednn:
         return True, f"oneDNN bf16 via {', '.join(isa)}"
     return False, "CPU without avx512_bf16/amx_bf16: bf16 would be emulated, slower than fp32"
+
+
+def precisions(device: torch.device, amp: str = "auto") -> tuple[str, ...]:
+    """The precisions the models are timed in: ``auto`` = fp32, plus bf16 where it is native."""
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
+    if amp == "off":
+        return ("fp32",)
+    if amp == "bf16":
+        return ("bf16",)
+    return ("fp32", "bf16") if native_bf16(device)[0] else ("fp32",)
 
 
 def sig(x: float, digits: int = 4) -> float:
@@ -307,18 +329,13 @@ def default_batch(size: str, device: torch.device) -> int:
     return preset["batch_size"]
 
 
-def _input(batch: int, n: int, image_size: int, device: torch.device, seed: int) -> torch.Tensor:
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    return torch.randn(batch, n, 3, image_size, image_size, generator=g).to(device)
-
-
 class _Case:
-    """One model at one size, timed in inference and in training (see :func:`bench_size`)."""
+    """One model at one size in one precision, timed in inference and in training (see :func:`bench_size`)."""
 
     def __init__(self, name: str, size: str, device: torch.device, n: int, train_batch: int | None,
-                 infer_batch: int | None, layout: str, amp: bool, compile: bool):
+                 infer_batch: int | None, layout: str, precision: str, compile: bool):
         cfg = make_config(name, SIZES[size]["preset"], **{k: v for k, v in SIZES[size].items() if k != "preset"})
-        self.cfg, self.device, self.n, self.layout = cfg.model, device, n, layout
+        self.name, self.size, self.cfg, self.device, self.n, self.layout = name, size, cfg.model, device, n, layout
         self.image = cfg.image_size
         self.flops = {"inference": count_flops(cfg.model, n, self.image, train=False),
                       "train": count_flops(cfg.model, n, self.image, train=True)}
@@ -327,13 +344,25 @@ class _Case:
         torch.manual_seed(0)
         self.model = build_model(cfg.model).to(device)
         self.net = torch.compile(self.model) if compile else self.model
-        self.autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
-        self.precision = "bf16" if amp else "fp32"
+        self.compiled = compile
+        self._set_precision(precision)
+
+    def _set_precision(self, precision: str) -> None:
+        self.precision = precision
+        dtype = DTYPES[precision]
+        self.autocast = ((lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype != torch.float32
+                         else contextlib.nullcontext)
         self.row: dict[str, Any] = {
-            "model": name, "size": size, "image_size": self.image, "width": cfg.model.width, "n": n,
-            "params": sum(p.numel() for p in self.model.parameters()), "precision": self.precision,
-            "compiled": compile,
+            "model": self.name, "size": self.size, "image_size": self.image, "width": self.cfg.width, "n": self.n,
+            "params": sum(p.numel() for p in self.model.parameters()), "precision": precision,
+            "compiled": self.compiled,
         }
+
+    def in_precision(self, precision: str) -> "_Case":
+        """This model (the same weights, so memory is not doubled) timed in another precision."""
+        twin = copy.copy(self)
+        twin._set_precision(precision)
+        return twin
 
     def setup(self, mode: str) -> Callable[[], None]:
         """Layout, inputs (and optimizer) for ``mode``; returns the step to time."""
@@ -381,33 +410,39 @@ class _Case:
             "other_load": round(other, 3),
             "cpu_busy": busy(own, sum(times)),
         }
+        entry["roof"] = f"{self.precision} matmul peak"
         roof = peak.get(self.precision, {}).get("gflops_max")
         if roof:
+            entry["roof_gflops"] = roof
             entry["fraction_of_peak"] = sig(achieved / 1e9 / roof)
         self.row[mode] = entry
 
 
 def bench_size(size: str, models: Sequence[str], device: torch.device, *, peak: dict, n: int = 5,
                train_batch: int | None = None, infer_batch: int | None = None, warmup: int = 1, repeats: int = 3,
-               min_seconds: float = 0.0, layout: str = "auto", amp: bool = False, compile: bool = False,
-               log: Callable[[str], None] = lambda msg: None) -> list[dict]:
-    """Every model at one size: inference, then training (see the module docstring).
+               min_seconds: float = 0.0, layout: str = "auto", precisions: Sequence[str] = ("fp32",),
+               compile: bool = False, log: Callable[[str], None] = lambda msg: None) -> list[dict]:
+    """Every model at one size in every precision: inference, then training (see the module docstring).
 
-    The models' repetitions are interleaved (A B C A B C …) so that whatever else the machine
-    does weighs on every model alike and the ratios between them hold. Short steps are
-    repeated more than ``repeats`` times, until each model has run about ``min_seconds``
-    (at most five times ``repeats``). Peak memory is taken over each model's warm-up, run alone.
+    The repetitions of every model and precision are interleaved (A B C A B C …) so that
+    whatever else the machine does weighs on each alike and the ratios between them hold.
+    Short steps are repeated more than ``repeats`` times, until each model has run about
+    ``min_seconds`` over all its precisions (at most five times ``repeats``), so that timing
+    a second precision does not double the run. Peak memory is taken over each warm-up, run alone.
     """
-    cases = [_Case(m, size, device, n, train_batch, infer_batch, layout, amp, compile) for m in models]
+    cases = []
+    for m in models:
+        first = _Case(m, size, device, n, train_batch, infer_batch, layout, precisions[0], compile)
+        cases += [first] + [first.in_precision(p) for p in precisions[1:]]
     for mode in ("inference", "train"):
         steps = [c.setup(mode) for c in cases]
         warm, mems = [], []
         for c, step in zip(cases, steps):
-            log(f"bench: {c.row['model']} at {size} size, {mode} warm-up")
+            log(f"bench: {c.name} at {size} size, {c.precision} {mode} warm-up")
             with PeakMemory(device) as mem:
                 warm.append([timed(step, device) for _ in range(warmup)])
             mems.append(mem)
-        slowest = max(w[-1] for w in warm)
+        slowest = max(w[-1] for w in warm) * len(precisions)  # a model's repetition in all its precisions
         reps = max(repeats, min(5 * repeats, math.ceil(min_seconds / max(slowest, 1e-6))))
         times = [[] for _ in cases]
         other, own = [0.0] * len(cases), [0.0] * len(cases)
@@ -424,16 +459,17 @@ def bench_size(size: str, models: Sequence[str], device: torch.device, *, peak: 
 
 
 def table8_ratios(rows: list[dict]) -> dict:
-    """ECNN-FSA / CNN-LSTM time ratios per size, beside the paper's (Table 8, key ``published``)."""
+    """ECNN-FSA / CNN-LSTM time ratios per size and precision (key ``"<size> <precision>"``, e.g.
+    ``"paper bf16"``), beside the paper's (Table 8, key ``published``)."""
     from .paper import paper_table
 
     paper = {r["model"]: r for r in paper_table(8)["rows"]}
     out = {}
-    for size in dict.fromkeys(r["size"] for r in rows):
-        by = {r["model"]: r for r in rows if r["size"] == size}
+    for size, precision in dict.fromkeys((r["size"], r["precision"]) for r in rows):
+        by = {r["model"]: r for r in rows if (r["size"], r["precision"]) == (size, precision)}
         if "ecnn-fsa" in by and "cnn-lstm" in by:
             f, c = by["ecnn-fsa"], by["cnn-lstm"]
-            out[size] = {
+            out[f"{size} {precision}"] = {
                 "train": sig(f["train"]["ms_per_frame"] / c["train"]["ms_per_frame"]),
                 "inference": sig(f["inference"]["ms_per_frame"] / c["inference"]["ms_per_frame"]),
                 # fastest repetitions: the least disturbed estimate on a busy machine
@@ -448,7 +484,7 @@ def table8_ratios(rows: list[dict]) -> dict:
 
 
 def table8_rows(result: dict) -> list[dict]:
-    """Table 8 as measured, one row per (size, model) of the paper's pair, with the paper's numbers.
+    """Table 8 as measured, one row per (size, precision, model) of the paper's pair, with the paper's numbers.
 
     For ``notebooks/table8.ipynb``: ``pandas.DataFrame(table8_rows(result))``.
     """
@@ -459,7 +495,8 @@ def table8_rows(result: dict) -> list[dict]:
     for r in result["models"]:
         if r["model"] in paper:
             rows.append({
-                "size": r["size"], "model": r["model"], "label": paper[r["model"]]["label"],
+                "size": r["size"], "precision": r["precision"], "model": r["model"],
+                "label": paper[r["model"]]["label"],
                 "train_ms_per_frame": r["train"]["ms_per_frame"], "test_ms_per_frame": r["inference"]["ms_per_frame"],
                 "paper_train_ms_per_frame": paper[r["model"]]["train_ms_per_frame"],
                 "paper_test_ms_per_frame": paper[r["model"]]["test_ms_per_frame"],
@@ -647,25 +684,29 @@ def environment(device: torch.device) -> dict:
 
 
 def check_targets(result: dict) -> list[dict]:
-    """The speed targets that apply to this device, with the measured value and whether it is met."""
-    rows = {(r["model"], r["size"]): r for r in result["models"]}
+    """The speed targets that apply to this device, with the measured value and whether it is met.
+
+    The 224 px ECNN-FSA targets apply to each precision it was timed in; a fraction's name
+    says which matmul peak it is of (its row's own precision).
+    """
     out = []
 
     def add(name: str, goal: str, value: float | None, met: bool | None, note: str = "") -> None:
         out.append({"name": name, "target": goal, "value": value, "met": met, **({"note": note} if note else {})})
 
-    fsa = rows.get(("ecnn-fsa", "paper"))
     device = result["environment"]["device"]
-    if fsa and device == "cpu":
-        for mode, key in (("inference", "cpu_inference_fraction"), ("train", "cpu_train_fraction")):
-            v = fsa[mode].get("fraction_of_peak")
-            add(f"ECNN-FSA 224 px {mode}, fraction of fp32 matmul peak", f">= {TARGETS[key]:.2f}", v,
-                None if v is None else v >= TARGETS[key])
-    if fsa and device.startswith("cuda"):
-        for mode, key in (("inference", "cuda_inference_ms"), ("train", "cuda_train_ms")):
-            v = fsa[mode]["ms_per_frame"]
-            add(f"ECNN-FSA 224 px {mode}, ms per frame", f"<= {TARGETS[key]:g} (H100)", v, v <= TARGETS[key],
-                result["environment"].get("device_name", ""))
+    for fsa in (r for r in result["models"] if (r["model"], r["size"]) == ("ecnn-fsa", "paper")):
+        prec = fsa["precision"]
+        if device == "cpu":
+            for mode, key in (("inference", "cpu_inference_fraction"), ("train", "cpu_train_fraction")):
+                v = fsa[mode].get("fraction_of_peak")
+                add(f"ECNN-FSA 224 px {mode} ({prec}), fraction of {prec} matmul peak", f">= {TARGETS[key]:.2f}",
+                    v, None if v is None else v >= TARGETS[key])
+        elif device.startswith("cuda"):
+            for mode, key in (("inference", "cuda_inference_ms"), ("train", "cuda_train_ms")):
+                v = fsa[mode]["ms_per_frame"]
+                add(f"ECNN-FSA 224 px {mode} ({prec}), ms per frame", f"<= {TARGETS[key]:g} (H100)", v,
+                    v <= TARGETS[key], result["environment"].get("device_name", ""))
     data = result["data"]
     prep = data["face_prep"]
     if prep.get("available") and "j2" in prep:
@@ -673,8 +714,7 @@ def check_targets(result: dict) -> list[dict]:
         add("face preparation -j 2, frames/s", f">= {TARGETS['prep_fps_j2']:g}", v, v >= TARGETS["prep_fps_j2"],
             f"{prep['frame_size'][0]}x{prep['frame_size'][1]} frames")
     for size, loader in data["loader"].items():
-        model = rows.get(("ecnn-fsa", size))
-        if loader.get("available") and model:
+        if loader.get("available") and "over_model_train" in loader:
             v = loader["over_model_train"]
             add(f"DataLoader / ECNN-FSA training clips/s ({size})", f">= {TARGETS['loader_over_model']:g}", v,
                 v >= TARGETS["loader_over_model"])
@@ -708,8 +748,8 @@ def run_bench(profile: str = "default", device: str = "auto", models: Sequence[s
         raise ValueError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
-    if amp not in ("auto", "off", "bf16"):
-        raise ValueError(f"amp={amp!r}: expected auto, off or bf16")
+    if amp not in AMP_MODES:
+        raise ValueError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
     prof = PROFILES[profile]
     sizes = tuple(sizes or prof["sizes"])
     for s in sizes:
@@ -739,15 +779,15 @@ def _run(profile: str, dev: torch.device, models: Sequence[str] | None, sizes: t
          amp: str, layout: str, compile: bool, train_batch: int | None, infer_batch: int | None, n: int, data: bool,
          raw: str | os.PathLike | None, loader_workers: Sequence[int] | None, log: Callable[[str], None]) -> dict:
     prof = PROFILES[profile]
-    bf16, _ = native_bf16(dev)
-    use_amp = amp == "bf16" or (amp == "auto" and bf16)
+    bf16, why = native_bf16(dev)
+    precs = precisions(dev, amp)
     t_start = time.perf_counter()
     result: dict[str, Any] = {
         "kind": "bench", "schema": SCHEMA, "profile": profile,
         "environment": environment(dev),
         "settings": {"sizes": list(sizes), "models": {s: list(models or default_models(s, dev)) for s in sizes},
                      "n": n, "warmup": warmup, "repeats": repeats,
-                     "layout": layout, "amp": "bf16" if use_amp else "off", "compile": compile,
+                     "layout": layout, "amp": amp, "precisions": list(precs), "compile": compile,
                      "inference_mode": True},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -757,17 +797,14 @@ def _run(profile: str, dev: torch.device, models: Sequence[str] | None, sizes: t
     size, reps = prof["peak_size"] * scale, prof["peak_repeats"] * scale
     log(f"bench: peak matmul ({size}^2) on {dev}, {torch.get_num_threads()} threads")
     peak = {"fp32": matmul_peak(dev, torch.float32, size, repeats=reps)}
-    if bf16:
-        peak["bf16"] = matmul_peak(dev, torch.bfloat16, size, repeats=reps)
-    else:
-        peak["bf16"] = _unavailable(native_bf16(dev)[1])
+    peak["bf16"] = matmul_peak(dev, torch.bfloat16, size, repeats=reps) if bf16 else _unavailable(why)
     result["peak"] = peak
 
     rows = []
     for size in sizes:
         rows += bench_size(size, models or default_models(size, dev), dev, peak=peak, n=n, train_batch=train_batch,
                            infer_batch=infer_batch, warmup=warmup, repeats=repeats, min_seconds=prof["min_seconds"],
-                           layout=layout, amp=use_amp, compile=compile, log=log)
+                           layout=layout, precisions=precs, compile=compile, log=log)
         gc.collect()  # the models, their optimizer state and activations, before the next size
         if dev.type == "cuda":
             torch.cuda.empty_cache()
@@ -792,9 +829,11 @@ def _run(profile: str, dev: torch.device, models: Sequence[str] | None, sizes: t
                 else:
                     loader = bench_loader(prepared, cfg.image_size, n, train_batch or default_batch(size, dev),
                                           prof["loader_clips"], dev, tuple(dict.fromkeys(workers)))
-                fsa_row = next((r for r in rows if r["model"] == "ecnn-fsa" and r["size"] == size), None)
-                if loader.get("available") and fsa_row:
-                    loader["over_model_train"] = sig(loader["clips_per_s"] / fsa_row["train"]["clips_per_s"])
+                # against the fastest precision: the most clips per second the loader has to keep up with
+                fsa_rows = [r for r in rows if r["model"] == "ecnn-fsa" and r["size"] == size]
+                if loader.get("available") and fsa_rows:
+                    fastest = max(r["train"]["clips_per_s"] for r in fsa_rows)
+                    loader["over_model_train"] = sig(loader["clips_per_s"] / fastest)
                 result["data"]["loader"][size] = loader
     result["targets"] = check_targets(result)
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
@@ -807,22 +846,23 @@ def _fmt(v: float | None, spec: str = ".2f") -> str:
 
 
 def format_report(result: dict) -> str:
-    """A readable table of a :func:`run_bench` result."""
-    env, peak = result["environment"], result["peak"]
+    """A readable table of a :func:`run_bench` result (schema 1 records read too)."""
+    env, peak, settings = result["environment"], result["peak"], result["settings"]
+    precs = settings.get("precisions") or list(dict.fromkeys(r["precision"] for r in result["models"]))
     lines = [
         f"fsa bench ({result['profile']}) on {env['device']} — {env.get('device_name', '')}",
         f"torch {env['torch']}, {env['threads']} threads, oneDNN {env.get('onednn_version')}, "
         f"CPU capability {env['cpu_capability']}, bf16: {env['bf16_note']}",
-        f"settings: layout={result['settings']['layout']}, amp={result['settings']['amp']}, "
-        f"compile={result['settings']['compile']}, warm-up {result['settings']['warmup']}, "
-        f"at least {result['settings']['repeats']} repetitions (median [min-max])",
+        f"settings: layout={settings['layout']}, precisions {', '.join(precs)} (amp={settings['amp']}), "
+        f"compile={settings['compile']}, warm-up {settings['warmup']}, "
+        f"at least {settings['repeats']} repetitions (median [min-max])",
         "",
-        "peak (matmul, median [min-max]; the fractions below are of the max): " + "; ".join(
+        "peak (matmul, median [min-max]; a row's fraction is of the max of its own precision): " + "; ".join(
             f"{k} {v['gflops']:.1f} GFLOP/s [{v['gflops_min']:.1f}-{v['gflops_max']:.1f}] at {v['size']}^2"
             if v.get("gflops") else f"{k} n/a ({v['reason']})" for k, v in peak.items()),
         "",
     ]
-    head = (f"{'model':<13} {'size':<6} {'mode':<9} {'clips':>5} {'ms/frame':>9} {'[min-max]':>17} "
+    head = (f"{'model':<13} {'size':<6} {'prec':<4} {'mode':<9} {'clips':>5} {'ms/frame':>9} {'[min-max]':>17} "
             f"{'GFLOP/frame':>11} {'GFLOP/s':>8} {'of peak':>7} {'+MiB':>6} {'load':>5}")
     lines += [head, "-" * len(head)]
     for r in result["models"]:
@@ -831,15 +871,16 @@ def format_report(result: dict) -> str:
             frac = e.get("fraction_of_peak")
             spread = f"[{e['ms_per_frame_min']:.4g}-{e['ms_per_frame_max']:.4g}]"
             lines.append(
-                f"{r['model']:<13} {r['size']:<6} {mode:<9} {e['batch_clips']:>5} {e['ms_per_frame']:>9.4g} "
-                f"{spread:>17} {e['flops_per_frame'] / 1e9:>11.4g} {e['gflops_per_s']:>8.4g} "
-                f"{'n/a' if frac is None else f'{frac:.0%}':>7} "
+                f"{r['model']:<13} {r['size']:<6} {r['precision']:<4} {mode:<9} {e['batch_clips']:>5} "
+                f"{e['ms_per_frame']:>9.4g} {spread:>17} {e['flops_per_frame'] / 1e9:>11.4g} "
+                f"{e['gflops_per_s']:>8.4g} {'n/a' if frac is None else f'{frac:.0%}':>7} "
                 f"{e['peak_memory_mib'] - e['memory_baseline_mib']:>6.0f} {e['other_load']:>5.2f}")
-    lines += ["(+MiB: peak memory of the step above what was held before it; load: share of the CPU "
-              "used by other processes)"]
+    lines += ["(prec: fp32, or bf16 autocast; of peak: GFLOP/s over the matmul peak of the row's precision; "
+              "+MiB: peak memory of the step above what was held before it; load: share of the CPU used by "
+              "other processes)"]
     lines += ["", "Table 8 ratios, ECNN-FSA / CNN-LSTM time per frame (lower = FSA faster):"]
-    for size, r in result["ratios"].items():
-        label = "published (1080Ti)" if size == "published" else f"measured, {size}"
+    for key, r in result["ratios"].items():
+        label = "published (1080Ti)" if key == "published" else f"measured, {key}"
         best = (f"   (fastest repetitions: train {r['train_min']:.3f}, inference {r['inference_min']:.3f})"
                 if "train_min" in r else "")
         lines.append(f"  {label:<20} train {r['train']:.3f}   inference {r['inference']:.3f}{best}")
@@ -880,10 +921,21 @@ def store_name(result: dict) -> str:
 
 
 def save(result: dict, out: str | os.PathLike | None = None) -> Path:
-    """Write the JSON to ``out``, or to the results store under experiment ``bench``."""
+    """Write the JSON to ``out``; else a ``default`` run to the results store (experiment ``bench``)
+    and a quick or tiny run to ``<results root>/scratch/bench/``, which git ignores: only a full
+    run is a record, and a quick check (or an explicit re-run of Table 8's notebook) leaves the
+    tracked store as it was."""
     if out:
         return write_json(out, result)
-    return record("bench", result, name=store_name(result))
+    if result["profile"] == "default":
+        return record("bench", result, name=store_name(result))
+    return write_json(results_root() / "scratch" / "bench" / f"{store_name(result)}.json", result)
+
+
+def latest(root: str | os.PathLike | None = None) -> dict | None:
+    """The newest ``default`` run recorded in the results store (with its ``result_path``), or ``None``."""
+    runs = [r for r in load_runs("bench", root, kind="bench") if r["profile"] == "default"]
+    return max(runs, key=lambda r: r["started_at"]) if runs else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -902,12 +954,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--infer-batch", type=int, help="clips per inference step")
     p.add_argument("--layout", default="auto", choices=LAYOUTS,
                    help="memory layout: auto = the measured best per device and mode (fsa.models.layout)")
-    p.add_argument("--amp", default="auto", choices=("auto", "off", "bf16"),
-                   help="bf16 autocast: auto = where the hardware has native bf16")
+    p.add_argument("--amp", default="auto", choices=AMP_MODES,
+                   help="auto: fp32, and bf16 autocast beside it where the hardware has native bf16; "
+                        "off: fp32 only; bf16: bf16 autocast only")
     p.add_argument("--compile", action="store_true", help="torch.compile the models")
     p.add_argument("--no-data", dest="data", action="store_false", help="skip face preparation and DataLoader")
     p.add_argument("--raw", help="raw CK+ root for face preparation (default: a generated smoke sample)")
-    p.add_argument("--out", help="JSON path (default: the results store, experiment 'bench')")
+    p.add_argument("--out", help="JSON path (default: the results store, experiment 'bench'; "
+                                 "quick and tiny runs under its scratch/ folder)")
     return p
 
 

@@ -351,6 +351,25 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _json_hash(obj: Any) -> str:
+    """Short sha256 of ``obj`` as canonical JSON (sorted keys)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def split_ids(splits: Any) -> dict:
+    """The sorted clip ids of the train, validation and test splits, and a hash of the three.
+
+    Recorded with every run, so that a change in how a library assigns folds (scikit-learn's
+    group k-fold, say) shows as other ids and another hash instead of moving clips between
+    splits silently. A split dataset that does not list its clips (``.clips``) records ``None``.
+    """
+    ids = {}
+    for name in ("train", "val", "test"):
+        clips = getattr(getattr(splits, name), "clips", None)
+        ids[name] = None if clips is None else sorted(c.clip_id for c in clips)
+    return {**ids, "hash": _json_hash(ids)}
+
+
 def _check_splits(splits: Any) -> None:
     from .data import DataError
 
@@ -488,6 +507,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
                 "wall_s": time.perf_counter() - wall0,
             },
             "n_clips": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+            "splits": split_ids(splits),
             "data_index_hash": _index_hash(cfg),
             "history": history,
             "epochs_run": len(history),
@@ -529,7 +549,7 @@ def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
     for k in (*cfg.EXECUTION_FIELDS, "fold"):
         d.pop(k)
     d["folds_run"] = list(folds)
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return _json_hash(d)
 
 
 def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,

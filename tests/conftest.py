@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,27 @@ def _photos() -> dict[str, np.ndarray]:
     grace = cv2.cvtColor(grace, cv2.COLOR_BGR2RGB)
     astronaut = data.astronaut()[0:300, 110:400]  # her face, upright, ~100 px wide
     return {"grace": grace, "astronaut": np.ascontiguousarray(astronaut)}
+
+
+def missing_browser() -> str | None:
+    """What keeps the book's browser checks from running here (Debian's chromium or chromedriver
+    not on PATH) and how to run them; ``None`` when both are there."""
+    missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+    if not missing:
+        return None
+    return (f"{' and '.join(missing)} not found on PATH; to run the headless-browser checks of the book, "
+            "install Debian's chromium and chromium-driver (as root: .ci/install-browser) and run make test again")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without a browser, skip the tests that need one, all under one line of pytest's summary
+    (except under CI, where the ``browser`` fixture fails them)."""
+    problem = missing_browser()
+    if problem and os.environ.get("CI", "").lower() not in ("true", "1"):
+        skip = pytest.mark.skip(reason=f"BROWSER CHECKS NOT RUN: {problem}")
+        for item in items:
+            if "browser" in getattr(item, "fixturenames", ()):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,18 @@
 """``fsa bench`` at tiny size: every field present and sane (no timing asserts).
 
-One run of ``fsa.bench.main(["--tiny", ...])`` on a small CK+ root written in the real
-on-disk format (640x490 grayscale PNG sequences + Emotion labels) is shared by the tests.
+One run of ``fsa.bench.main(["--tiny", "--device", "cpu", ...])`` on a small CK+ root written
+in the real on-disk format (640x490 grayscale PNG sequences + Emotion labels) is shared by the
+tests. A second run (no data section) simulates the other kind of CPU — no native bf16 where
+this one has it, native bf16 where it has not — so that both paths (fp32 rows alone; fp32 and
+bf16 rows side by side, each against its own precision's peak) are checked on any machine.
 Expected FLOPs are recomputed here with torch's counter on the real CPU model, plus the
 LSTM's multiply-adds by hand where the fused CPU LSTM kernel is not counted.
 """
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,8 +34,32 @@ def tiny_run(tmp_path_factory, write_ckplus_raw):
     root = tmp_path_factory.mktemp("bench")
     raw = write_ckplus_raw(root / "raw", subjects=SUBJECTS, seqs=SEQS, frames=FRAMES)
     out = root / "bench.json"
-    code = bench.main(["--tiny", "--raw", str(raw), "--out", str(out)])
+    code = bench.main(["--tiny", "--device", "cpu", "--raw", str(raw), "--out", str(out)])
     return code, json.loads(out.read_text()), out
+
+
+@pytest.fixture(scope="module")
+def other_cpu_run(tmp_path_factory):
+    """The tiny run as on the other kind of CPU: ``native_bf16`` answers the opposite of this one's."""
+    native, _ = bench.native_bf16(torch.device("cpu"))
+    out = tmp_path_factory.mktemp("bench-other") / "bench.json"
+    simulated = (not native, "simulated: oneDNN bf16" if not native else "simulated: CPU without native bf16")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bench, "native_bf16", lambda device: simulated)
+        code = bench.main(["--tiny", "--device", "cpu", "--no-data", "--out", str(out)])
+    assert code == 0
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module", params=["this-cpu", "other-cpu"])
+def any_run(request):
+    """The run on this CPU, then the run simulating the other kind (with or without native bf16)."""
+    return request.getfixturevalue("tiny_run")[1] if request.param == "this-cpu" else request.getfixturevalue(
+        "other_cpu_run")
+
+
+def expected_precisions(result):
+    return ["fp32", "bf16"] if result["environment"]["bf16_native"] else ["fp32"]
 
 
 @pytest.fixture(scope="module")
@@ -73,28 +102,58 @@ def test_run_succeeds_and_writes_json(tiny_run):
     assert 0 < result["wall_s"] < 600
 
 
-def test_peak_is_measured(tiny_run):
-    peak = tiny_run[1]["peak"]
+def test_peak_is_measured(any_run):
+    peak = any_run["peak"]
     fp32 = peak["fp32"]
     assert fp32["dtype"] == "float32" and fp32["size"] == bench.PROFILES["tiny"]["peak_size"]
     assert 0 < fp32["gflops_min"] <= fp32["gflops"] <= fp32["gflops_max"]
     assert 0 <= fp32["other_load"] <= 1
     bf16 = peak["bf16"]
-    assert (bf16.get("gflops", 0) > 0) if tiny_run[1]["environment"]["bf16_native"] else (
-        bf16["available"] is False and bf16["reason"])
+    if any_run["environment"]["bf16_native"]:
+        assert bf16["dtype"] == "bfloat16" and 0 < bf16["gflops_min"] <= bf16["gflops"] <= bf16["gflops_max"]
+    else:
+        assert bf16["available"] is False and bf16["reason"]
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="no /proc/cpuinfo to read the CPU flags from")
+def test_native_bf16_follows_the_cpu_flags(tiny_run):
+    flags = set(re.search(r"^flags\s*:(.*)$", Path("/proc/cpuinfo").read_text(), re.M).group(1).split())
+    assert tiny_run[1]["environment"]["bf16_native"] == bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def test_precisions_per_amp_mode(monkeypatch):
+    cpu = torch.device("cpu")
+    for native, auto in ((True, ("fp32", "bf16")), (False, ("fp32",))):
+        monkeypatch.setattr(bench, "native_bf16", lambda device, native=native: (native, "simulated"))
+        assert bench.precisions(cpu, "auto") == auto
+        assert bench.precisions(cpu, "off") == ("fp32",) and bench.precisions(cpu, "bf16") == ("bf16",)
+    with pytest.raises(ValueError, match="amp='fp16'"):
+        bench.precisions(cpu, "fp16")
+
+
+def test_the_two_runs_cover_both_kinds_of_cpu(tiny_run, other_cpu_run):
+    kinds = {tiny_run[1]["environment"]["bf16_native"], other_cpu_run["environment"]["bf16_native"]}
+    assert kinds == {True, False}
+    for result in (tiny_run[1], other_cpu_run):
+        assert result["settings"]["precisions"] == expected_precisions(result)
+        assert result["settings"]["amp"] == "auto"
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_model_rows_complete_and_consistent(tiny_run, name):
-    result = tiny_run[1]
+def test_model_rows_complete_and_consistent(any_run, name):
+    """One row per precision; each fraction is of the matmul peak of its own row's precision."""
+    result = any_run
     rows = [r for r in result["models"] if r["model"] == name]
-    assert len(rows) == 1
-    row = rows[0]
+    assert [r["precision"] for r in rows] == expected_precisions(result)
     cfg = make_config(name, "smoke", image_size=32, width=0.0625)
-    assert (row["size"], row["image_size"], row["width"], row["n"]) == ("tiny", 32, 0.0625, N)
-    assert row["params"] == sum(p.numel() for p in build_model(cfg.model).parameters())
     expected = dict(zip(("inference", "train"), counted_flops(name)))
-    roof = result["peak"]["fp32"]["gflops_max"]
+    for row in rows:
+        assert (row["size"], row["image_size"], row["width"], row["n"]) == ("tiny", 32, 0.0625, N)
+        assert row["params"] == sum(p.numel() for p in build_model(cfg.model).parameters())
+        check_entries(row, expected, result["peak"][row["precision"]]["gflops_max"])
+
+
+def check_entries(row, expected, roof):
     for mode in ("inference", "train"):
         e = row[mode]
         assert e["flops_per_frame"] == pytest.approx(expected[mode], rel=1e-9)
@@ -105,6 +164,7 @@ def test_model_rows_complete_and_consistent(tiny_run, name):
         assert e["gflops_per_s"] == pytest.approx(e["flops_per_frame"] * e["frames_per_step"] / median_s / 1e9,
                                                   rel=1e-2, abs=0.01)
         assert e["clips_per_s"] == pytest.approx(e["batch_clips"] / median_s, rel=1e-2)
+        assert e["roof"] == f"{row['precision']} matmul peak" and e["roof_gflops"] == roof
         assert 0 < e["fraction_of_peak"] < 2
         assert e["fraction_of_peak"] == pytest.approx(e["gflops_per_s"] / roof, rel=1e-2, abs=1e-4)
         assert e["peak_memory_mib"] >= e["memory_baseline_mib"] > 0
@@ -113,15 +173,20 @@ def test_model_rows_complete_and_consistent(tiny_run, name):
     assert row["train"]["flops_per_frame"] > 2 * row["inference"]["flops_per_frame"]
 
 
-def test_table8_ratios(tiny_run):
-    result = tiny_run[1]
+def test_table8_ratios(any_run):
+    result = any_run
     ratios = result["ratios"]
-    ms = {(r["model"], m): r[m]["ms_per_frame"] for r in result["models"] for m in ("train", "inference")}
-    best = {(r["model"], m): r[m]["ms_per_frame_min"] for r in result["models"] for m in ("train", "inference")}
-    for mode in ("train", "inference"):
-        assert ratios["tiny"][mode] == pytest.approx(ms["ecnn-fsa", mode] / ms["cnn-lstm", mode], rel=1e-3)
-        assert ratios["tiny"][f"{mode}_min"] == pytest.approx(best["ecnn-fsa", mode] / best["cnn-lstm", mode],
+    precs = expected_precisions(result)
+    assert list(ratios) == [f"tiny {p}" for p in precs] + ["published"]
+    ms = {(r["model"], r["precision"], m): r[m]["ms_per_frame"] for r in result["models"] for m in ("train", "inference")}
+    best = {(r["model"], r["precision"], m): r[m]["ms_per_frame_min"] for r in result["models"]
+            for m in ("train", "inference")}
+    for p in precs:
+        for mode in ("train", "inference"):
+            assert ratios[f"tiny {p}"][mode] == pytest.approx(ms["ecnn-fsa", p, mode] / ms["cnn-lstm", p, mode],
                                                              rel=1e-3)
+            assert ratios[f"tiny {p}"][f"{mode}_min"] == pytest.approx(
+                best["ecnn-fsa", p, mode] / best["cnn-lstm", p, mode], rel=1e-3)
     paper = {r["model"]: r for r in paper_table(8)["rows"]}
     assert ratios["published"]["train"] == pytest.approx(21.25 / 40.34, rel=1e-3)
     assert ratios["published"]["inference"] == pytest.approx(
@@ -151,7 +216,8 @@ def test_loader_section(tiny_run):
     assert per and all(p["clips_per_s"] > 0 and p["clips"] >= bench.PROFILES["tiny"]["loader_clips"]
                        and p["first_batch_s"] > 0 for p in per)
     assert loader["clips_per_s"] == max(p["clips_per_s"] for p in per)
-    fsa_train = next(r for r in result["models"] if r["model"] == "ecnn-fsa")["train"]["clips_per_s"]
+    # against the precision that trains fastest
+    fsa_train = max(r["train"]["clips_per_s"] for r in result["models"] if r["model"] == "ecnn-fsa")
     assert loader["over_model_train"] == pytest.approx(loader["clips_per_s"] / fsa_train, rel=1e-2)
 
 
@@ -165,12 +231,51 @@ def test_targets_that_apply(tiny_run):
     assert loader["met"] == (loader["value"] >= bench.TARGETS["loader_over_model"])
 
 
-def test_report_table(report):
+def test_targets_name_their_precision_and_roof():
+    def entry(fraction):
+        return {"fraction_of_peak": fraction, "ms_per_frame": 1.0}
+
+    rows = [{"model": "ecnn-fsa", "size": "paper", "precision": p, "inference": entry(i), "train": entry(t)}
+            for p, i, t in (("fp32", 0.7, 0.3), ("bf16", 0.5, 0.45))]
+    rows.append({"model": "cnn-lstm", "size": "paper", "precision": "fp32", "inference": entry(0.1),
+                 "train": entry(0.1)})
+    result = {"environment": {"device": "cpu"}, "models": rows,
+              "data": {"face_prep": {"available": False, "reason": "-"}, "loader": {}}}
+    targets = {t["name"]: (t["value"], t["met"]) for t in bench.check_targets(result)}
+    assert targets == {
+        "ECNN-FSA 224 px inference (fp32), fraction of fp32 matmul peak": (0.7, True),
+        "ECNN-FSA 224 px train (fp32), fraction of fp32 matmul peak": (0.3, False),
+        "ECNN-FSA 224 px inference (bf16), fraction of bf16 matmul peak": (0.5, False),
+        "ECNN-FSA 224 px train (bf16), fraction of bf16 matmul peak": (0.45, True),
+    }
+
+
+def test_report_table(report, tiny_run):
     text = report
+    precs = expected_precisions(tiny_run[1])
     for name in MODELS:
-        assert sum(line.startswith(name) for line in text.splitlines()) == 2  # train + inference
-    assert "peak (matmul" in text and "fp32" in text and "published (1080Ti)" in text and "measured, tiny" in text
+        lines = [line.split() for line in text.splitlines() if line.startswith(name)]
+        assert sorted((w[2], w[3]) for w in lines) == sorted((p, m) for p in precs for m in ("train", "inference"))
+    assert "peak (matmul" in text and "of its own precision" in text and "published (1080Ti)" in text
+    assert all(f"measured, tiny {p}" in text for p in precs)
     assert "-j 2:" in text and "DataLoader at 32 px" in text and "targets:" in text
+
+
+def test_report_reads_a_schema_1_record(tiny_run):
+    """The records of schema 1 (one precision, ratios keyed by size) still print and tabulate."""
+    old = json.loads(json.dumps(tiny_run[1]))
+    old["schema"] = 1
+    old["models"] = [r for r in old["models"] if r["precision"] == "fp32"]
+    for r in old["models"]:
+        for mode in ("train", "inference"):
+            del r[mode]["roof"], r[mode]["roof_gflops"]
+    del old["settings"]["precisions"]
+    old["settings"]["amp"] = "off"
+    old["ratios"] = {"tiny": old["ratios"]["tiny fp32"], "published": old["ratios"]["published"]}
+    text = bench.format_report(old)
+    assert "precisions fp32 (amp=off)" in text and "measured, tiny " in text
+    assert sum(line.startswith("ecnn-fsa") for line in text.splitlines()) == 2
+    assert [(r["model"], r["precision"]) for r in bench.table8_rows(old)] == [("ecnn-fsa", "fp32"), ("cnn-lstm", "fp32")]
 
 
 def test_report_says_what_is_not_available(tiny_run):
@@ -183,13 +288,21 @@ def test_report_says_what_is_not_available(tiny_run):
 
 
 def test_results_store_name_and_save(tiny_run, tmp_path, monkeypatch):
+    """A default run is recorded in the store; quick and tiny runs go to its ignored scratch folder."""
     result = tiny_run[1]
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
     name = bench.store_name(result)
     assert name.startswith("cpu-") and name.endswith("-tiny") and "/" not in name and " " not in name
     path = bench.save(result)
-    assert path == tmp_path / "bench" / f"{name}.json"
+    assert path == tmp_path / "scratch" / "bench" / f"{name}.json"
     assert json.loads(path.read_text())["models"] == result["models"]
+    assert bench.latest() is None and not (tmp_path / "bench").exists()
+    older = {**result, "profile": "default", "started_at": "2026-01-01T00:00:00+0000"}
+    newer = {**result, "profile": "default", "environment": {**result["environment"], "device_name": "other"}}
+    for run in (newer, older):
+        assert bench.save(run) == tmp_path / "bench" / f"{bench.store_name(run)}.json"
+    assert len(list((tmp_path / "bench").glob("*.json"))) == 2
+    assert bench.latest()["result_path"] == str(tmp_path / "bench" / f"{bench.store_name(newer)}.json")
 
 
 def test_bad_arguments_are_rejected(capsys):
@@ -240,14 +353,18 @@ def test_layout_changes_no_values_and_branch_reads_its_weights_layout():
     torch.testing.assert_close(out.attention, ref.attention, rtol=1e-4, atol=1e-5)
 
 
-def test_table8_rows_pair_measured_and_published(tiny_run):
-    rows = bench.table8_rows(tiny_run[1])
-    assert [(r["size"], r["model"]) for r in rows] == [("tiny", "ecnn-fsa"), ("tiny", "cnn-lstm")]
-    fsa_row = next(r for r in tiny_run[1]["models"] if r["model"] == "ecnn-fsa")
-    assert rows[0]["train_ms_per_frame"] == fsa_row["train"]["ms_per_frame"]
-    assert rows[0]["test_ms_per_frame"] == fsa_row["inference"]["ms_per_frame"]
-    assert (rows[0]["paper_train_ms_per_frame"], rows[0]["paper_test_ms_per_frame"]) == (21.25, 5.57)
-    assert (rows[1]["paper_train_ms_per_frame"], rows[1]["paper_test_ms_per_frame"]) == (40.34, 8.26)
+def test_table8_rows_pair_measured_and_published(any_run):
+    rows = bench.table8_rows(any_run)
+    precs = expected_precisions(any_run)
+    assert [(r["size"], r["precision"], r["model"]) for r in rows] == [
+        ("tiny", p, m) for m in ("ecnn-fsa", "cnn-lstm") for p in precs]
+    measured = {(r["model"], r["precision"]): r for r in any_run["models"]}
+    for row in rows:
+        m = measured[row["model"], row["precision"]]
+        assert (row["train_ms_per_frame"], row["test_ms_per_frame"]) == (m["train"]["ms_per_frame"],
+                                                                          m["inference"]["ms_per_frame"])
+        paper = {"ecnn-fsa": (21.25, 5.57), "cnn-lstm": (40.34, 8.26)}[row["model"]]
+        assert (row["paper_train_ms_per_frame"], row["paper_test_ms_per_frame"]) == paper
 
 
 def test_default_models_per_size_and_device():

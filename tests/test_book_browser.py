@@ -10,11 +10,12 @@ page missing from the build fails.
 A full-page screenshot of :data:`SCREENSHOT_PAGE` is written to ``$FSA_SCREENSHOT_DIR`` when
 set, else to ``screenshots/`` beside the build, and its path is printed.
 
-Chromium and chromedriver come from Debian (``.ci/install-browser``); Selenium is given both
-paths, so Selenium Manager never downloads a driver. Host-name resolution is disabled in the
-browser, so a page that needs the network to show an image fails here instead of in a reader's
-offline copy. ``FSA_SKIP_BROWSER=1`` skips the browser tests on a machine without Chromium;
-everywhere else a missing browser is a failure.
+Chromium and chromedriver come from Debian (``.ci/install-browser``, which ``make test`` runs
+where it can: as root with apt-get); Selenium is given both paths, so Selenium Manager never
+downloads a driver. Host-name resolution is disabled in the browser, so a page that needs the
+network to show an image fails here instead of in a reader's offline copy. On a machine without
+Chromium the browser tests are skipped with one line saying how to run them, except under CI
+(``CI=true`` or ``1``), where a missing browser is a failure.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from conftest import missing_browser
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
@@ -167,14 +171,15 @@ def built_book(tmp_path_factory) -> Build:
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
-    """Headless Debian Chromium driven by Debian's chromedriver; never downloads anything."""
-    if os.environ.get("FSA_SKIP_BROWSER") == "1":
-        pytest.skip("FSA_SKIP_BROWSER=1: headless-browser checks of the book skipped on request")
+    """Headless Debian Chromium driven by Debian's chromedriver; never downloads anything.
+
+    Where either is missing, ``tests/conftest.py`` has skipped the tests that use this fixture,
+    except under CI (``CI=true`` or ``1``), where they are mandatory and fail here.
+    """
+    problem = missing_browser()
+    if problem:
+        pytest.fail(f"CI: the browser checks are mandatory: {problem}", pytrace=False)
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", chromedriver)) if not p)
-        pytest.fail(f"{missing} not found on PATH: run .ci/install-browser as root "
-                    f"(or set FSA_SKIP_BROWSER=1 to skip the browser checks)", pytrace=False)
 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -253,7 +258,13 @@ def test_index_lands_on_root_page(browser, built_book):
     assert not problems, "index.html -> " + PAGES[0] + ":\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize("page", PAGES)
+def pytest_generate_tests(metafunc):
+    # One test per toc page. Parametrized here rather than by a mark on the function, so that
+    # pytest folds the skips of every browser test (no browser installed) into one summary line.
+    if "page" in metafunc.fixturenames:
+        metafunc.parametrize("page", PAGES)
+
+
 def test_toc_page_in_browser(browser, built_book, page):
     path = built_book.html / f"{page}.html"
     assert path.is_file(), f"{page} is in book/_toc.yml but the build has no {path.name}"

@@ -13,10 +13,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from fsa.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
 
 
 def test_two_processes_match_one_process(smoke_prepared, tmp_path):

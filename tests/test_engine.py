@@ -6,6 +6,7 @@ that numbers are reproduced, not that they are good; the learning test uses the 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import torch
 from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
 from fsa.config import Config, make_config
-from fsa.data import build_datasets
+from fsa.data import build_datasets, load_index, make_clips, split_clips
 from fsa.engine import KILL_ENV, TrainingDiverged, epoch_batches, evaluate_checkpoint, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,6 +74,7 @@ LEARNING_BAR = 0.35
 SELECTED_BAR = 3 / 14
 
 
+@pytest.mark.slow
 def test_smoke_training_learns_well_above_chance(ck, tmp_path):
     cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), **LEARNING)
     run = train(cfg, "smoke", results_root=tmp_path, track_test=True, progress=False)
@@ -122,6 +124,21 @@ def test_record_contents_and_validation_only_selection(reference, ck):
     assert [r["config_hash"] for r in store.load_runs("ref", root)] == [run.config_hash]
 
 
+def test_record_lists_the_subject_disjoint_clip_ids_of_each_split(reference, ck):
+    run, _ = reference
+    cfg = tiny_config(ck)
+    clips, _ = make_clips(load_index(ck), cfg.protocol)
+    parts = split_clips(clips, cfg.protocol, cfg.folds, cfg.fold, cfg.val_fraction, cfg.seed)
+    expected = {name: sorted(clips[i].clip_id for i in idx) for name, idx in zip(("train", "val", "test"), parts)}
+    recorded = run.record["splits"]
+    assert {k: recorded[k] for k in expected} == expected
+    assert recorded["hash"] == hashlib.sha256(json.dumps(expected, sort_keys=True).encode()).hexdigest()[:12]
+    assert sorted(c["clip_id"] for c in run.per_clip) == recorded["test"]
+    subject = {c.clip_id: c.subject for c in clips}
+    train, val, test = ({subject[i] for i in recorded[k]} for k in ("train", "val", "test"))
+    assert train and val and test and not (train & val or train & test or val & test)
+
+
 def test_evaluate_checkpoint_reproduces_the_recorded_test_metrics(reference):
     run, _ = reference
     out = evaluate_checkpoint(run.checkpoint, device="cpu", progress=False)
@@ -143,6 +160,7 @@ def test_same_seed_twice_gives_identical_results(reference, ck, tmp_path):
     assert other.history[0]["train_loss"] != ref.history[0]["train_loss"]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(reference, ck, tmp_path):
     ref, ref_root = reference
     cmd = [sys.executable, "-m", "fsa", "train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck),

@@ -22,6 +22,8 @@ from fsa import report
 
 REPO = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow
+
 
 class _FsaTable(HTMLParser):
     """The rows (dicts keyed by the header) of the ``fsa-table`` tables of a built page."""
