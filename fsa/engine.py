@@ -365,8 +365,9 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
           track_test: bool = False, splits: Any = None, progress: bool | None = None) -> RunResult:
     """Train ``cfg`` with validation-based model selection, test once, record the run.
 
-    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`;
-    ``resume`` continues from ``last.pt`` of the same configuration if there is one.
+    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
+    ``record`` entries, when set, describe the data in the run record. ``resume`` continues
+    from ``last.pt`` of the same configuration if there is one.
     Under ``torchrun`` every rank calls this; only rank 0 writes files.
     """
     cfg = cfg.validate()
@@ -466,6 +467,10 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         val = evaluate(model, splits.val, classes, progress=progress, desc="val", **eval_kw)
         test = evaluate(model, splits.test, classes, progress=progress, desc="test", **eval_kw)
         train_frames = sum(h["train_frames"] for h in history)
+        data = splits.record or {
+            "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
+            "data_index_hash": _index_hash(cfg),
+        }
         record = {
             "kind": "run",
             "experiment": experiment,
@@ -473,7 +478,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
             "dataset": cfg.dataset,
             "protocol": cfg.protocol,
             "fold": cfg.fold if cfg.dataset == "ckplus" else None,
-            "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
+            **data,
             "config": cfg.to_dict(),
             "config_hash": cfg.hash(),
             **store.provenance(str(device)),
@@ -488,7 +493,6 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
                 "wall_s": time.perf_counter() - wall0,
             },
             "n_clips": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
-            "data_index_hash": _index_hash(cfg),
             "history": history,
             "epochs_run": len(history),
             "stopped_early": stopped,
