@@ -385,7 +385,12 @@ def _check_dataset(root: Path, dataset: str) -> None:
 
 def build_datasets(cfg) -> Splits:
     """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
-    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``)."""
+    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``); for
+    ``dataset="stills"``, the still-image splits of :func:`fsa.stills.build_still_splits`."""
+    if cfg.dataset == "stills":
+        from .stills import build_still_splits
+
+        return build_still_splits(cfg)
     if not cfg.data:
         raise DataError("config field 'data' is empty: set it to a prepared dataset root (data_prep.prepare --out)")
     root = Path(cfg.data)

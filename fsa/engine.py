@@ -9,11 +9,11 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
 * **Model selection** uses the validation split only (carved from the training data by
   :func:`fsa.data.build_datasets`): the selected epoch has the highest validation
   accuracy, ties broken by the lower validation loss. Early stopping (``patience`` > 0)
-  watches the same criterion. The test split — the held-out CK+ fold, or AFEW Val — is
-  evaluated once, with the selected weights (``best.pt``). ``track_test=True`` also
-  scores the test split after every epoch, stored apart as ``test_per_epoch`` and never
-  used for selection: peers report "best epoch on test", and a notebook may show it,
-  labelled as such.
+  watches the same criterion. The test split — the held-out CK+ fold, AFEW Val, or the
+  test split of a still-image set (:mod:`fsa.stills`) — is evaluated once, with the
+  selected weights (``best.pt``). ``track_test=True`` also scores the test split after
+  every epoch, stored apart as ``test_per_epoch`` and never used for selection: peers
+  report "best epoch on test", and a notebook may show it, labelled as such.
 * **Determinism**: ``torch.manual_seed(seed)`` before the model is built; every epoch
   reseeds torch from (seed, epoch, rank) (dropout) and draws its clip order from a
   generator seeded by (seed, epoch); the datasets draw frames from (seed, epoch, index).
@@ -367,7 +367,9 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
 
     ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
     ``record`` entries, when set, describe the data in the run record. ``resume`` continues
-    from ``last.pt`` of the same configuration if there is one.
+    from ``last.pt`` of the same configuration if there is one. ``cfg.pretrained`` is loaded
+    by :func:`fsa.models.pretrained.load_pretrained` (a ``store:`` reference is resolved in
+    ``results_root``).
     Under ``torchrun`` every rank calls this; only rank 0 writes files.
     """
     cfg = cfg.validate()
@@ -394,9 +396,9 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model)
         if cfg.pretrained:
-            from .models.pretrained import load_vgg16
+            from .models.pretrained import load_pretrained
 
-            load_vgg16(model, cfg.pretrained, cfg.pretrained_format)
+            load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
         model.to(device)
         set_layout(model, device, train=True)
         optimizer, scheduler = make_optimizer(model, cfg)
