@@ -8,8 +8,9 @@ the video clips. This module is the middle stage:
   model has one, the enhanced branch (the fields :attr:`fsa.config.ModelConfig.ENCODER_FIELDS`,
   plus ``lbp``) — under the regression head applied to each frame: the ``score-fusion``
   architecture on clips of n = 1 frame, whose clip probability is then exactly the frame's
-  softmax (:func:`encoder_config`). ECNN-FSA, score fusion and ECNN-LSTM of one width share
-  their encoder, so they share one pretraining run; CNN-LSTM's has no branch.
+  softmax (:func:`encoder_config`). Models whose encoder fields agree share one pretraining
+  run (ECNN-FSA and score fusion under one preset, say); CNN-LSTM's encoder has no branch, and
+  the ECNN-LSTM rows of Table 3 have FC layers in theirs.
 * **Data**: the formats of :mod:`data_prep.stills` (FER2013 CSV, SFEW 2.0, class folders),
   which also says which split is the test split when a format has no labelled one. Every image
   is a clip of one frame (:class:`StillDataset`: the items and the training augmentation of
@@ -48,7 +49,7 @@ from .video import DataError, read_image
 log = logging.getLogger("fsa.stills")
 
 #: Model fields besides the encoder's that the still-image model takes from the video model.
-HEAD_FIELDS = ("lbp", "fc_layers", "dropout", "num_classes")
+SHARED_FIELDS = ("lbp", "fc_layers", "dropout", "num_classes")
 #: Names of the validation split of each format, when it has one.
 VAL_SPLITS = {"fer2013": "FER2013 PublicTest", "sfew": "SFEW Val", "folder": "the val/ folder"}
 TEST_SPLITS = {"fer2013": "FER2013 PrivateTest", "folder": "the test/ folder"}
@@ -60,7 +61,7 @@ def encoder_config(model: ModelConfig) -> ModelConfig:
     Fields that do not shape the still-image model (``s``, ``lstm_widths``) keep their
     defaults, so every video model with the same encoder gives the same configuration hash.
     """
-    keep = (*ModelConfig.ENCODER_FIELDS, *HEAD_FIELDS)
+    keep = (*ModelConfig.ENCODER_FIELDS, *SHARED_FIELDS)
     return ModelConfig(name="score-fusion", arch="score-fusion", **{f: getattr(model, f) for f in keep})
 
 
