@@ -1,4 +1,4 @@
-"""The ``fsa`` command (also ``python -m fsa``): train, eval, predict, models, prep, bench.
+"""The ``fsa`` command (also ``python -m fsa``): train, pretrain, eval, predict, models, prep, bench.
 
 Every value is checked before any work starts: an unknown model, dataset, preset or
 config field, an out-of-range number (``s <= 0``, ``n < 1`` …) or a ``--data`` folder that
@@ -145,6 +145,68 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------- pretrain
+def add_pretrain_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``fsa pretrain`` (the still-image stage, :mod:`fsa.stills`)."""
+    from data_prep.stills import FORMATS
+
+    p.add_argument("--format", required=True, help=f"still-image set format: {', '.join(FORMATS)}")
+    p.add_argument("--data", required=True, help="fer2013.csv (or its folder), an SFEW root (Train/, Val/) or a "
+                                                 "<class>/*.png folder (optionally under train/ val/ test/)")
+    p.add_argument("--align", action="store_true",
+                   help="crop the faces of whole frames first (dlib: detect, align, box +25 %%, resize); "
+                        "sfew and folder only")
+    p.add_argument("--align-out", help="folder of the aligned crops (default <data>-aligned<size> beside --data)")
+    p.add_argument("--align-size", default="224", help="side of the aligned crops in px (default 224)")
+    p.add_argument("--model", default="ecnn-fsa",
+                   help="the video model whose encoder is trained (default ecnn-fsa; see `fsa models`)")
+    p.add_argument("--preset", default="cpu", help=f"numbers profile: {', '.join(PRESETS)} (default cpu)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set epochs=3 --set pretrained=vgg_face.pth "
+                        "--set pretrained_format=vggface (repeatable)")
+    p.add_argument("--experiment", help="results-store experiment name (default stills-<format>-<data hash>)")
+    p.add_argument("--results", help="results store root (default $FSA_RESULTS or <repo>/results)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--device", help="auto (default), cpu or cuda[:k]")
+    p.add_argument("--workers", help="DataLoader worker processes (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch log lines")
+    return p
+
+
+def run_pretrain(args: argparse.Namespace) -> int:
+    from data_prep.stills import FORMATS, check_layout
+
+    from .data import DataError
+    from .stills import pretrain, pretrain_config
+
+    if args.format not in FORMATS:
+        raise UsageError(f"--format {args.format!r}: expected one of {', '.join(FORMATS)}")
+    fields = {k: v for k, v in (("device", args.device), ("num_workers", args.workers)) if v is not None}
+    cfg = pretrain_config(args.model, args.preset, args.format, args.data, **{**parse_sets(args.sets), **fields})
+    try:
+        align_size = int(args.align_size)
+    except ValueError:
+        raise UsageError(f"--align-size {args.align_size!r}: expected an integer number of pixels") from None
+    if args.align and args.format == "fer2013":
+        raise UsageError("--align: FER2013 images are already 48x48 face crops; --align is for sfew and folder")
+    if args.align and align_size < 32:
+        raise UsageError(f"--align-size {align_size}: expected >= 32")
+    try:
+        check_layout(args.format, args.data)
+    except DataError as e:
+        raise UsageError(f"--data {args.data}: {e}") from None
+    _setup_logging(args.quiet)
+    res = pretrain(cfg, args.experiment, args.results, args.resume, args.align, args.align_out, align_size,
+                   progress=None if not args.quiet else False)
+    summary = res.summary()
+    skipped = summary["skipped"]
+    if skipped:
+        print(f"skipped {sum(skipped.values())} input(s): " + ", ".join(f"{k} {v}" for k, v in skipped.items())
+              + f" (listed in {summary['result']})", file=sys.stderr)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
 # -------------------------------------------------------------------------------- eval
 def run_eval(args: argparse.Namespace) -> int:
     from .engine import evaluate_checkpoint
@@ -218,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train with validation-based model selection, test once with the selected weights, "
                     "write <results>/<experiment>/<config-hash>.json. Under torchrun use python -m fsa.train."))
 
+    add_pretrain_arguments(sub.add_parser(
+        "pretrain", help="the still-image stage: train a model's frame encoder on FER2013 / SFEW / image folders",
+        description="Train the ECNN frame encoder of --model (backbone + enhanced branch, with a per-frame head) "
+                    "on labelled still face images, select the epoch on the validation split, record the run "
+                    "like fsa train and print its checkpoint and its store: reference. A video run starts "
+                    "from it with --set pretrained=store:<experiment>/<hash> --set pretrained_format=fsa."))
+
     p = sub.add_parser("eval", help="evaluate a checkpoint on a prepared dataset",
                        description="Score a checkpoint on a split of a prepared dataset; prints metrics as JSON.")
     p.add_argument("--checkpoint", required=True, help="best.pt / last.pt written by fsa train")
@@ -263,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] and argv[0] in DELEGATED:
         return DELEGATED[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
-    handlers = {"train": run_train, "eval": run_eval, "predict": run_predict, "models": run_models}
+    handlers = {"train": run_train, "pretrain": run_pretrain, "eval": run_eval, "predict": run_predict,
+                "models": run_models}
     try:
         return handlers[args.command](args)
     except (ConfigError, UsageError) as e:

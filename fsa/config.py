@@ -21,6 +21,15 @@ CLASSES_7 = ("anger", "disgust", "fear", "happy", "neutral", "sadness", "surpris
 CLASSES_CK7 = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 
 
+#: Formats of ``Config.pretrained`` (see :mod:`fsa.models.pretrained`).
+PRETRAINED_FORMATS = ("torchvision", "vggface", "fsa")
+#: ``pretrained="store:<experiment>/<config_hash>"`` names a recorded run of the results store.
+STORE_PREFIX = "store:"
+#: Protocols of each dataset: CK+ and AFEW prepared video roots, and the still-image formats of
+#: :mod:`data_prep.stills` (the ``fsa pretrain`` stage).
+PROTOCOLS = {"ckplus": ("paper", "ck+7"), "afew": ("afew",), "stills": ("fer2013", "sfew", "folder")}
+
+
 class ConfigError(ValueError):
     """An invalid configuration value; the message names the field and the value."""
 
@@ -56,6 +65,11 @@ class ModelConfig:
     #: Concatenate per-frame LBP histograms to the frame features (Table 7 "LBP").
     lbp: bool = False
     num_classes: int = 7
+
+    #: The fields that shape the ECNN's weights (backbone and branch): a still-image or video
+    #: checkpoint's encoder fits a model whose fields agree (see fsa.models.pretrained).
+    ENCODER_FIELDS = ("width", "batch_norm", "backbone_dim", "branch", "branch_dim", "branch_kernel",
+                      "branch_stride", "branch_fc")
 
     @property
     def feature_dim(self) -> int:
@@ -102,9 +116,9 @@ class Config:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     # data
-    dataset: str = "ckplus"  # ckplus | afew
-    data: str = ""  # prepared dataset root (data_prep.prepare output)
-    protocol: str = "paper"  # CK+: paper | ck+7 ; AFEW: afew
+    dataset: str = "ckplus"  # ckplus | afew | stills
+    data: str = ""  # prepared dataset root (data_prep.prepare output); stills: the raw still-image set
+    protocol: str = "paper"  # CK+: paper | ck+7 ; AFEW: afew ; stills: fer2013 | sfew | folder
     folds: int = 5  # CK+ subject-independent k-fold
     fold: int = 0
     val_fraction: float = 0.15  # validation split carved from the training data
@@ -121,8 +135,10 @@ class Config:
     gamma: float = 0.1
     patience: int = 0  # early stopping on validation (0 = off)
     seed: int = 0
-    pretrained: str = ""  # local path of a VGG-16 / VGG-Face state dict
-    pretrained_format: str = "torchvision"  # torchvision | vggface
+    #: Initial weights: a local VGG-16 / VGG-Face state dict or fsa checkpoint, or
+    #: ``store:<experiment>/<config_hash>`` (a recorded run's ``best.pt``, same on every machine).
+    pretrained: str = ""
+    pretrained_format: str = "torchvision"  # torchvision | vggface | fsa
     # execution (not part of the config hash)
     device: str = "auto"
     num_workers: int = 0
@@ -132,15 +148,20 @@ class Config:
 
     def validate(self) -> "Config":
         self.model.validate()
-        if self.dataset not in ("ckplus", "afew"):
-            raise ConfigError(f"dataset={self.dataset!r}: expected 'ckplus' or 'afew'")
-        protocols = {"ckplus": ("paper", "ck+7"), "afew": ("afew",)}[self.dataset]
+        if self.dataset not in PROTOCOLS:
+            raise ConfigError(f"dataset={self.dataset!r}: expected one of {', '.join(map(repr, PROTOCOLS))}")
+        protocols = PROTOCOLS[self.dataset]
         if self.protocol not in protocols:
             raise ConfigError(
                 f"protocol={self.protocol!r}: dataset {self.dataset} supports {', '.join(protocols)}"
             )
         if self.n < 1:
             raise ConfigError(f"n={self.n!r}: a clip needs at least one frame")
+        if self.dataset == "stills" and self.n != 1:
+            raise ConfigError(f"n={self.n!r}: a still image is a clip of one frame; dataset 'stills' needs n=1")
+        if self.dataset == "stills" and self.model.arch != "score-fusion":
+            raise ConfigError(f"arch={self.model.arch!r}: dataset 'stills' trains the frame encoder with the "
+                              "per-frame head of 'score-fusion' (fsa.stills.pretrain_config converts a model)")
         if self.image_size < 32:
             raise ConfigError(f"image_size={self.image_size!r}: expected >= 32")
         if self.folds < 2 or not 0 <= self.fold < self.folds:
@@ -154,8 +175,14 @@ class Config:
             raise ConfigError(f"lr={self.lr!r}: expected > 0")
         if self.schedule not in ("step", "cosine"):
             raise ConfigError(f"schedule={self.schedule!r}: expected 'step' or 'cosine'")
-        if self.pretrained_format not in ("torchvision", "vggface"):
-            raise ConfigError(f"pretrained_format={self.pretrained_format!r}: expected torchvision or vggface")
+        if self.pretrained_format not in PRETRAINED_FORMATS:
+            raise ConfigError(f"pretrained_format={self.pretrained_format!r}: expected one of "
+                              f"{', '.join(PRETRAINED_FORMATS)}")
+        if self.pretrained.startswith(STORE_PREFIX):
+            parse_store_reference(self.pretrained)
+            if self.pretrained_format != "fsa":
+                raise ConfigError(f"pretrained={self.pretrained!r} is a recorded fsa run: set pretrained_format=fsa "
+                                  f"(not {self.pretrained_format!r})")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda[:k]")
         return self
@@ -214,6 +241,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(image_size=224, width=1.0, batch_norm=False, batch_size=48, epochs=30, lr=0.001, step_size=10,
                   folds=5),
 }
+
+
+def parse_store_reference(ref: str) -> tuple[str, str]:
+    """``store:<experiment>/<config_hash>`` → ``(experiment, config_hash)``, else :class:`ConfigError`."""
+    experiment, sep, config_hash = ref[len(STORE_PREFIX):].partition("/")
+    if not (ref.startswith(STORE_PREFIX) and sep and experiment not in ("", ".", "..") and "/" not in config_hash
+            and len(config_hash) == 12 and all(c in "0123456789abcdef" for c in config_hash)):
+        raise ConfigError(f"pretrained={ref!r}: expected {STORE_PREFIX}<experiment>/<config_hash> "
+                          "(a 12-hex-digit hash, as printed by fsa pretrain)")
+    return experiment, config_hash
 
 
 def parse_value(text: str, like: Any) -> Any:

@@ -96,10 +96,13 @@ class Clip:
 
 
 class Splits(NamedTuple):
-    train: "ClipDataset"
-    val: "ClipDataset"
-    test: "ClipDataset"
+    train: Dataset
+    val: Dataset
+    test: Dataset
     classes: tuple[str, ...]
+    #: Run-record entries describing the data (``test_split``, ``data_index_hash``, skips, ...).
+    #: ``None`` for a prepared video root, whose entries the engine derives from the config.
+    record: dict | None = None
 
 
 # -- the prepared root ----------------------------------------------------------------
@@ -264,6 +267,41 @@ def sample_indices(length: int, n: int, rng: np.random.Generator | None = None) 
     return rng.integers(edges[:-1], edges[1:]).astype(np.int64)
 
 
+def fit_source(img: np.ndarray, side: int) -> np.ndarray:
+    """``img`` reduced (INTER_AREA) so that its longer side is at most ``side``; smaller images unchanged."""
+    h, w = img.shape[:2]
+    if max(h, w) <= side:
+        return img
+    f = side / max(h, w)
+    return cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def frames_tensor(imgs: Sequence[np.ndarray], image_size: int, rng: np.random.Generator | None = None
+                  ) -> torch.Tensor:
+    """RGB ``uint8`` frames of one clip (same size) → ImageNet-normalised ``float32 [n, 3, S, S]``.
+
+    With ``rng`` (training), the clip's augmentation: one random resized crop (area
+    :data:`CROP_SCALE`, aspect :data:`CROP_RATIO`) and a horizontal flip with p = 0.5, the same
+    for every frame; without it, a plain resize to ``S``. Video clips and still images
+    (:mod:`fsa.stills`, a clip of one frame) go through this one function.
+    """
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)  # [n, 3, H, W] uint8
+    size = [image_size, image_size]
+    if rng is not None:
+        h, w = x.shape[-2:]
+        scale = rng.uniform(*CROP_SCALE)
+        ratio = math.exp(rng.uniform(math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1])))
+        cw = min(w, max(1, round(w * math.sqrt(scale * ratio))))
+        ch = min(h, max(1, round(h * math.sqrt(scale / ratio))))
+        top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        x = TF.resized_crop(x, top, left, ch, cw, size, antialias=True)
+        if rng.random() < 0.5:
+            x = TF.horizontal_flip(x)
+    elif list(x.shape[-2:]) != size:
+        x = TF.resize(x, size, antialias=True)
+    return TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+
+
 class ClipDataset(Dataset):
     """n-frame clips of a prepared root.
 
@@ -314,11 +352,7 @@ class ClipDataset(Dataset):
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             raise DataError(f"{path}: prepared frame missing or unreadable")
-        h, w = img.shape[:2]
-        if max(h, w) > self.source_side:
-            f = self.source_side / max(h, w)
-            img = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        img = cv2.cvtColor(fit_source(img, self.source_side), cv2.COLOR_BGR2RGB)
         if self._frames is not None:
             self._frames[video_id, k] = img
         return img
@@ -331,24 +365,8 @@ class ClipDataset(Dataset):
         for k in map(int, idx):
             if k not in cache:
                 cache[k] = self._read(clip.video_id, k)
-        imgs = [cache[int(k)] for k in idx]
-        x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)  # [n, 3, H, W] uint8
-        size = [self.image_size, self.image_size]
-        if rng is not None:
-            h, w = x.shape[-2:]
-            scale = rng.uniform(*CROP_SCALE)
-            ratio = math.exp(rng.uniform(math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1])))
-            cw = min(w, max(1, round(w * math.sqrt(scale * ratio))))
-            ch = min(h, max(1, round(h * math.sqrt(scale / ratio))))
-            top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-            x = TF.resized_crop(x, top, left, ch, cw, size, antialias=True)
-            if rng.random() < 0.5:
-                x = TF.horizontal_flip(x)
-        elif list(x.shape[-2:]) != size:
-            x = TF.resize(x, size, antialias=True)
-        x = TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
         return {
-            "frames": x,
+            "frames": frames_tensor([cache[int(k)] for k in idx], self.image_size, rng),
             "label": self.classes.index(clip.label),
             "video_id": clip.video_id,
             "clip_id": clip.clip_id,
@@ -367,7 +385,12 @@ def _check_dataset(root: Path, dataset: str) -> None:
 
 def build_datasets(cfg) -> Splits:
     """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
-    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``)."""
+    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``); for
+    ``dataset="stills"``, the still-image splits of :func:`fsa.stills.build_still_splits`."""
+    if cfg.dataset == "stills":
+        from .stills import build_still_splits
+
+        return build_still_splits(cfg)
     if not cfg.data:
         raise DataError("config field 'data' is empty: set it to a prepared dataset root (data_prep.prepare --out)")
     root = Path(cfg.data)

@@ -9,11 +9,11 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
 * **Model selection** uses the validation split only (carved from the training data by
   :func:`fsa.data.build_datasets`): the selected epoch has the highest validation
   accuracy, ties broken by the lower validation loss. Early stopping (``patience`` > 0)
-  watches the same criterion. The test split — the held-out CK+ fold, or AFEW Val — is
-  evaluated once, with the selected weights (``best.pt``). ``track_test=True`` also
-  scores the test split after every epoch, stored apart as ``test_per_epoch`` and never
-  used for selection: peers report "best epoch on test", and a notebook may show it,
-  labelled as such.
+  watches the same criterion. The test split — the held-out CK+ fold, AFEW Val, or the
+  test split of a still-image set (:mod:`fsa.stills`) — is evaluated once, with the
+  selected weights (``best.pt``). ``track_test=True`` also scores the test split after
+  every epoch, stored apart as ``test_per_epoch`` and never used for selection: peers
+  report "best epoch on test", and a notebook may show it, labelled as such.
 * **Determinism**: ``torch.manual_seed(seed)`` before the model is built; every epoch
   reseeds torch from (seed, epoch, rank) (dropout) and draws its clip order from a
   generator seeded by (seed, epoch); the datasets draw frames from (seed, epoch, index).
@@ -384,8 +384,11 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
           track_test: bool = False, splits: Any = None, progress: bool | None = None) -> RunResult:
     """Train ``cfg`` with validation-based model selection, test once, record the run.
 
-    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`;
-    ``resume`` continues from ``last.pt`` of the same configuration if there is one.
+    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
+    ``record`` entries, when set, describe the data in the run record. ``resume`` continues
+    from ``last.pt`` of the same configuration if there is one. ``cfg.pretrained`` is loaded
+    by :func:`fsa.models.pretrained.load_pretrained` (a ``store:`` reference is resolved in
+    ``results_root``).
     Under ``torchrun`` every rank calls this; only rank 0 writes files.
     """
     cfg = cfg.validate()
@@ -412,9 +415,9 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model)
         if cfg.pretrained:
-            from .models.pretrained import load_vgg16
+            from .models.pretrained import load_pretrained
 
-            load_vgg16(model, cfg.pretrained, cfg.pretrained_format)
+            load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
         model.to(device)
         set_layout(model, device, train=True)
         optimizer, scheduler = make_optimizer(model, cfg)
@@ -485,6 +488,10 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         val = evaluate(model, splits.val, classes, progress=progress, desc="val", **eval_kw)
         test = evaluate(model, splits.test, classes, progress=progress, desc="test", **eval_kw)
         train_frames = sum(h["train_frames"] for h in history)
+        data = splits.record or {
+            "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
+            "data_index_hash": _index_hash(cfg),
+        }
         record = {
             "kind": "run",
             "experiment": experiment,
@@ -492,7 +499,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
             "dataset": cfg.dataset,
             "protocol": cfg.protocol,
             "fold": cfg.fold if cfg.dataset == "ckplus" else None,
-            "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
+            **data,
             "config": cfg.to_dict(),
             "config_hash": cfg.hash(),
             **store.provenance(str(device)),
@@ -508,7 +515,6 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
             },
             "n_clips": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
             "splits": split_ids(splits),
-            "data_index_hash": _index_hash(cfg),
             "history": history,
             "epochs_run": len(history),
             "stopped_early": stopped,

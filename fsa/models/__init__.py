@@ -9,7 +9,7 @@
 ``ecnn_fsa.py``          the assembled ECNN-FSA
 ``baselines.py``         score fusion, CNN-LSTM, ECNN-LSTM
 ``registry.py``          every row of Tables 2–9 as a named config
-``pretrained.py``        VGG-16 / VGG-Face weights from a local file
+``pretrained.py``        VGG-16 / VGG-Face weights, or an fsa checkpoint's ECNN (a file or a recorded run)
 =======================  =====================================================
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Initialise the VGG-16 conv stack from a local state dict; nothing is downloaded.
+"""Initial weights from a local file or a recorded run; nothing is downloaded.
 
-Two formats (``Config.pretrained_format``):
+Three formats (``Config.pretrained_format``), loaded by :func:`load_pretrained`:
 
 ``torchvision``
     ``torchvision.models.vgg16().state_dict()`` keys: ``features.<i>.weight|bias`` (the
@@ -14,9 +14,23 @@ Two formats (``Config.pretrained_format``):
     conv3_2→12, conv3_3→14, conv4_1→17, conv4_2→19, conv4_3→21, conv5_1→24, conv5_2→26,
     conv5_3→28. ``fc6``–``fc8`` are ignored.
 
-Only the 13 VGG conv layers are loaded (the added convs, branch, FSA and head keep their
-initialisation). Any missing key or shape mismatch raises :class:`PretrainedError` naming
-every offending key — a width < 1 model cannot take full-width weights.
+``fsa``
+    A checkpoint written by ``fsa pretrain`` or ``fsa train`` (:mod:`fsa.checkpoint`): its
+    ``ecnn.*`` weights — the backbone, and the enhanced branch where the target model has one
+    (CNN-LSTM has none) — are loaded into the target's ECNN; BatchNorm statistics come with
+    them. The file's model config must agree with the target's on the fields that shape those
+    weights (:attr:`fsa.config.ModelConfig.ENCODER_FIELDS`); otherwise :class:`PretrainedError`
+    names the file and every mismatching field. The reference is a path, or
+    ``store:<experiment>/<config_hash>``: the recorded run ``<experiment>/<config_hash>.json``
+    of the results store, whose ``best.pt`` is found where the engine writes it
+    (:func:`fsa.engine.checkpoint_dir`). That string does not depend on the machine, so a video
+    run that starts from a still-image run has the same config hash everywhere; checkpoints are
+    not committed, so the run must have been trained (or copied) into the local store.
+
+For the two VGG formats only the 13 VGG conv layers are loaded (the added convs, branch, FSA
+and head keep their initialisation). Any missing key or shape mismatch raises
+:class:`PretrainedError` naming every offending key — a width < 1 model cannot take full-width
+weights.
 """
 from __future__ import annotations
 
@@ -25,6 +39,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import results as store
+from ..config import PRETRAINED_FORMATS, STORE_PREFIX, Config, ConfigError, ModelConfig, parse_store_reference
 from .backbone import ImprovedVGG16
 
 VGG_FACE_BLOCKS = (2, 2, 3, 3, 3)  # convs per block in VGG-16
@@ -72,7 +88,7 @@ def convert(state: dict[str, torch.Tensor], fmt: str) -> dict[str, torch.Tensor]
             if layer in mapping:
                 out[f"{mapping[layer]}.{param}"] = v
         return out
-    raise PretrainedError(f"unknown pretrained format {fmt!r}; expected 'torchvision' or 'vggface'")
+    raise PretrainedError(f"unknown VGG-16 weights format {fmt!r}; expected 'torchvision' or 'vggface'")
 
 
 def load_vgg16(model: nn.Module, path: str | Path, fmt: str = "torchvision") -> list[str]:
@@ -98,3 +114,79 @@ def load_vgg16(model: nn.Module, path: str | Path, fmt: str = "torchvision") -> 
             raise PretrainedError(f"{path} ({fmt} format) does not fit the VGG-16 backbone — " + " | ".join(problems))
         backbone.features.load_state_dict({k[len("features."):]: state[k] for k in target})
     return sorted(target)
+
+
+# -- fsa checkpoints ----------------------------------------------------------------------
+def resolve_reference(ref: str | Path, results_root: str | Path | None = None) -> Path:
+    """The checkpoint file of ``ref``: a path as given, or the ``best.pt`` of a ``store:`` reference."""
+    if not str(ref).startswith(STORE_PREFIX):
+        return Path(ref)
+    try:
+        experiment, config_hash = parse_store_reference(str(ref))
+    except ConfigError as e:
+        raise PretrainedError(str(e)) from None
+    root = Path(results_root) if results_root is not None else store.results_root()
+    record = store.find_run(experiment, config_hash, root)
+    if record is None:
+        raise PretrainedError(f"pretrained={ref}: no recorded run {config_hash} in experiment {experiment!r} "
+                              f"of the results store {root}")
+    from ..engine import checkpoint_dir
+
+    path = checkpoint_dir(Config.from_dict(record["config"]), experiment, root) / "best.pt"
+    if not path.is_file():
+        raise PretrainedError(f"pretrained={ref}: the run is recorded but its checkpoint {path} is not on this "
+                              "machine (checkpoints are not committed); train that run here first")
+    return path
+
+
+def encoder_mismatches(stored: ModelConfig, target: ModelConfig) -> list[str]:
+    """The encoder fields on which a checkpoint's model and the target model disagree."""
+    fields = [f for f in ModelConfig.ENCODER_FIELDS if target.branch or not f.startswith("branch")]
+    return [f"{f}: file {getattr(stored, f)!r} vs model {getattr(target, f)!r}"
+            for f in fields if getattr(stored, f) != getattr(target, f)]
+
+
+def load_fsa_encoder(model: nn.Module, path: str | Path) -> list[str]:
+    """Load the ``ecnn.*`` weights of the fsa checkpoint ``path`` into ``model``'s ECNN.
+
+    Returns the loaded keys (``ecnn.backbone.*``, and ``ecnn.branch.*`` when ``model`` has a
+    branch). Raises :class:`PretrainedError` naming the file and the problem.
+    """
+    from ..checkpoint import CheckpointError, checkpoint_config, load_checkpoint, unwrap
+
+    model = unwrap(model)
+    target: ModelConfig = model.cfg
+    try:
+        ckpt = load_checkpoint(path)
+        stored = checkpoint_config(ckpt).model
+    except CheckpointError as e:
+        raise PretrainedError(f"{e} (pretrained_format=fsa expects a checkpoint written by fsa pretrain or "
+                              "fsa train)") from None
+    except (TypeError, KeyError) as e:
+        raise PretrainedError(f"{path}: the checkpoint's config is not valid for this version of fsa ({e})") from None
+    diffs = encoder_mismatches(stored, target)
+    if diffs:
+        raise PretrainedError(f"{path}: the encoder of this fsa checkpoint (model {stored.name!r}) does not fit "
+                              f"model {target.name!r} ({'; '.join(diffs)})")
+    state = {k[len("ecnn."):]: v for k, v in ckpt["model"].items() if k.startswith("ecnn.")}
+    if model.ecnn.branch is None:
+        state = {k: v for k, v in state.items() if not k.startswith("branch.")}
+    try:
+        model.ecnn.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = " ".join(str(e).strip().splitlines()[:3])
+        raise PretrainedError(f"{path}: the ecnn weights do not fit model {target.name!r} ({first})") from None
+    return sorted(f"ecnn.{k}" for k in state)
+
+
+def load_pretrained(model: nn.Module, ref: str | Path, fmt: str = "torchvision",
+                    results_root: str | Path | None = None) -> list[str]:
+    """Initialise ``model`` from ``ref`` in format ``fmt`` (see the module docstring); the loaded keys."""
+    if fmt == "fsa":
+        return load_fsa_encoder(model, resolve_reference(ref, results_root))
+    if fmt not in PRETRAINED_FORMATS:
+        raise PretrainedError(f"unknown pretrained format {fmt!r}; expected one of {', '.join(PRETRAINED_FORMATS)}")
+    if str(ref).startswith(STORE_PREFIX):
+        raise PretrainedError(f"pretrained={ref}: a results-store reference is an fsa checkpoint; "
+                              "set pretrained_format=fsa")
+    return load_vgg16(model, ref, fmt)

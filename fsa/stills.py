@@ -1,0 +1,259 @@
+"""The still-image stage: the ECNN frame encoder trained on labelled face images (``fsa pretrain``).
+
+The paper's chain of initialisations (§2.1 "Implementation details", AFEW section) is VGG-Face
+weights → fine-tuned on still images of FER2013 and SFEW (frame level, 7 classes) → trained on
+the video clips. This module is the middle stage:
+
+* **Model**: the still-image model of a video model is its ECNN — the backbone and, where the
+  model has one, the enhanced branch (the fields :attr:`fsa.config.ModelConfig.ENCODER_FIELDS`,
+  plus ``lbp``) — under the regression head applied to each frame: the ``score-fusion``
+  architecture on clips of n = 1 frame, whose clip probability is then exactly the frame's
+  softmax (:func:`encoder_config`). Models whose encoder fields agree share one pretraining
+  run (ECNN-FSA and score fusion under one preset, say); CNN-LSTM's encoder has no branch, and
+  the ECNN-LSTM rows of Table 3 have FC layers in theirs.
+* **Data**: the formats of :mod:`data_prep.stills` (FER2013 CSV, SFEW 2.0, class folders),
+  which also says which split is the test split when a format has no labelled one. Every image
+  is a clip of one frame (:class:`StillDataset`: the items and the training augmentation of
+  :class:`fsa.data.ClipDataset`, through :func:`fsa.data.frames_tensor`), so the engine trains
+  on them unchanged, with model selection on the validation split only.
+* **Record**: the run goes into the results store like every run (``fsa.engine.train``), with
+  ``dataset="stills"``, ``protocol`` = the format, ``data_index_hash`` =
+  :meth:`data_prep.stills.StillSet.data_hash`, the validation / test split names and the skipped
+  inputs. The default experiment is ``stills-<format>-<data hash>``, so runs on different data
+  never share a folder.
+* **Use**: a video run starts from the encoder with ``pretrained=store:<experiment>/<config_hash>``
+  (the same string on every machine, resolved in the results store) or ``pretrained=<best.pt>``,
+  and ``pretrained_format=fsa`` (:mod:`fsa.models.pretrained`). The stage itself starts from
+  VGG-16 / VGG-Face weights the same way (``pretrained_format=vggface``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from data_prep.stills import FORMATS, StillSet, align_stills, aligned_report, read_stills
+
+from .config import CLASSES_7, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from .data import CACHE_BYTES, SOURCE_FACTOR, Splits, carve_validation, fit_source, frames_tensor
+from .faces import to_rgb
+from .video import DataError, read_image
+
+log = logging.getLogger("fsa.stills")
+
+#: Model fields besides the encoder's that the still-image model takes from the video model.
+SHARED_FIELDS = ("lbp", "fc_layers", "dropout", "num_classes")
+#: Names of the validation split of each format, when it has one.
+VAL_SPLITS = {"fer2013": "FER2013 PublicTest", "sfew": "SFEW Val", "folder": "the val/ folder"}
+TEST_SPLITS = {"fer2013": "FER2013 PrivateTest", "folder": "the test/ folder"}
+
+
+def encoder_config(model: ModelConfig) -> ModelConfig:
+    """The still-image model of ``model``: its ECNN under score fusion's per-frame head.
+
+    Fields that do not shape the still-image model (``s``, ``lstm_widths``) keep their
+    defaults, so every video model with the same encoder gives the same configuration hash.
+    """
+    keep = (*ModelConfig.ENCODER_FIELDS, *SHARED_FIELDS)
+    return ModelConfig(name="score-fusion", arch="score-fusion", **{f: getattr(model, f) for f in keep})
+
+
+def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", fmt: str = "fer2013",
+                    data: str | os.PathLike = "", **overrides: Any) -> Config:
+    """The validated still-image config for the encoder of ``model`` under ``preset`` and ``overrides``.
+
+    Overrides are those of :func:`fsa.config.make_config` (strings are parsed); the format
+    and the data are given here, not as ``dataset`` / ``protocol`` overrides.
+    """
+    for key in ("dataset", "protocol"):
+        if key in overrides:
+            raise ConfigError(f"{key}={overrides[key]!r}: the still-image stage sets it from the format "
+                              f"({', '.join(FORMATS)})")
+    target = make_config(model, preset, **overrides)
+    fields: dict[str, Any] = dict(model=encoder_config(target.model), dataset="stills", protocol=fmt, data=str(data))
+    if "n" not in overrides:
+        fields["n"] = 1
+    return target.override(**fields).validate()
+
+
+class StillDataset(Dataset):
+    """Still images as clips of one frame: the item format of :class:`fsa.data.ClipDataset`.
+
+    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[1, 3, S, S]`` (ImageNet-normalised RGB;
+    grey images replicated to three channels), ``label=int``, ``video_id`` = ``clip_id`` = the
+    image's id, ``frame_indices=LongTensor([0])``, ``index=i)``. Training draws its augmentation
+    from ``np.random.default_rng([seed, epoch, index])``, like the clip datasets. Image files are
+    reduced to ``SOURCE_FACTOR × image_size`` when read and kept in memory when they all fit in
+    ``CACHE_BYTES``.
+    """
+
+    def __init__(self, stills: StillSet, idx: Sequence[int], classes: Sequence[str], image_size: int = 224,
+                 train: bool = False, seed: int = 0):
+        idx = [int(i) for i in idx]
+        self.items = [stills.items[i] for i in idx]
+        self.pixels = stills.pixels[idx] if stills.pixels is not None else None
+        self.classes = tuple(classes)
+        self.image_size = int(image_size)
+        self.train = bool(train)
+        self.seed = int(seed)
+        self.epoch = 0
+        self.source_side = SOURCE_FACTOR * self.image_size
+        files = len(self.items) if self.pixels is None else 0
+        self._cache: dict[int, np.ndarray] | None = {} if files * self.source_side**2 * 3 <= CACHE_BYTES else None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the training randomness of an epoch (no effect in evaluation mode)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def labels(self) -> list[int]:
+        return [self.classes.index(s.label) for s in self.items]
+
+    def _image(self, i: int) -> np.ndarray:
+        if self.pixels is not None:
+            return to_rgb(self.pixels[i])
+        if self._cache is not None and i in self._cache:
+            return self._cache[i]
+        img = fit_source(read_image(self.items[i].path), self.source_side)
+        if self._cache is not None:
+            self._cache[i] = img
+        return img
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.items[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        return {
+            "frames": frames_tensor([self._image(i)], self.image_size, rng),
+            "label": self.classes.index(item.label),
+            "video_id": item.still_id,
+            "clip_id": item.still_id,
+            "frame_indices": torch.zeros(1, dtype=torch.long),
+            "index": i,
+        }
+
+
+def load_stills(cfg: Config, progress: bool = False) -> StillSet:
+    """The still images of a config (``protocol`` = format, ``data``); an aligned folder adds the
+    skips of its alignment (:func:`data_prep.stills.align_stills`) to its own."""
+    stills = read_stills(cfg.protocol, cfg.data, progress)
+    report = aligned_report(cfg.data)
+    if report is not None:
+        stills.skipped = report["skipped"] + stills.skipped
+    return stills
+
+
+def still_splits(stills: StillSet, cfg: Config) -> Splits:
+    """Train / val / test :class:`StillDataset` of a still set, and the data's record entries.
+
+    The split rule is that of :mod:`data_prep.stills`: the format's splits; a validation split
+    carved from the training images when there is none; the validation split as the test split
+    when there is no labelled test split.
+    """
+    where = {split: np.array([i for i, s in enumerate(stills.items) if s.split == split], dtype=int)
+             for split in ("train", "val", "test", "")}
+    train = np.sort(np.concatenate([where["train"], where[""]]))
+    if len(train) == 0:
+        raise DataError(f"{stills.root}: no training images")
+    val, val_name = where["val"], VAL_SPLITS[stills.format]
+    if len(val) == 0:
+        train, val = carve_validation(stills.items, train, cfg.val_fraction, cfg.seed)
+        train, val = np.sort(train), np.sort(val)
+        val_name = f"carved from the training images (val_fraction={cfg.val_fraction:g}, seed {cfg.seed})"
+    test, test_name = where["test"], TEST_SPLITS.get(stills.format)
+    if len(test) == 0:
+        test = val
+        test_name = (f"{val_name}, the validation split, scored once with the selected weights "
+                     f"({stills.format} has no labelled test split here)")
+
+    def make(ids: np.ndarray, is_train: bool) -> StillDataset:
+        return StillDataset(stills, ids, CLASSES_7, cfg.image_size, is_train, cfg.seed)
+
+    aligned = aligned_report(stills.root)
+    record = {
+        "test_split": test_name,
+        "val_split": val_name,
+        "data_index_hash": stills.data_hash(),
+        "skipped": stills.skip_report(),
+        "stills": {
+            "format": stills.format,
+            "images": {"train": len(train), "val": len(val), "test": len(test)},
+            "aligned": None if aligned is None else {k: aligned[k] for k in ("source", "size", "margin", "complete")},
+        },
+    }
+    return Splits(make(train, True), make(val, False), make(test, False), CLASSES_7, record)
+
+
+def build_still_splits(cfg: Config) -> Splits:
+    """:func:`still_splits` of the config's still images (``fsa.data.build_datasets`` for ``stills``)."""
+    if not cfg.data:
+        raise DataError(f"config field 'data' is empty: set it to the {cfg.protocol} set to read")
+    return still_splits(load_stills(cfg), cfg)
+
+
+def default_align_out(data: str | os.PathLike, size: int) -> Path:
+    """Where ``--align`` writes the crops by default: ``<data>-aligned<size>`` beside the source set."""
+    data = Path(data).resolve()
+    return data.with_name(f"{data.name}-aligned{size}")
+
+
+@dataclass
+class PretrainResult:
+    """A recorded still-image run: the engine's result and its portable ``store:`` reference."""
+
+    run: Any  # fsa.engine.RunResult
+    reference: str
+
+    def summary(self) -> dict:
+        """What ``fsa pretrain`` prints: where the run and its checkpoint are, and its scores."""
+        rec = self.run.record
+        return {
+            "experiment": self.run.experiment,
+            "config_hash": self.run.config_hash,
+            "pretrained": self.reference,
+            "checkpoint": str(self.run.checkpoint),
+            "result": str(self.run.result_path),
+            "selected_epoch": self.run.selected_epoch,
+            "val_accuracy": self.run.val_metrics["accuracy"],
+            "test_accuracy": self.run.metrics["accuracy"],
+            "val_split": rec["val_split"],
+            "test_split": rec["test_split"],
+            "images": rec["stills"]["images"],
+            "skipped": rec["skipped"]["counts"],
+            "data_index_hash": rec["data_index_hash"],
+        }
+
+
+def pretrain(cfg: Config, experiment: str | None = None, results_root: str | os.PathLike | None = None,
+             resume: bool = False, align: bool = False, align_out: str | os.PathLike | None = None,
+             align_size: int = 224, progress: bool | None = None) -> PretrainResult:
+    """Train the still-image model of ``cfg`` (see :func:`pretrain_config`) and record the run.
+
+    ``align`` first crops the faces of whole frames (SFEW, folders) into ``align_out`` (default
+    :func:`default_align_out`) with the dlib pipeline at ``align_size`` px, and trains on the
+    crops. ``experiment`` defaults to ``stills-<format>-<data hash>``.
+    """
+    from .engine import train
+
+    cfg = cfg.validate()
+    if cfg.dataset != "stills":
+        raise ConfigError(f"dataset={cfg.dataset!r}: the still-image stage needs a stills config (pretrain_config)")
+    show = sys.stderr.isatty() if progress is None else progress
+    if align:
+        out = Path(align_out) if align_out is not None else default_align_out(cfg.data, align_size)
+        aligned = align_stills(read_stills(cfg.protocol, cfg.data, show), out, align_size, progress=show)
+        log.info("aligned %d images into %s", len(aligned.items), out)
+        cfg = cfg.override(data=str(out))
+    splits = build_still_splits(cfg)
+    experiment = experiment or f"stills-{cfg.protocol}-{splits.record['data_index_hash']}"
+    run = train(cfg, experiment, results_root, resume, splits=splits, progress=progress)
+    return PretrainResult(run, f"{STORE_PREFIX}{experiment}/{run.config_hash}")
