@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import results as store
-from .config import PRESETS, Config, ConfigError, ModelConfig, make_config
+from .config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
 from .models.registry import REGISTRY
 from .paper import paper_table
 
@@ -35,7 +35,10 @@ DATA_SIZE_ENV = "FSA_DATA_SIZE"
 #: Where the embedded synthetic dataset is generated and prepared on first use.
 DATA_ROOT_ENV = "FSA_DATA"
 #: Model fields a preset scales: two runs that differ only in these reproduce the same paper row.
-SCALE_FIELDS = ("name", "width", "batch_norm")
+SCALE_FIELDS = ("name", "width", "batch_norm", "dropout")
+#: The still-image stage of every run on the embedded data: its synthetic FER2013 set (the paper's
+#: FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
+EMBEDDED_STILLS = "fer2013"
 #: The paper's tables with a results table (accuracy rows) and the dataset each one uses.
 RESULT_TABLES = ("2", "3", "4", "6", "7", "9")
 
@@ -46,7 +49,8 @@ def embedded_root() -> Path:
 
 
 def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Path:
-    """The prepared embedded dataset of ``layout`` (``ckplus`` | ``afew``), made on first use.
+    """The embedded dataset of ``layout``, made on first use: for ``ckplus`` | ``afew`` the
+    prepared root, for the still-image layouts ``fer2013`` | ``sfew`` the set as written.
 
     The synthetic raw videos are written in the real CK+ / AFEW on-disk formats and go
     through the same dlib preparation as the real datasets. A killed preparation resumes.
@@ -54,15 +58,17 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Pat
     from data_prep import prepare, synth
 
     size = size or os.environ.get(DATA_SIZE_ENV) or "default"
-    if layout not in ("ckplus", "afew"):
-        raise ConfigError(f"layout={layout!r}: expected 'ckplus' or 'afew'")
+    if layout not in synth.LAYOUTS:
+        raise ConfigError(f"layout={layout!r}: expected one of {', '.join(synth.LAYOUTS)}")
     if size not in synth.SIZE_NAMES:
         raise ConfigError(f"embedded dataset size={size!r}: expected one of {', '.join(synth.SIZE_NAMES)}")
     base = embedded_root() / f"{layout}-{size}"
     raw, prepared = base / "raw", base / "prepared"
+    if not (raw / "synth_meta.csv").is_file():
+        synth.generate(layout, raw, size=size, seed=0, workers=jobs)
+    if layout not in synth.VIDEO_LAYOUTS:
+        return raw
     if not (prepared / "index.csv").is_file():
-        if not (raw / "synth_meta.csv").is_file():
-            synth.generate(layout, raw, size=size, seed=0)
         prepare.prepare(layout, raw, prepared, jobs=jobs, progress=False)
     return prepared
 
@@ -87,9 +93,9 @@ def resolve_preset(preset: str | None) -> str:
 
 
 def profile_text(preset: str) -> str:
-    p = PRESETS[preset]
+    p = {**Config().to_dict(), **PRESETS[preset]}
     return (f"{p['image_size']} px, width ×{p['width']:g}, batch {p['batch_size']}, {p['epochs']} epochs, "
-            f"lr {p['lr']:g}")
+            f"lr {p['lr']:g} ({p['schedule']})")
 
 
 def experiment_name(cfg: Config) -> str:
@@ -105,6 +111,13 @@ class Page:
 
     Building a page validates every value (a bad one raises :class:`ConfigError` naming it)
     and makes the embedded dataset on first use when ``data`` is ``None``.
+
+    On the embedded data, every model starts from the still-image stage, as the paper's do
+    (VGG-Face → FER2013 / SFEW → video): unless ``pretrained`` is given, a configuration's
+    ``pretrained`` is the ``store:`` reference of the pretraining run of its encoder on the
+    embedded :data:`EMBEDDED_STILLS` set (same preset, seed 0; :func:`fsa.stills.pretrain_config`),
+    which :meth:`run` reads from the results store or trains first. Real data take their
+    weights explicitly (``pretrained=`` a file or the ``store:`` reference ``fsa pretrain`` prints).
     """
 
     def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
@@ -117,17 +130,47 @@ class Page:
         self.overrides.update(device=device, seed=seed)
         if self.dataset == "afew":
             self.overrides.setdefault("protocol", "afew")
+        self.stills: tuple[Path, str] | None = None  # the embedded still set and its experiment
+        self._pretrain_configs: dict[str, Config] = {}
         # Validate before any data work, so a bad parameter fails at once.
         self.config("ecnn-fsa", data="")
         if data is not None and not (Path(data) / "index.csv").is_file():
             raise ConfigError(f"data={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
         self.data = Path(data) if data is not None else embedded_dataset(self.dataset)
         self.source = data_source(self.data)
+        if data is None and "pretrained" not in self.overrides:
+            from data_prep.stills import read_stills
+
+            root = embedded_dataset(EMBEDDED_STILLS)
+            self.stills = (root, f"stills-{EMBEDDED_STILLS}-{read_stills(EMBEDDED_STILLS, root).data_hash()}")
 
     def config(self, model: str | ModelConfig, data: str | os.PathLike | None = None, **model_overrides: Any) -> Config:
         over = {**self.overrides, **{k: v for k, v in model_overrides.items() if v is not None}}
-        return make_config(model, self.preset, dataset=self.dataset,
-                           data=str(self.data if data is None else data), **over)
+        cfg = make_config(model, self.preset, dataset=self.dataset, data=str(self.data if data is None else data),
+                          **over)
+        if self.stills is None:
+            return cfg
+        from .stills import pretrain_config
+
+        still = pretrain_config(cfg.model, self.preset, EMBEDDED_STILLS, self.stills[0], device=cfg.device)
+        ref = f"{STORE_PREFIX}{self.stills[1]}/{still.hash()}"
+        self._pretrain_configs[ref] = still
+        return cfg.override(pretrained=ref, pretrained_format="fsa").validate()
+
+    def pretrain(self, cfg: Config) -> dict | None:
+        """The record of the still-image run ``cfg`` starts from, trained first when it is not in
+        the store or its checkpoint is not on this machine (checkpoints are not committed)."""
+        from . import engine
+        from .stills import pretrain
+
+        still = self._pretrain_configs.get(cfg.pretrained)
+        if still is None:
+            return None
+        exp = self.stills[1]
+        found = store.find_run(exp, still.hash())
+        if found is not None and (engine.checkpoint_dir(still, exp) / "best.pt").is_file():
+            return found
+        return pretrain(still, experiment=exp, progress=False).run.record
 
     def banner(self) -> str:
         """Markdown: which data and which profile produced this page's numbers."""
@@ -161,9 +204,13 @@ class Page:
             path = store.experiment_dir(exp) / f"folds-{engine.folds_hash(cfg, folds)}.json"
             if path.is_file() and not retrain:
                 return json.loads(path.read_text())
+            self.pretrain(cfg)
             return engine.run_folds(cfg, exp, folds, track_test=track_test, progress=False).summary
         found = None if retrain else store.find_run(exp, cfg.hash())
-        return found or engine.train(cfg, exp, track_test=track_test, progress=False).record
+        if found:
+            return found
+        self.pretrain(cfg)
+        return engine.train(cfg, exp, track_test=track_test, progress=False).record
 
     def run_all(self, configs: Sequence[Config], retrain: bool = False) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]

@@ -48,8 +48,10 @@ from .video import DataError, read_image
 
 log = logging.getLogger("fsa.stills")
 
-#: Model fields besides the encoder's that the still-image model takes from the video model.
-SHARED_FIELDS = ("lbp", "fc_layers", "dropout", "num_classes")
+#: Model fields besides the encoder's that the still-image model takes from the video model. The
+#: head's (``fc_layers``, ``dropout``) are not among them: only the encoder's weights are carried
+#: over, so the ECNN-FSA rows that differ in their head share one pretraining run.
+SHARED_FIELDS = ("lbp", "num_classes")
 #: Names of the validation split of each format, when it has one.
 VAL_SPLITS = {"fer2013": "FER2013 PublicTest", "sfew": "SFEW Val", "folder": "the val/ folder"}
 TEST_SPLITS = {"fer2013": "FER2013 PrivateTest", "folder": "the test/ folder"}
