@@ -549,41 +549,55 @@ def _index_hash(cfg: Config) -> str | None:
 
 # --------------------------------------------------------------------------------------
 # k-fold and evaluation entry points
-def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
-    """Hash of a k-fold run: the configuration without its fold, plus the list of folds run."""
+#: What a group of runs replicates: the CK+ folds of k-fold cross-validation, or the seeds of a
+#: single-split protocol (AFEW: Train -> Val, where the spread comes from initialisation, data
+#: order and augmentation, so a reproduced number is a mean over seeds).
+REPLICATES = ("fold", "seed")
+
+
+def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
+    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run."""
     d = cfg.to_dict()
-    for k in (*cfg.EXECUTION_FIELDS, "fold"):
+    for k in (*cfg.EXECUTION_FIELDS, key):
         d.pop(k)
-    d["folds_run"] = list(folds)
+    d[f"{key}s_run"] = list(values)
     return _json_hash(d)
 
 
-def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
+def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
+    """Hash of a k-fold run: the configuration without its fold, plus the list of folds run."""
+    return group_hash(cfg, "fold", folds)
+
+
+def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
               progress: bool | None = None) -> FoldsResult:
-    """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
+    """One run per value of ``key`` (``fold`` | ``seed``), then mean ± std over them and the pooled
+    confusion. Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json``
+    with ``kind`` = ``<key>s``.
 
-    ``folds`` defaults to all ``cfg.folds`` folds. Every fold's run is recorded as usual; the
-    summary goes to ``<experiment>/folds-<hash>.json``.
+    Pooled scores count every test clip of every run: for folds each clip once (the figure some
+    CK+ papers report); for seeds each clip once per seed.
     """
-    folds = list(range(cfg.folds)) if folds is None else sorted(set(folds))
-    for k in folds:
-        if not 0 <= k < cfg.folds:
-            raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
-    runs = [train(cfg.override(fold=k), experiment, results_root, resume, track_test, progress=progress)
-            for k in folds]
+    if key not in REPLICATES:
+        raise ConfigError(f"key={key!r}: expected one of {', '.join(REPLICATES)}")
+    values = sorted(set(int(v) for v in values))
+    if not values:
+        raise ConfigError(f"no {key}s to run")
+    runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress)
+            for v in values]
     index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
     pooled = [c for r in runs for c in r.per_clip]
     summary = {
-        "kind": "folds",
+        "kind": f"{key}s",
         "experiment": experiment,
         "model": cfg.model.name,
         "dataset": cfg.dataset,
         "protocol": cfg.protocol,
-        "config": {**cfg.to_dict(), "fold": None},
-        "folds_hash": folds_hash(cfg, folds),
-        "folds_run": folds,
-        "fold_config_hashes": [r.config_hash for r in runs],
+        "config": {**cfg.to_dict(), key: None},
+        f"{key}s_hash": group_hash(cfg, key, values),
+        f"{key}s_run": values,
+        f"{key}_config_hashes": [r.config_hash for r in runs],
         "finished_at": _now(),
         "metrics": summarize_folds([r.metrics for r in runs], [index[c["label"]] for c in pooled],
                                    [index[c["pred"]] for c in pooled]),
@@ -593,8 +607,28 @@ def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
     }
     path = None
     if runs[0].result_path is not None:
-        path = store.record(experiment, summary, results_root, name=f"folds-{summary['folds_hash']}")
+        path = store.record(experiment, summary, results_root, name=f"{key}s-{summary[f'{key}s_hash']}")
     return FoldsResult(experiment, runs, summary, path)
+
+
+def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
+              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
+              progress: bool | None = None) -> FoldsResult:
+    """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
+
+    ``folds`` defaults to all ``cfg.folds`` folds (see :func:`run_group`).
+    """
+    folds = list(range(cfg.folds)) if folds is None else sorted(set(folds))
+    for k in folds:
+        if not 0 <= k < cfg.folds:
+            raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
+    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress)
+
+
+def run_seeds(cfg: Config, experiment: str, seeds: Iterable[int], results_root: str | os.PathLike | None = None,
+              resume: bool = False, track_test: bool = False, progress: bool | None = None) -> FoldsResult:
+    """The same configuration trained once per seed (see :func:`run_group`)."""
+    return run_group(cfg, experiment, "seed", list(seeds), results_root, resume, track_test, progress)
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike | None = None, split: str = "test",

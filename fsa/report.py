@@ -39,6 +39,11 @@ SCALE_FIELDS = ("name", "width", "batch_norm", "dropout")
 #: The still-image stage of every run on the embedded data: its synthetic FER2013 set (the paper's
 #: FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
 EMBEDDED_STILLS = "fer2013"
+#: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
+#: reproduced number is over seeds, as CK+'s is over folds).
+AFEW_SEEDS = 3
+#: The summary kind that holds a dataset's reproduced numbers.
+GROUP_KIND = {"ckplus": "folds", "afew": "seeds"}
 #: The paper's tables with a results table (accuracy rows) and the dataset each one uses.
 RESULT_TABLES = ("2", "3", "4", "6", "7", "9")
 
@@ -191,26 +196,22 @@ class Page:
         return [self.config(m) for m in models]
 
     def run(self, cfg: Config, retrain: bool = False, track_test: bool = False) -> dict:
-        """The record of ``cfg``: read from the store when there, else trained and recorded.
+        """The group summary of ``cfg``: read from the store when there, else trained and recorded.
 
-        CK+ configurations run every fold and return the k-fold summary; AFEW ones train on
-        Train and test on Val once.
+        CK+ configurations run every fold (the k-fold summary); AFEW ones train on Train and
+        test on Val once per seed, :data:`AFEW_SEEDS` seeds from the page's (the seeds summary),
+        so that every reproduced number is a mean with an interval.
         """
         from . import engine
 
         exp = experiment_name(cfg)
-        if cfg.dataset == "ckplus":
-            folds = list(range(cfg.folds))
-            path = store.experiment_dir(exp) / f"folds-{engine.folds_hash(cfg, folds)}.json"
-            if path.is_file() and not retrain:
-                return json.loads(path.read_text())
-            self.pretrain(cfg)
-            return engine.run_folds(cfg, exp, folds, track_test=track_test, progress=False).summary
-        found = None if retrain else store.find_run(exp, cfg.hash())
-        if found:
-            return found
+        key, values = (("fold", list(range(cfg.folds))) if cfg.dataset == "ckplus"
+                       else ("seed", [cfg.seed + i for i in range(AFEW_SEEDS)]))
+        path = store.experiment_dir(exp) / f"{key}s-{engine.group_hash(cfg, key, values)}.json"
+        if path.is_file() and not retrain:
+            return json.loads(path.read_text())
         self.pretrain(cfg)
-        return engine.train(cfg, exp, track_test=track_test, progress=False).record
+        return engine.run_group(cfg, exp, key, values, track_test=track_test, progress=False).summary
 
     def run_all(self, configs: Sequence[Config], retrain: bool = False) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]
@@ -283,7 +284,7 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
     if str(table) not in RESULT_TABLES:
         raise ConfigError(f"table {table}: the paper's accuracy tables are {', '.join(RESULT_TABLES)}")
     spec = paper_table(table)
-    kind = "folds" if spec["dataset"] == "ckplus" else "run"
+    kind = GROUP_KIND[spec["dataset"]]
     records = list(all_records(spec["dataset"], kind, experiment) if records is None else records)
     rows, used, archs = [], set(), set()
     for prow in spec["rows"]:
@@ -340,7 +341,7 @@ def measured(r: dict, prow: dict) -> dict:
         "majority class %": round(100 * counts.max() / counts.sum(), 2),
         "profile": profile_of(r["config"]),
         "experiment": r.get("experiment"),
-        "run": r.get("folds_hash") or r.get("config_hash"),
+        "run": r.get("folds_hash") or r.get("seeds_hash") or r.get("config_hash"),
         "status": "measured",
     }
     return out
@@ -473,8 +474,9 @@ def fold_table(record: dict) -> pd.DataFrame:
 
 
 def fold_runs(summary: dict) -> list[dict]:
-    """The per-fold records behind a k-fold summary."""
-    return [store.find_run(summary["experiment"], h) for h in summary["fold_config_hashes"]]
+    """The records behind a group summary: one per fold (CK+) or per seed (AFEW)."""
+    key = summary["kind"][:-1]
+    return [store.find_run(summary["experiment"], h) for h in summary[f"{key}_config_hashes"]]
 
 
 # -- checks the notebooks end with (nbval fails a notebook whose check fails) ---------------
@@ -501,7 +503,7 @@ def check_records(records: Sequence[dict], page: Page) -> dict:
             assert acc >= CPU_CKPLUS_BAR * majority, (
                 f"{rec['model']} k-fold {rec['folds_hash']}: mean accuracy {acc:.3f} < {CPU_CKPLUS_BAR} x the "
                 f"majority-class rate {majority:.3f} — an accuracy regression")
-        runs = fold_runs(rec) if rec["kind"] == "folds" else [rec]
+        runs = fold_runs(rec) if rec["kind"] in GROUP_KIND.values() else [rec]
         for r in runs:
             assert r is not None, f"a fold of {rec.get('folds_hash')} is missing from the store"
             name = f"{r['model']} run {r['config_hash']}"

@@ -5,12 +5,12 @@ weights → fine-tuned on still images of FER2013 and SFEW (frame level, 7 class
 the video clips. This module is the middle stage:
 
 * **Model**: the still-image model of a video model is its ECNN — the backbone and, where the
-  model has one, the enhanced branch (the fields :attr:`fsa.config.ModelConfig.ENCODER_FIELDS`,
-  plus ``lbp``) — under the regression head applied to each frame: the ``score-fusion``
+  model has one, the enhanced branch (the fields :attr:`fsa.config.ModelConfig.ENCODER_FIELDS`)
+  — under the paper's regression head (one FC, its default dropout) applied to each frame: the ``score-fusion``
   architecture on clips of n = 1 frame, whose clip probability is then exactly the frame's
   softmax (:func:`encoder_config`). Models whose encoder fields agree share one pretraining
-  run (ECNN-FSA and score fusion under one preset, say); CNN-LSTM's encoder has no branch, and
-  the ECNN-LSTM rows of Table 3 have FC layers in theirs.
+  run (ECNN-FSA, score fusion and the s / FC rows of Tables 6-7 under one preset, say); CNN-LSTM's
+  encoder has no branch, and the ECNN-LSTM rows of Table 3 have FC layers in theirs.
 * **Data**: the formats of :mod:`data_prep.stills` (FER2013 CSV, SFEW 2.0, class folders),
   which also says which split is the test split when a format has no labelled one. Every image
   is a clip of one frame (:class:`StillDataset`: the items and the training augmentation of
@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -41,17 +41,19 @@ from torch.utils.data import Dataset
 
 from data_prep.stills import FORMATS, StillSet, align_stills, aligned_report, read_stills
 
-from .config import CLASSES_7, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from .config import CLASSES_7, STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
 from .data import CACHE_BYTES, SOURCE_FACTOR, Splits, carve_validation, fit_source, frames_tensor
 from .faces import to_rgb
 from .video import DataError, read_image
 
 log = logging.getLogger("fsa.stills")
 
-#: Model fields besides the encoder's that the still-image model takes from the video model. The
-#: head's (``fc_layers``, ``dropout``) are not among them: only the encoder's weights are carried
-#: over, so the ECNN-FSA rows that differ in their head share one pretraining run.
-SHARED_FIELDS = ("lbp", "num_classes")
+#: Model fields besides the encoder's that the still-image model takes from the video model. Only
+#: the encoder's weights are carried over, so neither the head's fields (``fc_layers``,
+#: ``dropout``) nor ``lbp`` (a fixed, weight-free feature appended after the encoder) are among
+#: them: the ECNN-FSA rows that differ in their head, and the ECNN-LSTM rows with and without
+#: LBP, share one pretraining run.
+SHARED_FIELDS = ("num_classes",)
 #: Names of the validation split of each format, when it has one.
 VAL_SPLITS = {"fer2013": "FER2013 PublicTest", "sfew": "SFEW Val", "folder": "the val/ folder"}
 TEST_SPLITS = {"fer2013": "FER2013 PrivateTest", "folder": "the test/ folder"}
@@ -71,6 +73,9 @@ def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", 
                     data: str | os.PathLike = "", **overrides: Any) -> Config:
     """The validated still-image config for the encoder of ``model`` under ``preset`` and ``overrides``.
 
+    The preset's numbers apply, with the still-image stage's own where
+    :data:`fsa.config.STILL_PRESETS` has them.
+
     Overrides are those of :func:`fsa.config.make_config` (strings are parsed); the format
     and the data are given here, not as ``dataset`` / ``protocol`` overrides.
     """
@@ -78,8 +83,12 @@ def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", 
         if key in overrides:
             raise ConfigError(f"{key}={overrides[key]!r}: the still-image stage sets it from the format "
                               f"({', '.join(FORMATS)})")
-    target = make_config(model, preset, **overrides)
-    fields: dict[str, Any] = dict(model=encoder_config(target.model), dataset="stills", protocol=fmt, data=str(data))
+    numbers = {**STILL_PRESETS.get(preset, {}), **overrides}
+    target = make_config(model, preset, **numbers)
+    still_model = encoder_config(target.model)
+    if "dropout" in numbers:
+        still_model = replace(still_model, dropout=target.model.dropout)
+    fields: dict[str, Any] = dict(model=still_model, dataset="stills", protocol=fmt, data=str(data))
     if "n" not in overrides:
         fields["n"] = 1
     return target.override(**fields).validate()
