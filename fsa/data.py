@@ -323,16 +323,20 @@ class ClipDataset(Dataset):
             self._frames[video_id, k] = img
         return img
 
+    def read_frames(self, video_id: str, frames: Sequence[int]) -> torch.Tensor:
+        """0-based ``frames`` of a prepared video as read, before any resizing to ``image_size``:
+        RGB ``uint8 [len(frames), 3, H, W]`` (a repeated frame is read once)."""
+        cache: dict[int, np.ndarray] = {}  # short clips repeat frames
+        for k in map(int, frames):
+            if k not in cache:
+                cache[k] = self._read(video_id, k)
+        return torch.from_numpy(np.stack([cache[int(k)] for k in frames])).permute(0, 3, 1, 2)
+
     def __getitem__(self, i: int) -> dict:
         clip = self.clips[i]
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
         idx = clip.start + sample_indices(clip.length, self.n, rng)
-        cache: dict[int, np.ndarray] = {}  # short clips repeat frames
-        for k in map(int, idx):
-            if k not in cache:
-                cache[k] = self._read(clip.video_id, k)
-        imgs = [cache[int(k)] for k in idx]
-        x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)  # [n, 3, H, W] uint8
+        x = self.read_frames(clip.video_id, idx)  # [n, 3, H, W] uint8
         size = [self.image_size, self.image_size]
         if rng is not None:
             h, w = x.shape[-2:]
@@ -365,15 +369,21 @@ def _check_dataset(root: Path, dataset: str) -> None:
             raise DataError(f"{root}: prepared from {prepared!r} data, but the config says dataset={dataset!r}")
 
 
-def build_datasets(cfg) -> Splits:
-    """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
-    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``)."""
+def dataset_clips(cfg) -> tuple[list[Clip], tuple[str, ...]]:
+    """The clips and class order of a config's prepared data (``dataset``, ``data``, ``protocol``)."""
     if not cfg.data:
         raise DataError("config field 'data' is empty: set it to a prepared dataset root (data_prep.prepare --out)")
     root = Path(cfg.data)
     index = load_index(root)
     _check_dataset(root, cfg.dataset)
-    clips, classes = make_clips(index, cfg.protocol)
+    return make_clips(index, cfg.protocol)
+
+
+def build_datasets(cfg) -> Splits:
+    """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
+    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``)."""
+    root = Path(cfg.data)
+    clips, classes = dataset_clips(cfg)
     train, val, test = split_clips(clips, cfg.protocol, cfg.folds, cfg.fold, cfg.val_fraction, cfg.seed)
 
     def make(ids: np.ndarray, is_train: bool) -> ClipDataset:
