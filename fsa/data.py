@@ -357,16 +357,22 @@ class ClipDataset(Dataset):
             self._frames[video_id, k] = img
         return img
 
+    def read_frames(self, video_id: str, frames: Sequence[int]) -> list[np.ndarray]:
+        """0-based ``frames`` of a prepared video as read, before any resizing to ``image_size``:
+        RGB ``uint8 [H, W, 3]`` arrays (a repeated frame is read once)."""
+        cache: dict[int, np.ndarray] = {}  # short clips repeat frames
+        for k in map(int, frames):
+            if k not in cache:
+                cache[k] = self._read(video_id, k)
+        return [cache[int(k)] for k in frames]
+
     def __getitem__(self, i: int) -> dict:
         clip = self.clips[i]
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
         idx = clip.start + sample_indices(clip.length, self.n, rng)
-        cache: dict[int, np.ndarray] = {}  # short clips repeat frames
-        for k in map(int, idx):
-            if k not in cache:
-                cache[k] = self._read(clip.video_id, k)
+        imgs = self.read_frames(clip.video_id, idx)
         return {
-            "frames": frames_tensor([cache[int(k)] for k in idx], self.image_size, rng),
+            "frames": frames_tensor(imgs, self.image_size, rng),
             "label": self.classes.index(clip.label),
             "video_id": clip.video_id,
             "clip_id": clip.clip_id,
@@ -383,6 +389,16 @@ def _check_dataset(root: Path, dataset: str) -> None:
             raise DataError(f"{root}: prepared from {prepared!r} data, but the config says dataset={dataset!r}")
 
 
+def dataset_clips(cfg) -> tuple[list[Clip], tuple[str, ...]]:
+    """The clips and class order of a config's prepared data (``dataset``, ``data``, ``protocol``)."""
+    if not cfg.data:
+        raise DataError("config field 'data' is empty: set it to a prepared dataset root (data_prep.prepare --out)")
+    root = Path(cfg.data)
+    index = load_index(root)
+    _check_dataset(root, cfg.dataset)
+    return make_clips(index, cfg.protocol)
+
+
 def build_datasets(cfg) -> Splits:
     """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
     ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``); for
@@ -391,12 +407,8 @@ def build_datasets(cfg) -> Splits:
         from .stills import build_still_splits
 
         return build_still_splits(cfg)
-    if not cfg.data:
-        raise DataError("config field 'data' is empty: set it to a prepared dataset root (data_prep.prepare --out)")
     root = Path(cfg.data)
-    index = load_index(root)
-    _check_dataset(root, cfg.dataset)
-    clips, classes = make_clips(index, cfg.protocol)
+    clips, classes = dataset_clips(cfg)
     train, val, test = split_clips(clips, cfg.protocol, cfg.folds, cfg.fold, cfg.val_fraction, cfg.seed)
 
     def make(ids: np.ndarray, is_train: bool) -> ClipDataset:

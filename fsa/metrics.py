@@ -12,6 +12,15 @@
   class order; **confusion_pct** — each row divided by its support, in percent (the
   paper's Tables 5 and 10); a row without support is all zeros.
 
+Confidence (DESIGN: a reproduced number is a mean with a 95 % interval, a claim "A beats B"
+is judged with a paired test on the same test clips):
+
+* :func:`t_interval` — mean and Student-t interval over folds (CK+) or seeds (AFEW, >= 2);
+  :func:`wilson_interval` — the Wilson score interval over the test clips of a single run.
+* :func:`mcnemar_exact` and :func:`paired_bootstrap` — two models on the same clips
+  (:func:`paired_correct` matches them by ``clip_id``); :func:`claim_verdict` turns both into
+  ``supported`` / ``contradicted`` / ``cannot tell``.
+
 All values are plain Python numbers and lists so they go straight into the results JSON.
 """
 from __future__ import annotations
@@ -70,3 +79,125 @@ def summarize_folds(fold_metrics: Sequence[dict], pooled_true: Sequence[int], po
         out[key] = {"mean": float(vals.mean()), "std": float(vals.std()), "per_fold": vals.tolist()}
     out["pooled"] = classification_metrics(pooled_true, pooled_pred, classes)
     return out
+
+
+# -- confidence and paired tests -------------------------------------------------------------
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r}: expected 0 < level < 1")
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def t_interval(values: Sequence[float], level: float = 0.95, over: str = "folds") -> dict:
+    """Mean of ``values`` (fold or seed accuracies) with its Student-t interval.
+
+    ``mean ± t_{(1+level)/2, n-1} · s / √n`` with the sample std ``s`` (``ddof=1``), clipped to
+    [0, 1] since the values are rates. Returns ``mean, low, high, method, n``.
+    """
+    from scipy.stats import t
+
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size < 2:
+        raise ValueError(f"a t-interval needs >= 2 values (got {v.size} {over})")
+    _z(level)
+    half = float(t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    mean = float(v.mean())
+    return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half),
+            "method": f"t over {v.size} {over}", "n": int(v.size)}
+
+
+def wilson_interval(correct: int, total: int, level: float = 0.95) -> dict:
+    """Accuracy ``correct / total`` of one run with its Wilson score interval over the clips.
+
+    Used when a single run is all there is (AFEW with one seed): it covers the test clips'
+    sampling only, not the training's randomness. Returns ``mean, low, high, method, n``.
+    """
+    if total < 1 or not 0 <= correct <= total:
+        raise ValueError(f"correct={correct}, total={total}: need 0 <= correct <= total, total >= 1")
+    z = _z(level)
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z / (1 + z * z / total) * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    return {"mean": p, "low": float(max(0.0, centre - half)), "high": float(min(1.0, centre + half)),
+            "method": f"Wilson over {total} clips", "n": int(total)}
+
+
+def paired_correct(rows_a: Sequence[dict], rows_b: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-clip correctness of two models on the same test clips, matched by ``clip_id``.
+
+    Rows are ``per_clip`` rows (``clip_id``, ``label``, ``pred``). Different clip sets, a clip
+    listed twice, or one clip with two true labels are errors: a paired test is only valid on
+    one set of clips.
+    """
+    def table(rows: Sequence[dict], name: str) -> dict:
+        out = {r["clip_id"]: r for r in rows}
+        if len(out) != len(rows):
+            raise ValueError(f"{name}: a clip_id occurs more than once in the per-clip rows")
+        return out
+
+    a, b = table(rows_a, "A"), table(rows_b, "B")
+    if a.keys() != b.keys():
+        only_a, only_b = sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
+        raise ValueError(f"the two runs were tested on different clips ({len(only_a)} only in A, e.g. "
+                         f"{only_a[:3]}; {len(only_b)} only in B, e.g. {only_b[:3]})")
+    ids = sorted(a)
+    bad = [i for i in ids if a[i]["label"] != b[i]["label"]]
+    if bad:
+        raise ValueError(f"clip {bad[0]}: true label {a[bad[0]]['label']!r} in A, {b[bad[0]]['label']!r} in B")
+    return (np.array([a[i]["pred"] == a[i]["label"] for i in ids]),
+            np.array([b[i]["pred"] == b[i]["label"] for i in ids]))
+
+
+def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
+    """Exact McNemar test of two models on the same clips: ``b`` clips only A gets right, ``c``
+    only B gets right; two-sided ``p`` of ``b`` under Binomial(b + c, 1/2) (1 without discordant clips)."""
+    from scipy.stats import binomtest
+
+    a, bb = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    b, c = int(np.sum(a & ~bb)), int(np.sum(~a & bb))
+    p = float(binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+    return {"b": b, "c": c, "p": p}
+
+
+def paired_bootstrap(correct_a: Sequence[bool], correct_b: Sequence[bool], n_boot: int = 10000, seed: int = 0,
+                     level: float = 0.95) -> dict:
+    """Accuracy difference A − B on the same clips and its percentile bootstrap interval.
+
+    Clips are resampled with replacement, both models' outcomes together (the pairing), from a
+    fixed seed. Returns ``diff, low, high, n_boot, seed``.
+    """
+    d = np.asarray(correct_a, np.float64) - np.asarray(correct_b, np.float64)
+    if d.size == 0:
+        raise ValueError("no clips to compare")
+    _z(level)
+    rng = np.random.default_rng(seed)
+    boot = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
+    low, high = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
+    return {"diff": float(d.mean()), "low": float(low), "high": float(high), "n_boot": int(n_boot), "seed": int(seed)}
+
+
+#: Verdicts on a claim "A > B".
+SUPPORTED, CONTRADICTED, CANNOT_TELL = "supported", "contradicted", "cannot tell"
+
+
+def claim_verdict(rows_a: Sequence[dict], rows_b: Sequence[dict], alpha: float = 0.05, n_boot: int = 10000,
+                  seed: int = 0) -> dict:
+    """Whether per-clip results support the claim "A is more accurate than B".
+
+    ``supported``: the paired bootstrap's ``1 − alpha`` interval of the accuracy difference is
+    above 0 and the exact McNemar test is significant at ``alpha``; ``contradicted``: the
+    interval is below 0 and the test significant; ``cannot tell`` otherwise. Returns the
+    verdict with both accuracies, the difference, its interval, McNemar's ``b``, ``c``, ``p``
+    and the number of clips.
+    """
+    a, b = paired_correct(rows_a, rows_b)
+    test = mcnemar_exact(a, b)
+    boot = paired_bootstrap(a, b, n_boot=n_boot, seed=seed, level=1 - alpha)
+    significant = test["p"] < alpha
+    verdict = (SUPPORTED if significant and boot["low"] > 0 else
+               CONTRADICTED if significant and boot["high"] < 0 else CANNOT_TELL)
+    return {"verdict": verdict, "accuracy_a": float(a.mean()), "accuracy_b": float(b.mean()),
+            "diff": boot["diff"], "low": boot["low"], "high": boot["high"], "mcnemar_p": test["p"],
+            "b": test["b"], "c": test["c"], "n_clips": int(a.size), "alpha": alpha}

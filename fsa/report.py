@@ -6,13 +6,17 @@ A notebook never computes a number itself. It describes its runs with a :class:`
 or trains it with :mod:`fsa.engine` and records it. :func:`comparison` lines up every
 recorded run with the paper's row it reproduces (``fsa/paper_results.json``); recorded runs
 of configurations the paper does not have (``papermill notebooks/table6.ipynb -p s 0.25``)
-become extra rows, marked so.
+become extra rows, marked so; the classical floors of the same data (:mod:`fsa.floors`) close
+the table, and every measured accuracy carries its 95 % interval. :func:`claims` judges each
+ordering of the paper's rows ("A > B"), and every model against each floor, with paired tests
+on the same test clips (:func:`fsa.metrics.claim_verdict`).
 
 Runs are grouped by data: the experiment of a run is ``<dataset>-<index hash>``, so the
 embedded synthetic set, its smoke version and a real CK+ / AFEW preparation never mix.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import fields
@@ -22,8 +26,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import floors as floor
 from . import results as store
 from .config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from .metrics import claim_verdict, t_interval, wilson_interval
 from .models.registry import REGISTRY
 from .paper import paper_table
 
@@ -46,6 +52,8 @@ AFEW_SEEDS = 3
 GROUP_KIND = {"ckplus": "folds", "afew": "seeds"}
 #: The paper's tables with a results table (accuracy rows) and the dataset each one uses.
 RESULT_TABLES = ("2", "3", "4", "6", "7", "9")
+#: Record kinds of a table's floor rows, per dataset (its deep rows are :data:`GROUP_KIND`'s).
+FLOOR_KIND = {"ckplus": floor.FOLDS_KIND, "afew": floor.KIND}
 
 
 # -- data -------------------------------------------------------------------------------
@@ -216,6 +224,18 @@ class Page:
     def run_all(self, configs: Sequence[Config], retrain: bool = False) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]
 
+    def floors(self, features: Sequence[str] = floor.FEATURES, feature_size: int = 64,
+               retrain: bool = False) -> list[dict]:
+        """The classical floors (:mod:`fsa.floors`) on this page's data, protocol and splits:
+        k-fold summaries on CK+, AFEW Val runs on AFEW; read from the store when there."""
+        cfg = self.config("ecnn-fsa")  # the data fields are every model's
+        return [floor.run(floor.FloorConfig.from_config(cfg, f, feature_size), experiment_name(cfg), retrain)
+                for f in features]
+
+    def claims(self, records: Sequence[dict], floor_records: Sequence[dict] = ()) -> pd.DataFrame:
+        """The verdict on each claim this page's records can test (see :func:`claims`)."""
+        return claims(self.table, [*records, *floor_records])
+
     def comparison(self) -> pd.DataFrame:
         """Paper vs this project for this page's table, over every recorded run on this page's data."""
         return comparison(self.table, experiment=f"{self.dataset}-{self.source['index_hash']}")
@@ -284,8 +304,14 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
     if str(table) not in RESULT_TABLES:
         raise ConfigError(f"table {table}: the paper's accuracy tables are {', '.join(RESULT_TABLES)}")
     spec = paper_table(table)
-    kind = GROUP_KIND[spec["dataset"]]
-    records = list(all_records(spec["dataset"], kind, experiment) if records is None else records)
+    dataset = spec["dataset"]
+    if records is None:
+        records = all_records(dataset, GROUP_KIND[dataset], experiment)
+        floors = all_records(dataset, FLOOR_KIND[dataset], experiment)
+    else:
+        floors = [r for r in records if r.get("kind") == FLOOR_KIND[dataset]]
+        records = [r for r in records if r.get("kind") not in FLOOR_KIND.values()]
+    ci = intervals([*records, *floors])
     rows, used, archs = [], set(), set()
     for prow in spec["rows"]:
         label = prow.get("label") or _paper_row_label(prow)
@@ -302,13 +328,21 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
             rows.append({**base, "status": "not run"})
         for r in matches:
             used.add(id(r))
-            rows.append({**base, **measured(r, prow)})
+            rows.append({**base, **measured(r, prow, ci[id(r)])})
     named = [architecture(entry.config) for entry in REGISTRY.values()]
     for r in records:  # a run of another table's row belongs to that table
         if id(r) not in used and r["config"]["model"]["arch"] in archs and architecture(r["config"]["model"]) not in named:
             rows.append({"row": extra_label(r["config"]["model"]), "paper acc %": None,
-                         **measured(r, {}), "status": "extra (not in the paper)"})
+                         **measured(r, {}, ci[id(r)]), "status": "extra (not in the paper)"})
+    rows += floor_rows(floors, ci)
     return pd.DataFrame(rows)
+
+
+def floor_rows(records: Sequence[dict], ci: dict[int, dict] | None = None) -> list[dict]:
+    """Table rows of floor records: the columns of :func:`measured`, status ``floor``."""
+    ci = ci or intervals(records)
+    return [{"row": r["label"], "paper acc %": None, **measured(r, {}, ci[id(r)]), "status": "floor"}
+            for r in records]
 
 
 def _paper_row_label(prow: dict) -> str:
@@ -327,24 +361,147 @@ def _mean(v: Any) -> float:
     return float(v["mean"] if isinstance(v, dict) else v)
 
 
-def measured(r: dict, prow: dict) -> dict:
-    """This project's columns for one record (a single run or a k-fold summary)."""
+def measured(r: dict, prow: dict, ci: dict | None = None) -> dict:
+    """This project's columns for one record (a single run or a k-fold summary, deep or floor);
+    ``ci`` is its accuracy interval (:func:`accuracy_interval` of the record alone by default)."""
     met = r["metrics"]
     acc = 100 * _mean(met["accuracy"])
     counts = np.asarray(met.get("pooled", met)["confusion"]).sum(1)
+    ci = ci or accuracy_interval(r)
+    config = r["config"]
     out = {
         "ours acc %": round(acc, 2),
         "± (folds)": round(100 * met["accuracy"]["std"], 2) if isinstance(met["accuracy"], dict) else None,
+        "95 % CI": f"{100 * ci['mean']:.1f} [{100 * ci['low']:.1f}, {100 * ci['high']:.1f}]",
+        "CI over": ci["method"],
         "Δ acc": round(acc - prow["accuracy"], 2) if prow.get("accuracy") is not None else None,
         "ours UAR %": round(100 * _mean(met["uar"]), 2),
         "ours F1": round(_mean(met["macro_f1"]), 4),
         "majority class %": round(100 * counts.max() / counts.sum(), 2),
-        "profile": profile_of(r["config"]),
+        "profile": profile_of(config) if "model" in config else f"{config['feature_size']} px",
         "experiment": r.get("experiment"),
         "run": r.get("folds_hash") or r.get("seeds_hash") or r.get("config_hash"),
         "status": "measured",
     }
     return out
+
+
+# -- intervals and claims ---------------------------------------------------------------------
+#: The seed and the fields that do not change a run's numbers: runs of one experiment equal in
+#: every other config field are seeds of one configuration.
+_NOT_SETTINGS = ("seed", *Config.EXECUTION_FIELDS)
+
+
+def _settings(r: dict) -> str:
+    config = {k: v for k, v in r["config"].items() if k not in _NOT_SETTINGS}
+    return json.dumps([r.get("experiment"), r.get("kind", "run"), config], sort_keys=True, default=str)
+
+
+def accuracy_interval(record: dict, seeds: Sequence[dict] = ()) -> dict:
+    """The 95 % interval of a record's accuracy (:mod:`fsa.metrics`): a t-interval over the folds
+    of a k-fold summary or the seeds of a seeds summary; over seeds when ``seeds`` (the runs of
+    this configuration, this one included) are two or more; else the Wilson interval over the
+    test clips of the one run."""
+    met = record["metrics"]
+    if isinstance(met["accuracy"], dict) and len(met["accuracy"]["per_fold"]) >= 2:
+        return t_interval(met["accuracy"]["per_fold"], over="seeds" if record.get("kind") == "seeds" else "folds")
+    if len(seeds) >= 2:
+        return t_interval([_mean(r["metrics"]["accuracy"]) for r in seeds], over="seeds")
+    counts = np.asarray(met.get("pooled", met)["confusion"])
+    return wilson_interval(int(np.trace(counts)), int(counts.sum()))
+
+
+def intervals(records: Iterable[dict]) -> dict[int, dict]:
+    """:func:`accuracy_interval` of each record, keyed by ``id``; single runs that differ only
+    in their seed share the interval over their seeds."""
+    records = list(records)
+    seeds: dict[str, list[dict]] = {}
+    for r in records:
+        if not isinstance(r["metrics"]["accuracy"], dict):
+            seeds.setdefault(_settings(r), []).append(r)
+    return {id(r): accuracy_interval(r, seeds.get(_settings(r), ())) for r in records}
+
+
+def replicate_rows(record: dict) -> dict[str, list[dict]]:
+    """A record's test predictions per replicate: ``{"all": rows}`` for a run, a floor or a
+    k-fold summary (every fold's rows, each clip once), ``{"seed<k>": rows}`` for a seeds
+    summary (the same clips once per seed). Group members are read from the store."""
+    if "fold_config_hashes" not in record and "seed_config_hashes" not in record:
+        return {"all": record["per_clip"]}
+    key = "seed" if record.get("kind") == "seeds" else "fold"
+    hashes = record[f"{key}_config_hashes"]
+    runs = fold_runs(record)
+    missing = [h for h, r in zip(hashes, runs) if r is None]
+    if missing:
+        raise ConfigError(f"{record['kind']} record {record.get(f'{key}s_hash')}: run record(s) {', '.join(missing)} "
+                          f"are missing from the results store ({store.experiment_dir(record['experiment'])})")
+    if key == "fold":
+        return {"all": [c for r in runs for c in r["per_clip"]]}
+    return {f"seed{v}": r["per_clip"] for v, r in zip(record["seeds_run"], runs)}
+
+
+def per_clip_rows(record: dict) -> list[dict]:
+    """A record's test predictions, every replicate's (:func:`replicate_rows`)."""
+    return [c for rows in replicate_rows(record).values() for c in rows]
+
+
+def verdict(record_a: dict, record_b: dict, alpha: float = 0.05) -> dict:
+    """The claim "A is more accurate than B" judged on the two records' common test clips
+    (:func:`fsa.metrics.claim_verdict`). Two seeds summaries are paired clip by clip within each
+    seed; a single run or floor against a seeds summary is paired with each seed's predictions,
+    so its clips count once per seed and McNemar's p is then optimistic (the pairs of one clip
+    are not independent); the bootstrap still resamples pairs, not clips."""
+    ra, rb = replicate_rows(record_a), replicate_rows(record_b)
+    if list(ra) == ["all"]:
+        ra = dict.fromkeys(rb, ra["all"])
+    if list(rb) == ["all"]:
+        rb = dict.fromkeys(ra, rb["all"])
+    if set(ra) != set(rb):
+        raise ConfigError(f"cannot pair {sorted(ra)} with {sorted(rb)}: the two records ran different seeds")
+
+    def tagged(rows: dict[str, list[dict]]) -> list[dict]:
+        return [{**c, "clip_id": f"{c['clip_id']}@{k}"} for k in sorted(rows) for c in rows[k]]
+
+    return claim_verdict(tagged(ra), tagged(rb), alpha=alpha)
+
+
+def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """The verdict on every claim a table's records can test, with the numbers behind it.
+
+    Claims: each pair of the paper's rows that both have a record, in the order of the paper's
+    accuracies ("A > B"); and each of those rows against each floor record (DESIGN: every deep
+    model clears its floor). A paper row with several records is judged by the last one. The
+    accuracies are those of the paired clips (pooled over folds on CK+).
+    """
+    spec = paper_table(table)
+    floors = [r for r in records if r.get("kind") in FLOOR_KIND.values()]
+    deep = [r for r in records if r.get("kind") not in FLOOR_KIND.values()]
+    found = []
+    for prow in spec["rows"]:
+        if prow.get("model") is None:
+            continue
+        arch = architecture(REGISTRY[prow["model"]].config)
+        matches = [r for r in deep if architecture(r["config"]["model"]) == arch]
+        if matches:
+            found.append((prow.get("label") or _paper_row_label(prow), prow.get("accuracy"), matches[-1]))
+    pairs = []
+    for a, b in itertools.combinations(found, 2):
+        if a[1] is None or b[1] is None or a[1] == b[1]:
+            continue
+        (la, pa, ra), (lb, pb, rb) = (a, b) if a[1] > b[1] else (b, a)
+        pairs.append((f"{la} > {lb}", f"paper: {pa:g} > {pb:g}", ra, rb))
+    pairs += [(f"{label} > {f['label']}", "clears the floor", r, f) for label, _, r in found for f in floors]
+    level = f"{100 * (1 - alpha):g} %"
+    columns = ["claim", "source", "verdict", "A acc %", "B acc %", "Δ acc (pp)", f"Δ {level} CI", "McNemar p",
+               "only A right", "only B right", "clips"]
+    rows = []
+    for claim, source, ra, rb in pairs:
+        v = verdict(ra, rb, alpha)
+        rows.append(dict(zip(columns, [
+            claim, source, v["verdict"], round(100 * v["accuracy_a"], 2), round(100 * v["accuracy_b"], 2),
+            round(100 * v["diff"], 2), f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}]",
+            float(f"{v['mcnemar_p']:.3g}"), v["b"], v["c"], v["n_clips"]])))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def to_html(df: pd.DataFrame) -> str:
@@ -475,7 +632,7 @@ def fold_table(record: dict) -> pd.DataFrame:
 
 def fold_runs(summary: dict) -> list[dict]:
     """The records behind a group summary: one per fold (CK+) or per seed (AFEW)."""
-    key = summary["kind"][:-1]
+    key = "seed" if summary["kind"] == "seeds" else "fold"
     return [store.find_run(summary["experiment"], h) for h in summary[f"{key}_config_hashes"]]
 
 
@@ -514,6 +671,26 @@ def check_records(records: Sequence[dict], page: Page) -> dict:
             assert 0 <= r["metrics"]["accuracy"] <= 1 and len(r["per_clip"]) == r["n_clips"]["test"], f"{name}: bad metrics"
             checked[name] = round(r["history"][-1]["train_accuracy"], 3)
     return checked
+
+
+def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Page, model: str = "ecnn-fsa") -> dict:
+    """Under the ``cpu`` preset on the embedded data, the proposed model must beat every classical
+    floor of the page on the same test clips (:func:`verdict` "supported": the paired bootstrap's
+    interval above 0 and McNemar significant). A deep model below HOG + a linear classifier is a
+    bug to find, not a result to print. Returns the verdicts; an ``AssertionError`` names the floor."""
+    if page.preset != "cpu" or page.source["kind"] != "synthetic":
+        return {}
+    mine = [r for r in records if r["model"] == model]
+    assert mine and floors, f"Table {page.table}: nothing to compare ({len(mine)} {model} record(s), {len(floors)} floor(s))"
+    out = {}
+    for f in floors:
+        v = verdict(mine[-1], f)
+        out[f["label"]] = v["verdict"]
+        assert v["verdict"] == "supported", (
+            f"{model} {mine[-1].get('folds_hash') or mine[-1].get('seeds_hash')}: {100 * v['accuracy_a']:.1f} % "
+            f"against the floor {f['label']} {100 * v['accuracy_b']:.1f} % on the same clips, difference "
+            f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}] pp, McNemar p = {v['mcnemar_p']:.3g}: not above the floor")
+    return out
 
 
 # -- the embedded dataset page --------------------------------------------------------------

@@ -97,3 +97,58 @@ def test_cpu_ckplus_bar_flags_an_accuracy_regression():
     page = SimpleNamespace(preset="cpu", source={"kind": "synthetic"})
     with pytest.raises(AssertionError, match="accuracy regression"):
         report.check_records([low], page)
+
+
+def with_clips(run: dict, correct: list[bool]) -> dict:
+    per_clip = [{"clip_id": f"v{i}", "video_id": f"v{i}", "label": "happy", "pred": "happy" if ok else "anger"}
+                for i, ok in enumerate(correct)]
+    acc = sum(correct) / len(correct)
+    return {**run, "experiment": "afew-0123456789ab", "per_clip": per_clip,
+            "metrics": {**run["metrics"], "accuracy": acc, "confusion": [[sum(correct), len(correct) - sum(correct)]]}}
+
+
+def fake_floor(correct: list[bool]) -> dict:
+    config = {"features": "hog", "feature_size": 64, "seed": 0, "data": "unused", "dataset": "afew"}
+    return with_clips({"kind": "floor", "label": "HOG + logistic regression (floor)", "config": config,
+                       "config_hash": "f1", "metrics": {"uar": 0.3, "macro_f1": 0.2}}, correct)
+
+
+def test_comparison_has_intervals_and_floor_rows():
+    one = with_clips(fake_run("cnn-lstm"), [True] * 30 + [False] * 10)
+    seeds = [with_clips(fake_run("ecnn-fsa", seed=s), [True] * k + [False] * (40 - k)) for s, k in ((0, 20), (1, 30))]
+    df = report.comparison(9, [one, *seeds, fake_floor([True] * 10 + [False] * 30)])
+    lstm = df[df["row"] == "CNN-LSTM [30] (end-to-end)"].iloc[0]
+    assert lstm["CI over"] == "Wilson over 40 clips" and lstm["95 % CI"].startswith("75.0 [")
+    fsa = df[df["row"] == "Proposed ECNN-FSA (end-to-end)"]
+    # two seeds (0.5, 0.75): mean 0.625, half-width t(.975, 1) * std / sqrt 2 = 12.706 * 0.125 > 1 -> clipped
+    assert fsa["CI over"].tolist() == ["t over 2 seeds"] * 2 and fsa["95 % CI"].tolist() == ["62.5 [0.0, 100.0]"] * 2
+    floor = df[df["status"] == "floor"]
+    assert floor["row"].tolist() == ["HOG + logistic regression (floor)"] and floor["ours acc %"].item() == 25.0
+    assert floor["profile"].item() == "64 px" and floor["CI over"].item() == "Wilson over 40 clips"
+
+
+def test_claims_follow_the_paper_order_and_face_the_floor():
+    always, often_wrong = [True] * 40, [i % 3 == 0 for i in range(40)]
+    ecnn = with_clips(fake_run("ecnn-fsa"), always)
+    lstm = with_clips(fake_run("cnn-lstm"), often_wrong)
+    df = report.claims(9, [ecnn, lstm, fake_floor(often_wrong)]).set_index("claim")
+    main = df.loc["Proposed ECNN-FSA (end-to-end) > CNN-LSTM [30] (end-to-end)"]  # paper: 49.78 > 41.57
+    assert main["verdict"] == "supported" and main["source"] == "paper: 49.78 > 41.57"
+    assert (main["A acc %"], main["B acc %"], main["only A right"], main["only B right"]) == (100.0, 35.0, 26, 0)
+    assert df.loc["CNN-LSTM [30] (end-to-end) > HOG + logistic regression (floor)", "verdict"] == "cannot tell"
+    assert df.loc["Proposed ECNN-FSA (end-to-end) > HOG + logistic regression (floor)", "verdict"] == "supported"
+    assert len(df) == 3
+    swapped = report.claims(9, [with_clips(fake_run("ecnn-fsa"), often_wrong),
+                                with_clips(fake_run("cnn-lstm"), always)])
+    assert swapped["verdict"].tolist() == ["contradicted"]
+
+
+def test_claims_of_a_k_fold_summary_need_its_fold_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
+    summary = {"kind": "folds", "experiment": "ckplus-0123456789ab", "folds_hash": "ab",
+               "fold_config_hashes": ["h0", "h1"]}
+    record("ckplus-0123456789ab", {"per_clip": [{"clip_id": "a"}]}, name="h0")
+    with pytest.raises(ConfigError, match="h1 are missing"):
+        report.per_clip_rows(summary)
+    record("ckplus-0123456789ab", {"per_clip": [{"clip_id": "b"}]}, name="h1")
+    assert [c["clip_id"] for c in report.per_clip_rows(summary)] == ["a", "b"]

@@ -46,7 +46,10 @@ class TableDirective(SphinxDirective):
             "numbers a run used; 'experiment' is its folder in the store (notebooks name it after the "
             "dataset and the hash of its index.csv, as in the page's banner); 'run' is its config (or "
             "k-fold) hash, the name of its JSON record; 'majority class %' is the accuracy of always "
-            "answering the test data's most frequent class."))
+            "answering the test data's most frequent class; '95 % CI' is the accuracy's interval, over the "
+            "folds, the seeds or the test clips as 'CI over' says. Rows marked 'floor' are classical "
+            "baselines (HOG or LBP features + logistic regression) on the same clips and splits, with "
+            "their feature size as 'profile': the floor every deep model must clear."))
         return [note, nodes.raw("", report.to_html(df), format="html")]
 
 

@@ -18,13 +18,13 @@ P, R, GRID = 8, 1, 4
 N_CODES = P + 2  # "uniform" LBP: P + 1 uniform patterns + one bin for the rest
 
 
-def lbp_histogram(gray: np.ndarray) -> np.ndarray:
-    """160-d LBP descriptor of one grey image ``[H, W]``."""
+def lbp_histogram(gray: np.ndarray, grid: int = GRID) -> np.ndarray:
+    """LBP descriptor of one grey image ``[H, W]``: ``grid² × 10`` values (160 by default)."""
     codes = local_binary_pattern(gray, P, R, method="uniform").astype(np.int64)
     h, w = codes.shape
     feats = []
-    for rows in np.array_split(np.arange(h), GRID):
-        for cols in np.array_split(np.arange(w), GRID):
+    for rows in np.array_split(np.arange(h), grid):
+        for cols in np.array_split(np.arange(w), grid):
             cell = codes[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
             hist = np.bincount(cell.ravel(), minlength=N_CODES).astype(np.float32)
             feats.append(hist / max(hist.sum(), 1.0))
