@@ -38,14 +38,27 @@ def test_unrun_rows_and_extra_rows_are_marked():
         report.comparison(5, [])
 
 
+def fake_seeds(run: dict, accuracies: list[float]) -> dict:
+    """The seeds summary of ``run``'s configuration (fsa.engine.run_group's fields that the report reads)."""
+    per = {"mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)), "per_fold": accuracies}
+    return {**run, "kind": "seeds", "seeds_hash": "5eed5eed5eed", "seeds_run": list(range(len(accuracies))),
+            "metrics": {"accuracy": per, "uar": per, "macro_f1": per,
+                        "pooled": {"confusion": run["metrics"]["confusion"]}}}
+
+
 def test_comparison_reads_every_recorded_run_of_the_table(tmp_path, monkeypatch):
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
     assert (report.comparison(6)["status"] == "not run").all()
-    run = {**fake_run("ecnn-fsa", "cpu", 0.45, s=0.2), "experiment": "afew-0123456789ab"}
-    record("afew-0123456789ab", run, name=run["config_hash"])  # what `papermill table6 -p s 0.2` leaves
+    summary = fake_seeds({**fake_run("ecnn-fsa", "cpu", 0.45, s=0.2), "experiment": "afew-0123456789ab"},
+                         [0.40, 0.45, 0.50])
+    record("afew-0123456789ab", summary, name="seeds-5eed5eed5eed")  # what `papermill table6 -p s 0.2` leaves
     df = report.comparison(6)
     row = df[df["status"] == "measured"]
     assert row["ours acc %"].tolist() == [45.0] and row["experiment"].tolist() == ["afew-0123456789ab"]
+    half = 4.302653 * 0.05 / np.sqrt(3)  # t(0.975, df 2) x sample std 0.05 / sqrt(3 seeds)
+    low, high = 0.45 - half, 0.45 + half
+    assert row["95 % CI"].tolist() == [f"45.0 [{100 * low:.1f}, {100 * high:.1f}]"]
+    assert row["CI over"].tolist() == ["t over 3 seeds"]
 
 
 def test_profile_of_names_the_preset_or_custom():
@@ -78,11 +91,14 @@ def test_page_rejects_bad_parameters_before_any_work(bad, match):
 def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path, monkeypatch):
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
     page = report.Page(9, preset="smoke", data=smoke_prepared("afew"), epochs=1)
-    rec = page.run(page.config("ecnn-fsa"))
+    rec = page.run(page.config("ecnn-fsa"))  # AFEW: one run per seed and their summary
     again = page.run(page.config("ecnn-fsa"))  # read from the store, not retrained
-    assert (again["config_hash"], again["finished_at"]) == (rec["config_hash"], rec["finished_at"])
-    assert list(report.check_records([rec], page)) == [f"ecnn-fsa run {rec['config_hash']}"]
-    bad = json.loads(json.dumps(rec))
+    assert (again["seeds_hash"], again["finished_at"]) == (rec["seeds_hash"], rec["finished_at"])
+    assert rec["seeds_run"] == list(range(report.AFEW_SEEDS))
+    runs = report.fold_runs(rec)
+    assert [r["seed"] for r in runs] == rec["seeds_run"]
+    assert list(report.check_records([rec], page)) == [f"ecnn-fsa run {r['config_hash']}" for r in runs]
+    bad = json.loads(json.dumps(runs[0]))
     bad["config"]["model"]["s"] = 0.3
     with pytest.raises(AssertionError, match="config and hash differ"):
         report.check_records([bad], page)
