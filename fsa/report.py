@@ -236,6 +236,29 @@ class Page:
         """The verdict on each claim this page's records can test (see :func:`claims`)."""
         return claims(self.table, [*records, *floor_records])
 
+    def rebuild_spread(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1,), retrain: bool = False
+                       ) -> pd.DataFrame:
+        """How far a rebuild may move this page's number for ``model``: the same configuration
+        trained again with other seeds, beside the page's own.
+
+        A seed draws everything random in a run — initialisation, clip order, frames and
+        augmentation, the validation carve and, on CK+, the subject folds themselves — so the
+        spread between seeds bounds what another machine's arithmetic does to a run of one seed
+        (same folds, another trajectory). The still-image stage keeps its seed-0 run.
+        """
+        base = self.config(model)
+        rows = []
+        for seed in (base.seed, *seeds):
+            rec = self.run(base.override(seed=seed), retrain=retrain and seed != base.seed)
+            ci = accuracy_interval(rec)
+            rows.append({"seed": seed, "acc %": round(100 * ci["mean"], 2),
+                         "95 % CI": f"[{100 * ci['low']:.1f}, {100 * ci['high']:.1f}]", "CI over": ci["method"],
+                         "half-width (pp)": round(100 * (ci["high"] - ci["mean"]), 2),
+                         "run": rec.get("folds_hash") or rec.get("seeds_hash")})
+        df = pd.DataFrame(rows)
+        df["Δ from seed %d (pp)" % base.seed] = (df["acc %"] - df["acc %"].iloc[0]).round(2)
+        return df
+
     def comparison(self) -> pd.DataFrame:
         """Paper vs this project for this page's table, over every recorded run on this page's data."""
         return comparison(self.table, experiment=f"{self.dataset}-{self.source['index_hash']}")
