@@ -50,7 +50,8 @@ import numpy as np
 from fsa.faces import alignment_from_landmarks, warp_crop
 
 from . import facs, synth
-from .synth import AFEW_FOLDERS, SubjectPlan, VideoPlan
+from .synth.layouts import AFEW_FOLDERS
+from .synth.plans import SubjectPlan, VideoPlan
 
 #: FER2013 emotion codes: the code of a class is its position.
 FER_CLASSES = ("anger", "disgust", "fear", "happy", "sadness", "surprise", "neutral")
