@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
-import json
 import logging
 import math
 import os
@@ -63,6 +61,7 @@ from tqdm import tqdm
 from . import results as store
 from .checkpoint import CheckpointError, load_checkpoint, load_model, load_weights, save_checkpoint, unwrap
 from .config import Config, ConfigError
+from .hashing import stable_hash
 from .metrics import classification_metrics, summarize_folds
 from .models import build_model
 from .models.layout import format_input, set_layout
@@ -351,11 +350,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _json_hash(obj: Any) -> str:
-    """Short sha256 of ``obj`` as canonical JSON (sorted keys)."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def split_ids(splits: Any) -> dict:
     """The sorted clip ids of the train, validation and test splits, and a hash of the three.
 
@@ -367,7 +361,7 @@ def split_ids(splits: Any) -> dict:
     for name in ("train", "val", "test"):
         clips = getattr(getattr(splits, name), "clips", None)
         ids[name] = None if clips is None else sorted(c.clip_id for c in clips)
-    return {**ids, "hash": _json_hash(ids)}
+    return {**ids, "hash": stable_hash(ids)}
 
 
 def _check_splits(splits: Any) -> None:
@@ -555,7 +549,7 @@ def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
     for k in (*cfg.EXECUTION_FIELDS, "fold"):
         d.pop(k)
     d["folds_run"] = list(folds)
-    return _json_hash(d)
+    return stable_hash(d)
 
 
 def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,

@@ -1,7 +1,9 @@
-"""The synthetic datasets' on-disk layouts, their sizes and label codes, and the random streams."""
+"""The synthetic datasets' on-disk layouts, their classes and sizes, and the random streams."""
 from __future__ import annotations
 
 import numpy as np
+
+from ..labels import AFEW_FOLDERS, CK_CODES
 
 VIDEO_LAYOUTS = ("ckplus", "afew")
 #: Still-image layouts, made by :mod:`data_prep.synth_stills` from the same faces and expressions.
@@ -9,13 +11,8 @@ STILL_LAYOUTS = ("fer2013", "sfew")
 LAYOUTS = VIDEO_LAYOUTS + STILL_LAYOUTS
 SIZE_NAMES = ("smoke", "default")
 
-#: CK+ emotion codes (Emotion/*_emotion.txt).
-CK_CODES = {"neutral": 0, "anger": 1, "contempt": 2, "disgust": 3, "fear": 4, "happy": 5,
-            "sadness": 6, "surprise": 7}
-#: AFEW class folder for each canonical label.
-AFEW_FOLDERS = {"anger": "Angry", "disgust": "Disgust", "fear": "Fear", "happy": "Happy",
-                "neutral": "Neutral", "sadness": "Sad", "surprise": "Surprise"}
-CK_CLASSES = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
+#: The classes of the labelled CK+ sequences: CK+ labels none of them neutral.
+CK_CLASSES = tuple(label for label in CK_CODES if label != "neutral")
 AFEW_CLASSES = tuple(AFEW_FOLDERS)
 
 CK_FRAME = (490, 640)  # (height, width), as CK+

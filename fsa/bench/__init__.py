@@ -86,7 +86,7 @@ import torch
 from ..models.layout import LAYOUTS
 from ..results import device_name, git_commit
 from .data_pipeline import bench_data, bench_face_prep, bench_loader
-from .measure import Load, PeakMemory, busy, resolve_device, sig, summarise, timed
+from .measure import Load, PeakMemory, busy, sig, summarise, timed
 from .model_timing import bench_models, bench_size, count_flops, table8_ratios, table8_rows
 from .peak import bench_peak, matmul_peak
 from .report import format_report, latest, save, store_name
@@ -98,7 +98,7 @@ __all__ = [
     "AMP_MODES", "DTYPES", "MODELS", "PROFILES", "SCHEMA", "SIZES", "TARGETS", "BenchSettings", "Load", "PeakMemory",
     "bench_data", "bench_face_prep", "bench_loader", "bench_models", "bench_peak", "bench_size", "build_parser",
     "busy", "check_targets", "count_flops", "default_batch", "default_models", "environment", "format_report",
-    "latest", "main", "matmul_peak", "native_bf16", "precisions", "resolve_device", "run_bench", "save", "sig",
+    "latest", "main", "matmul_peak", "native_bf16", "precisions", "run_bench", "save", "sig",
     "store_name", "summarise", "table8_ratios", "table8_rows", "timed",
 ]
 

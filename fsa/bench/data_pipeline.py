@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .measure import Load, _sync, sig, unavailable
+from ..engine import _sync
+from .measure import Load, sig, unavailable
 from .settings import BenchSettings, default_batch, size_config
 
 

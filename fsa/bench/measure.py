@@ -10,21 +10,7 @@ from typing import Any, Callable, Sequence
 import psutil
 import torch
 
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}: CUDA is not available on this machine")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device={device!r}: expected auto, cpu or cuda[:k]")
-    return dev
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from ..engine import _sync
 
 
 def sig(x: float, digits: int = 4) -> float:

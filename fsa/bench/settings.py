@@ -8,9 +8,9 @@ from typing import Any, Sequence
 
 import torch
 
-from ..config import PRESETS, make_config
+from ..config import PRESETS, Config, make_config
+from ..engine import resolve_device
 from ..models.layout import LAYOUTS
-from .measure import resolve_device
 
 #: 2: one model row per precision (``precision``, ``roof``), ratios keyed by size and precision.
 SCHEMA = 2
@@ -109,6 +109,7 @@ class BenchSettings:
         repeats = prof["repeats"] if repeats is None else repeats
         if repeats < 1 or warmup < 1:
             raise ValueError(f"repeats={repeats}, warmup={warmup}: need repeats >= 1 and warmup >= 1")
+        Config(device=device).validate()  # auto, cpu or cuda[:k]
         workers = tuple(loader_workers) if loader_workers is not None else (0, min(4, os.cpu_count() or 1))
         return cls(profile=profile, device=resolve_device(device), sizes=sizes,
                    models=tuple(models) if models else None, repeats=repeats, warmup=warmup, amp=amp, layout=layout,
