@@ -27,8 +27,8 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
   global batch with fewer clips than processes is dropped (never, for one process).
   Evaluation shards clips over ranks and gathers the outputs on every rank, so the
   selection and early-stopping decisions agree; only rank 0 writes files.
-* **Memory layout** (:mod:`fsa.models.layout`): channels_last on CUDA; on the CPU, NCHW
-  for training and channels_last (NCHW branch conv) for evaluation. Layouts change strides,
+* **Memory format** (:mod:`fsa.models.memory_format`): channels_last on CUDA; on the CPU, NCHW
+  for training and channels_last (NCHW branch conv) for evaluation. They change strides,
   not values. CUDA also runs under bf16 autocast (the loss in float32).
 * **Timings**: ``train_ms_per_frame`` is the wall time of the training loop (loading,
   forward, backward, update) per input frame (clips × n), over all epochs;
@@ -64,7 +64,7 @@ from .config import Config, ConfigError
 from .hashing import stable_hash
 from .metrics import classification_metrics, summarize_folds
 from .models import build_model
-from .models.layout import format_input, set_layout
+from .models.memory_format import format_input, set_memory_format
 
 log = logging.getLogger("fsa.engine")
 
@@ -242,7 +242,7 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
     """
     device = torch.device(device)
     net = unwrap(model).eval()
-    fmt = set_layout(net, device, train=False)
+    fmt = set_memory_format(net, device, train=False)
     mine = list(range(len(dataset)))[dist.rank::dist.world]
     batches = [mine[i:i + batch_size] for i in range(0, len(mine), batch_size)]
     loader = DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=device.type == "cuda")
@@ -290,7 +290,7 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
 def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer, cfg: Config, epoch: int,
                  device: torch.device, dist: DistInfo, progress: bool, last_good: str) -> dict:
     model.train()
-    fmt = set_layout(unwrap(model), device, train=True)
+    fmt = set_memory_format(unwrap(model), device, train=True)
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)
     torch.manual_seed(seed_for(cfg.seed, epoch, dist.rank, _DROPOUT_TAG))
@@ -413,7 +413,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
 
             load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
         model.to(device)
-        set_layout(model, device, train=True)
+        set_memory_format(model, device, train=True)
         optimizer, scheduler = make_optimizer(model, cfg)
 
         start_epoch, history, best, stopped, resumed_from = 0, [], None, False, None

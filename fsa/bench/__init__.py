@@ -52,8 +52,9 @@ Definitions (the interpretations behind the numbers):
   and the ratios between them hold.
 
 Execution settings (the fast path; each can be switched to measure its effect): the
-memory layout of :mod:`fsa.models.layout` (``--layout``: channels_last on CUDA; on CPU
-channels_last with an NCHW branch conv for inference and NCHW for training); inference
+memory format of :mod:`fsa.models.memory_format` (``--memory-format``, formerly ``--layout``, and
+``layout`` in the JSON: channels_last on CUDA; on CPU channels_last with an NCHW branch conv for
+inference and NCHW for training); inference
 mode; fp32 and, beside it, bf16 autocast where the hardware has native bf16 (``--amp``:
 ``auto``; ``off`` times fp32 alone, ``bf16`` bf16 alone; never bf16 by default on CPUs
 without it, where it is emulated and slower than fp32); ``cudnn.benchmark`` on CUDA;
@@ -83,7 +84,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ..models.layout import LAYOUTS
+from ..models.memory_format import MEMORY_FORMATS
 from ..results import device_name, git_commit
 from .data_pipeline import bench_data, bench_face_prep, bench_loader
 from .measure import Load, PeakMemory, busy, sig, summarise, timed
@@ -168,7 +169,7 @@ def environment(device: torch.device) -> dict:
 
 def run_bench(profile: str = "default", device: str = "auto", models: Sequence[str] | None = None,
               sizes: Sequence[str] | None = None, repeats: int | None = None, warmup: int | None = None,
-              threads: int | None = None, layout: str = "auto", amp: str = "auto", compile: bool = False,
+              threads: int | None = None, memory_format: str = "auto", amp: str = "auto", compile: bool = False,
               train_batch: int | None = None, infer_batch: int | None = None, n: int = 5,
               data: bool = True, raw: str | os.PathLike | None = None, loader_workers: Sequence[int] | None = None,
               log: Callable[[str], None] | None = None) -> dict:
@@ -179,8 +180,9 @@ def run_bench(profile: str = "default", device: str = "auto", models: Sequence[s
     measurement lists its own ``times_s``. ``threads`` sets torch's thread count for the run.
     """
     settings = BenchSettings.check(profile, device=device, models=models, sizes=sizes, repeats=repeats,
-                                   warmup=warmup, layout=layout, amp=amp, compile=compile, train_batch=train_batch,
-                                   infer_batch=infer_batch, n=n, data=data, raw=raw, loader_workers=loader_workers)
+                                   warmup=warmup, memory_format=memory_format, amp=amp, compile=compile,
+                                   train_batch=train_batch, infer_batch=infer_batch, n=n, data=data, raw=raw,
+                                   loader_workers=loader_workers)
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     threads_before, benchmark_before = torch.get_num_threads(), torch.backends.cudnn.benchmark
     if threads:
@@ -227,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     p.add_argument("--train-batch", type=int, help="clips per training step (default per size and device)")
     p.add_argument("--infer-batch", type=int, help="clips per inference step")
-    p.add_argument("--layout", default="auto", choices=LAYOUTS,
-                   help="memory layout: auto = the measured best per device and mode (fsa.models.layout)")
+    p.add_argument("--memory-format", "--layout", dest="memory_format", default="auto", choices=MEMORY_FORMATS,
+                   help="auto = the measured best per device and mode (fsa.models.memory_format)")
     p.add_argument("--amp", default="auto", choices=AMP_MODES,
                    help="auto: fp32, and bf16 autocast beside it where the hardware has native bf16; "
                         "off: fp32 only; bf16: bf16 autocast only")
@@ -247,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_bench(
             profile, device=args.device, models=[m for m in args.models.split(",") if m] if args.models else None,
             sizes=[s for s in args.sizes.split(",") if s] if args.sizes else None, repeats=args.repeats,
-            warmup=args.warmup, threads=args.threads, layout=args.layout, amp=args.amp,
+            warmup=args.warmup, threads=args.threads, memory_format=args.memory_format, amp=args.amp,
             compile=args.compile, train_batch=args.train_batch, infer_batch=args.infer_batch, data=args.data,
             raw=args.raw)
     except ValueError as e:

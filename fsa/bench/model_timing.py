@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..models import build_model
-from ..models.layout import choose as choose_layout, format_input, set_layout
+from ..models.memory_format import choose as choose_memory_format, format_input, set_memory_format
 from ..paper import paper_table
 from .measure import Load, PeakMemory, busy, sig, summarise, timed
 from .settings import DTYPES, BenchSettings, default_batch, size_config
@@ -37,9 +37,10 @@ class _Case:
     """One model at one size in one precision, timed in inference and in training (see :func:`bench_size`)."""
 
     def __init__(self, name: str, size: str, device: torch.device, n: int, train_batch: int | None,
-                 infer_batch: int | None, layout: str, precision: str, compile: bool):
+                 infer_batch: int | None, memory_format: str, precision: str, compile: bool):
         cfg = size_config(name, size)
-        self.name, self.size, self.cfg, self.device, self.n, self.layout = name, size, cfg.model, device, n, layout
+        self.name, self.size, self.cfg, self.device, self.n = name, size, cfg.model, device, n
+        self.memory_format = memory_format
         self.image = cfg.image_size
         self.flops = {"inference": count_flops(cfg.model, n, self.image, train=False),
                       "train": count_flops(cfg.model, n, self.image, train=True)}
@@ -69,10 +70,10 @@ class _Case:
         return twin
 
     def setup(self, mode: str) -> Callable[[], None]:
-        """Layout, inputs (and optimizer) for ``mode``; returns the step to time."""
+        """Memory format, inputs (and optimizer) for ``mode``; returns the step to time."""
         train = mode == "train"
         self.model.train(train)
-        fmt = set_layout(self.model, self.device, train=train, layout=self.layout)
+        fmt = set_memory_format(self.model, self.device, train=train, memory_format=self.memory_format)
         b = self.batches[mode]
         g = torch.Generator(device="cpu").manual_seed(1 + train)
         x = format_input(torch.randn(b, self.n, 3, self.image, self.image, generator=g).to(self.device), fmt)
@@ -98,7 +99,7 @@ class _Case:
         s = summarise(times)
         achieved = self.flops[mode] * frames / s["median"]
         entry = {
-            "layout": choose_layout(self.device, mode == "train", self.layout),
+            "layout": choose_memory_format(self.device, mode == "train", self.memory_format),
             "batch_clips": self.batches[mode],
             "frames_per_step": frames,
             "ms_per_frame": sig(s["median"] * 1e3 / frames),
@@ -124,7 +125,7 @@ class _Case:
 
 def bench_size(size: str, models: Sequence[str], device: torch.device, *, peak: dict, n: int = 5,
                train_batch: int | None = None, infer_batch: int | None = None, warmup: int = 1, repeats: int = 3,
-               min_seconds: float = 0.0, layout: str = "auto", precisions: Sequence[str] = ("fp32",),
+               min_seconds: float = 0.0, memory_format: str = "auto", precisions: Sequence[str] = ("fp32",),
                compile: bool = False, log: Callable[[str], None] = lambda msg: None) -> list[dict]:
     """Every model at one size in every precision: inference, then training (see :mod:`fsa.bench`).
 
@@ -136,7 +137,7 @@ def bench_size(size: str, models: Sequence[str], device: torch.device, *, peak: 
     """
     cases = []
     for m in models:
-        first = _Case(m, size, device, n, train_batch, infer_batch, layout, precisions[0], compile)
+        first = _Case(m, size, device, n, train_batch, infer_batch, memory_format, precisions[0], compile)
         cases += [first] + [first.in_precision(p) for p in precisions[1:]]
     for mode in ("inference", "train"):
         steps = [c.setup(mode) for c in cases]
@@ -169,7 +170,7 @@ def bench_models(settings: BenchSettings, peak: dict, precisions: Sequence[str],
     for size in s.sizes:
         rows += bench_size(size, s.models_at(size), s.device, peak=peak, n=s.n, train_batch=s.train_batch,
                            infer_batch=s.infer_batch, warmup=s.warmup, repeats=s.repeats,
-                           min_seconds=s.spec["min_seconds"], layout=s.layout, precisions=precisions,
+                           min_seconds=s.spec["min_seconds"], memory_format=s.memory_format, precisions=precisions,
                            compile=s.compile, log=log)
         gc.collect()  # the models, their optimizer state and activations, before the next size
         if s.device.type == "cuda":

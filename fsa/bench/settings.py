@@ -10,7 +10,7 @@ import torch
 
 from ..config import PRESETS, Config, make_config
 from ..engine import resolve_device
-from ..models.layout import LAYOUTS
+from ..models.memory_format import MEMORY_FORMATS
 
 #: 2: one model row per precision (``precision``, ``roof``), ratios keyed by size and precision.
 SCHEMA = 2
@@ -76,7 +76,7 @@ class BenchSettings:
     repeats: int
     warmup: int
     amp: str
-    layout: str
+    memory_format: str
     compile: bool
     train_batch: int | None
     infer_batch: int | None
@@ -88,14 +88,14 @@ class BenchSettings:
     @classmethod
     def check(cls, profile: str = "default", device: str = "auto", models: Sequence[str] | None = None,
               sizes: Sequence[str] | None = None, repeats: int | None = None, warmup: int | None = None,
-              layout: str = "auto", amp: str = "auto", compile: bool = False, train_batch: int | None = None,
+              memory_format: str = "auto", amp: str = "auto", compile: bool = False, train_batch: int | None = None,
               infer_batch: int | None = None, n: int = 5, data: bool = True, raw: str | os.PathLike | None = None,
               loader_workers: Sequence[int] | None = None) -> "BenchSettings":
         """The settings of a run; a ``ValueError`` names the first bad argument, before any work."""
         if profile not in PROFILES:
             raise ValueError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
-        if layout not in LAYOUTS:
-            raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
+        if memory_format not in MEMORY_FORMATS:
+            raise ValueError(f"memory_format={memory_format!r}: expected one of {', '.join(MEMORY_FORMATS)}")
         if amp not in AMP_MODES:
             raise ValueError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
         prof = PROFILES[profile]
@@ -112,9 +112,9 @@ class BenchSettings:
         Config(device=device).validate()  # auto, cpu or cuda[:k]
         workers = tuple(loader_workers) if loader_workers is not None else (0, min(4, os.cpu_count() or 1))
         return cls(profile=profile, device=resolve_device(device), sizes=sizes,
-                   models=tuple(models) if models else None, repeats=repeats, warmup=warmup, amp=amp, layout=layout,
-                   compile=compile, train_batch=train_batch, infer_batch=infer_batch, n=n, data=data,
-                   raw=Path(raw) if raw else None, loader_workers=workers)
+                   models=tuple(models) if models else None, repeats=repeats, warmup=warmup, amp=amp,
+                   memory_format=memory_format, compile=compile, train_batch=train_batch, infer_batch=infer_batch,
+                   n=n, data=data, raw=Path(raw) if raw else None, loader_workers=workers)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -126,8 +126,8 @@ class BenchSettings:
         return self.models or default_models(size, self.device)
 
     def record(self, precisions: Sequence[str]) -> dict:
-        """The ``settings`` section of the result."""
+        """The ``settings`` section of the result (the memory format under its record name, ``layout``)."""
         return {"sizes": list(self.sizes), "models": {s: list(self.models_at(s)) for s in self.sizes},
                 "n": self.n, "warmup": self.warmup, "repeats": self.repeats,
-                "layout": self.layout, "amp": self.amp, "precisions": list(precisions), "compile": self.compile,
+                "layout": self.memory_format, "amp": self.amp, "precisions": list(precisions), "compile": self.compile,
                 "inference_mode": True}
