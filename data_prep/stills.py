@@ -62,7 +62,7 @@ from tqdm import tqdm
 
 from fsa.config import CLASSES_7
 from fsa.faces import FacePipeline, NoFaceError
-from fsa.results import atomic_write, write_json
+from fsa.results import write_bytes, write_json
 from fsa.video import IMAGE_SUFFIXES, DataError, read_image
 
 from .labels import AFEW_CLASS_FOLDERS, FER2013_EMOTIONS
@@ -378,7 +378,7 @@ def align_stills(stills: StillSet, out: str | os.PathLike, size: int = 224, marg
             ok, png = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
             if not ok:
                 raise OSError(f"{target}: could not encode the PNG")
-            atomic_write(target, lambda f: f.write(png.tobytes()), mode="wb")
+            write_bytes(target, png.tobytes())
         sources[s.still_id] = s.digest
         items.append(replace(s, path=target, digest=hashlib.sha256(target.read_bytes()).hexdigest()))
     kept = {s.path for s in items}

@@ -178,7 +178,8 @@ def test_table8_ratios(any_run):
     ratios = result["ratios"]
     precs = expected_precisions(result)
     assert list(ratios) == [f"tiny {p}" for p in precs] + ["published"]
-    ms = {(r["model"], r["precision"], m): r[m]["ms_per_frame"] for r in result["models"] for m in ("train", "inference")}
+    ms = {(r["model"], r["precision"], m): r[m]["ms_per_frame"] for r in result["models"]
+          for m in ("train", "inference")}
     best = {(r["model"], r["precision"], m): r[m]["ms_per_frame_min"] for r in result["models"]
             for m in ("train", "inference")}
     for p in precs:
@@ -275,7 +276,8 @@ def test_report_reads_a_schema_1_record(tiny_run):
     text = bench.format_report(old)
     assert "precisions fp32 (amp=off)" in text and "measured, tiny " in text
     assert sum(line.startswith("ecnn-fsa") for line in text.splitlines()) == 2
-    assert [(r["model"], r["precision"]) for r in bench.table8_rows(old)] == [("ecnn-fsa", "fp32"), ("cnn-lstm", "fp32")]
+    assert [(r["model"], r["precision"]) for r in bench.table8_rows(old)] == [("ecnn-fsa", "fp32"),
+                                                                               ("cnn-lstm", "fp32")]
 
 
 def test_report_says_what_is_not_available(tiny_run):

@@ -30,10 +30,11 @@ How a video is made
   re-triangulating each frame that is visually indistinguishable at these magnitudes. Parted lips
   are painted as a dark mouth cavity inside the inner-lip polygon.
 * **ckplus** ("lab"): grayscale 640x490 PNG sequences (10-30 frames; CK+ has 10-60), from neutral
-  (intensity 0) after a hold of 0-2 frames to the apex (0.7-1.0) at the last frame, with a CK+-coded emotion file on the last frame of the labelled
-  sequences. About a quarter of the sequences are unlabelled, as in CK+: they show a blend of two
-  prototypes (which is why CK+ coders would not label them) and have no emotion file. A subject
-  keeps its pose across its sequences, with a small drift within each, as in a lab session.
+  (intensity 0) after a hold of 0-2 frames to the apex (0.7-1.0) at the last frame, with a CK+-coded
+  emotion file on the last frame of the labelled sequences. About a quarter of the sequences are
+  unlabelled, as in CK+: they show a blend of two prototypes (which is why CK+ coders would not
+  label them) and have no emotion file. A subject keeps its pose across its sequences, with a small
+  drift within each, as in a lab session.
 * **afew** ("wild"): colour XVID AVI clips at 360x288 (AFEW's 5:4 at half size) with head-pose
   jitter (roll, zoom, squash for yaw, translation), light (per-clip colour temperature, exposure
   and side light; drifting exposure with occasional flashes), focus and motion blur, sensor noise,
@@ -64,9 +65,26 @@ from __future__ import annotations
 # The underscore names are internals that data_prep.synth_stills builds on (as synth.<name>).
 from .driver import RENDERERS, Summary, generate, main, readme_faces, render_subject
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
-from .layouts import (_PLAN_STREAM, _SUBJECT_STREAM, _VIDEO_STREAM, AFEW_CLASSES, AFEW_FOLDERS, AFEW_FOURCC, AFEW_FPS,
-                      AFEW_FRAME, APEX, CK_CLASSES, CK_CODES, CK_FRAME, LAYOUTS, SIZE_NAMES, SIZES, STILL_LAYOUTS,
-                      VIDEO_LAYOUTS, random_stream)
+from .layouts import (
+                      _PLAN_STREAM,
+                      _SUBJECT_STREAM,
+                      _VIDEO_STREAM,
+                      AFEW_CLASSES,
+                      AFEW_FOLDERS,
+                      AFEW_FOURCC,
+                      AFEW_FPS,
+                      AFEW_FRAME,
+                      APEX,
+                      CK_CLASSES,
+                      CK_CODES,
+                      CK_FRAME,
+                      LAYOUTS,
+                      SIZE_NAMES,
+                      SIZES,
+                      STILL_LAYOUTS,
+                      VIDEO_LAYOUTS,
+                      random_stream,
+)
 from .plans import PLANNERS, SubjectPlan, VideoPlan, _spread, plan_afew, plan_ckplus
 from .profiles import afew_profile, ck_profile
 from .render import _imwrite

@@ -91,8 +91,7 @@ from .measure import Load, PeakMemory, busy, sig, summarise, timed
 from .model_timing import bench_models, bench_size, count_flops, table8_ratios, table8_rows
 from .peak import bench_peak, matmul_peak
 from .report import format_report, latest, save, store_name
-from .settings import (AMP_MODES, DTYPES, MODELS, PROFILES, SCHEMA, SIZES, BenchSettings, default_batch,
-                       default_models)
+from .settings import AMP_MODES, DTYPES, MODELS, PROFILES, SCHEMA, SIZES, BenchSettings, default_batch, default_models
 from .targets import TARGETS, check_targets
 
 __all__ = [
@@ -143,8 +142,8 @@ def environment(device: torch.device) -> dict:
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         # OpenMP's wait policy matters on a shared CPU: spinning threads fight the other processes
-        "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS")
-                    if k in os.environ},
+        "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                                               "MKL_NUM_THREADS") if k in os.environ},
     }
     for dist, key in (("torchvision", "torchvision"), ("numpy", "numpy"), ("opencv-python-headless", "opencv"),
                       ("dlib-bin", "dlib")):

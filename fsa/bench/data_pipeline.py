@@ -60,7 +60,8 @@ def _prepare_in_subprocess(raw: Path, out: Path, jobs: Sequence[int]) -> dict[in
     return {r["jobs"]: r for r in reports}
 
 
-def bench_face_prep(work: Path, raw: Path | None, videos: int, jobs: Sequence[int] = (1, 2)) -> tuple[dict, Path | None]:
+def bench_face_prep(work: Path, raw: Path | None, videos: int, jobs: Sequence[int] = (1, 2)
+                    ) -> tuple[dict, Path | None]:
     """Face-preparation frames/s per ``-j``; returns the section and a prepared root (224 px crops).
 
     ``raw`` is a CK+ root; without one the ``smoke`` synthetic CK+ set is generated first
@@ -128,11 +129,11 @@ def bench_loader(prepared: Path, image_size: int, n: int, batch: int, clips: int
         first = t1 = None
         got = batches = 0
 
-        def done() -> bool:
+        def done(got: int, batches: int) -> bool:
             return got >= clips and batches >= 2
 
         with Load() as load:
-            while not done():
+            while not done(got, batches):
                 for b in loader:
                     b["frames"].to(device, non_blocking=True)
                     if first is None:
@@ -140,7 +141,7 @@ def bench_loader(prepared: Path, image_size: int, n: int, batch: int, clips: int
                         continue
                     got += b["frames"].shape[0]
                     batches += 1
-                    if done():
+                    if done(got, batches):
                         break
             _sync(device)
             seconds = time.perf_counter() - t1
