@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DATA ?= data
 JOBS ?= 2
 
-.PHONY: all venv book test test-fast browser data clean-data
+.PHONY: all venv book test test-fast lint browser data clean-data
 
 all: test
 
@@ -32,6 +32,11 @@ test: venv browser
 # The inner loop: everything but the tests marked slow (see pyproject.toml), under 2 minutes.
 test-fast: venv
 	$(PY) -m pytest -m "not slow"
+
+# ruff with the configuration in pyproject.toml; ruff is not a dependency (pip install ruff).
+lint:
+	@if $(PY) -c "import ruff" 2>/dev/null; then $(PY) -m ruff check .; \
+	else echo "make lint: ruff is not installed for $(PY); install it with $(PY) -m pip install ruff"; fi
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \

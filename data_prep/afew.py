@@ -19,10 +19,8 @@ from pathlib import Path
 
 from fsa.video import VIDEO_SUFFIXES, DataError, RawVideo, require_root
 
-CLASS_FOLDERS = {
-    "Angry": "anger", "Disgust": "disgust", "Fear": "fear", "Happy": "happy",
-    "Neutral": "neutral", "Sad": "sadness", "Surprise": "surprise",
-}
+from .labels import AFEW_CLASS_FOLDERS
+
 SPLITS = {"Train": "train", "Val": "val"}
 META = "synth_meta.csv"
 
@@ -51,7 +49,7 @@ def index(raw: str | Path) -> tuple[list[RawVideo], list[dict]]:
     if not present:
         raise DataError(f"{raw}: not an AFEW root: no Train/ or Val/ folder")
     subjects = read_subjects(raw)
-    by_lower = {k.lower(): v for k, v in CLASS_FOLDERS.items()}
+    by_lower = {k.lower(): v for k, v in AFEW_CLASS_FOLDERS.items()}
     records: list[RawVideo] = []
     skipped: list[dict] = []
     where: dict[str, str] = {}
@@ -67,7 +65,7 @@ def index(raw: str | Path) -> tuple[list[RawVideo], list[dict]]:
             label = by_lower.get(folder.name.lower())
             if label is None:
                 raise DataError(
-                    f"{folder}: not an AFEW class folder (expected one of {', '.join(CLASS_FOLDERS)})"
+                    f"{folder}: not an AFEW class folder (expected one of {', '.join(AFEW_CLASS_FOLDERS)})"
                 )
             for f in sorted(folder.iterdir()):
                 if f.name.startswith("."):

@@ -17,10 +17,8 @@ from pathlib import Path
 
 from fsa.video import DataError, RawVideo, require_root
 
-EMOTION_CODES = {
-    0: "neutral", 1: "anger", 2: "contempt", 3: "disgust",
-    4: "fear", 5: "happy", 6: "sadness", 7: "surprise",
-}
+from .labels import CK_EMOTIONS
+
 IMAGES = "cohn-kanade-images"
 EMOTION = "Emotion"
 
@@ -35,10 +33,10 @@ def read_label(path: str | Path) -> str:
         value = float(text.split()[0])
     except ValueError:
         raise DataError(f"{path}: CK+ label is not a number: {text!r}") from None
-    if not value.is_integer() or int(value) not in EMOTION_CODES:
-        codes = ", ".join(f"{k} {v}" for k, v in EMOTION_CODES.items())
+    if not value.is_integer() or int(value) not in CK_EMOTIONS:
+        codes = ", ".join(f"{k} {v}" for k, v in CK_EMOTIONS.items())
         raise DataError(f"{path}: unknown CK+ emotion code {text!r} (expected one of: {codes})")
-    return EMOTION_CODES[int(value)]
+    return CK_EMOTIONS[int(value)]
 
 
 def _dirs(folder: Path) -> list[Path]:

@@ -273,8 +273,8 @@ def summary(report: dict) -> str:
         f"videos: {v['prepared']} prepared ({run['prepared']} this run), {v['failed']} failed, "
         f"{v['skipped']} skipped of {v['indexed']} indexed",
         f"frames: {f['total']} ({methods}); dropped {f['dropped']}; face found in {report['found_rate']:.1%}",
-        f"throughput: {run['frames']} frames in {run['seconds']:.1f} s with -j {run['jobs']} = {run['fps']:.1f} frames/s"
-        f" (dlib models loaded once in {run['model_load_seconds']:.1f} s, not counted)",
+        f"throughput: {run['frames']} frames in {run['seconds']:.1f} s with -j {run['jobs']} = "
+        f"{run['fps']:.1f} frames/s (dlib models loaded once in {run['model_load_seconds']:.1f} s, not counted)",
     ]
     lines += [f"failed: {x['video_id']}: {x['reason']}" for x in report["failed"]]
     return "\n".join(lines)

@@ -4,12 +4,12 @@ The still-image stage (``fsa pretrain``, :mod:`fsa.stills`) reads three formats:
 
 ``fer2013``
     ``fer2013.csv`` (``--data`` is the file or a folder holding it) with the header
-    ``emotion,pixels,Usage``: ``emotion`` a code of :data:`FER2013_EMOTIONS` (0 Angry …
+    ``emotion,pixels,Usage``: ``emotion`` a code of :data:`~data_prep.labels.FER2013_EMOTIONS` (0 Angry …
     6 Neutral), ``pixels`` 2304 space-separated grey values (48x48, row-major), ``Usage``
     Training / PublicTest / PrivateTest → train / val / test. Images are already face crops.
 ``sfew``
     SFEW 2.0: ``Train/<Emotion>/*.png|jpg`` and ``Val/<Emotion>/*``, ``<Emotion>`` one of
-    AFEW's folder names (:data:`data_prep.afew.CLASS_FOLDERS`: Angry Disgust Fear Happy
+    AFEW's folder names (:data:`data_prep.labels.AFEW_CLASS_FOLDERS`: Angry Disgust Fear Happy
     Neutral Sad Surprise). Train → train, Val → val. Frames are whole movie frames
     (``--align`` crops the faces). SFEW's Test has no labels and is not read.
 ``folder``
@@ -17,8 +17,8 @@ The still-image stage (``fsa pretrain``, :mod:`fsa.stills`) reads three formats:
     name (case-insensitive), optionally under ``train/``, ``val/`` and ``test/`` top folders
     (``train/`` required, the others optional).
 
-Class names: FER2013's codes name AFEW's folders, and AFEW's folders map to the paper's classes
-in :data:`data_prep.afew.CLASS_FOLDERS`, so that table is the only one.
+Class names: FER2013's codes name AFEW's folders, and AFEW's folders map to the paper's classes,
+by the tables of :mod:`data_prep.labels`.
 
 Which split is the test split (the rule is the same for every format): a format's own labelled
 test split when it has one (FER2013 PrivateTest, a folder's ``test/``); otherwise — SFEW, whose
@@ -62,13 +62,11 @@ from tqdm import tqdm
 
 from fsa.config import CLASSES_7
 from fsa.faces import FacePipeline, NoFaceError
-from fsa.results import atomic_write, write_json
+from fsa.results import write_bytes, write_json
 from fsa.video import IMAGE_SUFFIXES, DataError, read_image
 
-from .afew import CLASS_FOLDERS
+from .labels import AFEW_CLASS_FOLDERS, FER2013_EMOTIONS
 
-#: FER2013 emotion code k → AFEW / FER folder name (0 Angry ... 6 Neutral).
-FER2013_EMOTIONS = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 FER2013_USAGE = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 FER2013_COLUMNS = ("emotion", "pixels", "Usage")
 FER2013_FILE = "fer2013.csv"
@@ -81,7 +79,7 @@ ALIGN_REPORT = "align_report.json"
 MAX_LISTED = 50
 
 #: Folder or FER name (lower case) → the paper's class, from the one AFEW table and CLASSES_7.
-_CLASS_NAMES = {**{c: c for c in CLASSES_7}, **{k.lower(): v for k, v in CLASS_FOLDERS.items()}}
+_CLASS_NAMES = {**{c: c for c in CLASSES_7}, **{k.lower(): v for k, v in AFEW_CLASS_FOLDERS.items()}}
 
 
 def class_of(name: str) -> str | None:
@@ -251,7 +249,7 @@ def _read_class_folders(root: Path, base: Path, split: str, items: list[Still], 
             bar.update()
             if label is None:
                 _skip(skipped, source, "unknown class folder",
-                      f"{folder.name!r} is not one of {', '.join(CLASSES_7)} or {', '.join(CLASS_FOLDERS)}")
+                      f"{folder.name!r} is not one of {', '.join(CLASSES_7)} or {', '.join(AFEW_CLASS_FOLDERS)}")
             elif not f.is_file() or f.suffix.lower() not in IMAGE_SUFFIXES:
                 _skip(skipped, source, "not an image file", f"expected {', '.join(IMAGE_SUFFIXES)}")
             else:
@@ -300,7 +298,8 @@ def folder_splits(data: str | os.PathLike) -> dict[str, Path]:
         return {split: splits[split] for split in FOLDER_SPLITS if split in splits}
     if not classes:
         raise DataError(f"{root}: no class folder (expected <class>/*.png with <class> one of "
-                        f"{', '.join(CLASSES_7)} or {', '.join(CLASS_FOLDERS)}, optionally under train/ val/ test/)")
+                        f"{', '.join(CLASSES_7)} or {', '.join(AFEW_CLASS_FOLDERS)}, "
+                        "optionally under train/ val/ test/)")
     return {"": root}
 
 
@@ -379,7 +378,7 @@ def align_stills(stills: StillSet, out: str | os.PathLike, size: int = 224, marg
             ok, png = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
             if not ok:
                 raise OSError(f"{target}: could not encode the PNG")
-            atomic_write(target, lambda f: f.write(png.tobytes()), mode="wb")
+            write_bytes(target, png.tobytes())
         sources[s.still_id] = s.digest
         items.append(replace(s, path=target, digest=hashlib.sha256(target.read_bytes()).hexdigest()))
     kept = {s.path for s in items}

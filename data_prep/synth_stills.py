@@ -50,10 +50,9 @@ import numpy as np
 from fsa.faces import alignment_from_landmarks, warp_crop
 
 from . import facs, synth
-from .synth import AFEW_FOLDERS, SubjectPlan, VideoPlan
+from .labels import AFEW_FOLDERS, FER2013_CLASSES as FER_CLASSES
+from .synth.plans import SubjectPlan, VideoPlan
 
-#: FER2013 emotion codes: the code of a class is its position.
-FER_CLASSES = ("anger", "disgust", "fear", "happy", "sadness", "surprise", "neutral")
 FER_CSV = "fer2013.csv"
 FER_HEADER = ("emotion", "pixels", "Usage")
 FER_SIDE = 48

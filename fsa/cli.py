@@ -110,7 +110,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None
         fields["compile"] = "true"
     cfg = make_config(args.model, args.preset, **{**sets, **fields})
     if args.folds is not None and cfg.dataset != "ckplus":
-        raise UsageError(f"--folds {args.folds}: k-fold runs are for ckplus; dataset={cfg.dataset!r} has a fixed test split")
+        raise UsageError(f"--folds {args.folds}: k-fold runs are for ckplus; "
+                         f"dataset={cfg.dataset!r} has a fixed test split")
     folds = parse_folds(args.folds, cfg) if args.folds is not None else None
     check_prepared(cfg.data)
     return cfg, folds

@@ -10,10 +10,10 @@ from-scratch copies of it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+from .hashing import stable_hash
 
 #: Class order used everywhere (paper Tables 5 and 10: An Di Fe Ha Ne Sa Su).
 CLASSES_7 = ("anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise")
@@ -208,8 +208,7 @@ class Config:
         for k in self.EXECUTION_FIELDS:
             d.pop(k)
         d["model"].pop("name")
-        blob = json.dumps(d, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
+        return stable_hash(d)
 
     def override(self, **overrides: Any) -> "Config":
         """Return a copy with fields replaced; keys of :class:`ModelConfig` go to ``model``."""

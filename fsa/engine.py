@@ -27,8 +27,8 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
   global batch with fewer clips than processes is dropped (never, for one process).
   Evaluation shards clips over ranks and gathers the outputs on every rank, so the
   selection and early-stopping decisions agree; only rank 0 writes files.
-* **Memory layout** (:mod:`fsa.models.layout`): channels_last on CUDA; on the CPU, NCHW
-  for training and channels_last (NCHW branch conv) for evaluation. Layouts change strides,
+* **Memory format** (:mod:`fsa.models.memory_format`): channels_last on CUDA; on the CPU, NCHW
+  for training and channels_last (NCHW branch conv) for evaluation. They change strides,
   not values. CUDA also runs under bf16 autocast (the loss in float32).
 * **Timings**: ``train_ms_per_frame`` is the wall time of the training loop (loading,
   forward, backward, update) per input frame (clips × n), over all epochs;
@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
-import json
 import logging
 import math
 import os
@@ -63,9 +61,10 @@ from tqdm import tqdm
 from . import results as store
 from .checkpoint import CheckpointError, load_checkpoint, load_model, load_weights, save_checkpoint, unwrap
 from .config import Config, ConfigError
+from .hashing import stable_hash
 from .metrics import classification_metrics, summarize_folds
 from .models import build_model
-from .models.layout import format_input, set_layout
+from .models.memory_format import format_input, set_memory_format
 
 log = logging.getLogger("fsa.engine")
 
@@ -243,7 +242,7 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
     """
     device = torch.device(device)
     net = unwrap(model).eval()
-    fmt = set_layout(net, device, train=False)
+    fmt = set_memory_format(net, device, train=False)
     mine = list(range(len(dataset)))[dist.rank::dist.world]
     batches = [mine[i:i + batch_size] for i in range(0, len(mine), batch_size)]
     loader = DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=device.type == "cuda")
@@ -291,7 +290,7 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
 def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer, cfg: Config, epoch: int,
                  device: torch.device, dist: DistInfo, progress: bool, last_good: str) -> dict:
     model.train()
-    fmt = set_layout(unwrap(model), device, train=True)
+    fmt = set_memory_format(unwrap(model), device, train=True)
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)
     torch.manual_seed(seed_for(cfg.seed, epoch, dist.rank, _DROPOUT_TAG))
@@ -351,11 +350,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _json_hash(obj: Any) -> str:
-    """Short sha256 of ``obj`` as canonical JSON (sorted keys)."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def split_ids(splits: Any) -> dict:
     """The sorted clip ids of the train, validation and test splits, and a hash of the three.
 
@@ -367,7 +361,7 @@ def split_ids(splits: Any) -> dict:
     for name in ("train", "val", "test"):
         clips = getattr(getattr(splits, name), "clips", None)
         ids[name] = None if clips is None else sorted(c.clip_id for c in clips)
-    return {**ids, "hash": _json_hash(ids)}
+    return {**ids, "hash": stable_hash(ids)}
 
 
 def _check_splits(splits: Any) -> None:
@@ -419,7 +413,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
 
             load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
         model.to(device)
-        set_layout(model, device, train=True)
+        set_memory_format(model, device, train=True)
         optimizer, scheduler = make_optimizer(model, cfg)
 
         start_epoch, history, best, stopped, resumed_from = 0, [], None, False, None
@@ -561,7 +555,7 @@ def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
     for k in (*cfg.EXECUTION_FIELDS, key):
         d.pop(k)
     d[f"{key}s_run"] = list(values)
-    return _json_hash(d)
+    return stable_hash(d)
 
 
 def folds_hash(cfg: Config, folds: Sequence[int]) -> str:

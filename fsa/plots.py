@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from .results import atomic_write
+from .results import write_bytes
+
 
 class NotebookFigure(Figure):
     """A figure that shows itself as a PNG in Jupyter with any backend (IPython calls ``_repr_png_``)."""
@@ -34,7 +36,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (rendered in memory, then written and renamed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return atomic_write(path, lambda f: f.write(buf.getvalue()), mode="wb")
+    return write_bytes(path, buf.getvalue())
 
 
 def probability_bars(ax, probs: Sequence[float], classes: Sequence[str], title: str = "") -> None:
@@ -115,10 +117,13 @@ def architecture_figure(name: str = "ecnn-fsa", size: int = 224, n: int = 5) -> 
         (0.06, 0.62, f"clip\n{n}×3×{size}×{size}", "#ecf0f1"),
         (0.22, 0.78, f"VGG-16 conv1_1…conv3_3\n{shape(conv33)}", "#d6eaf8"),
         (0.40, 0.78, f"conv4…pool5\n{shape(pool5)}", "#d6eaf8"),
-        (0.57, 0.78, f"3 added 3×3 convs + GAP\n{shape('ecnn.backbone.gap')}\n{params('ecnn.backbone.added')}", "#d6eaf8"),
-        (0.40, 0.42, f"enhanced branch\nk×k conv, stride 4\n{shape('ecnn.branch.conv')} → GAP\n{params('ecnn.branch.conv')}", "#fdebd0"),
+        (0.57, 0.78, f"3 added 3×3 convs + GAP\n{shape('ecnn.backbone.gap')}\n{params('ecnn.backbone.added')}",
+         "#d6eaf8"),
+        (0.40, 0.42, f"enhanced branch\nk×k conv, stride 4\n{shape('ecnn.branch.conv')} → GAP\n"
+                     f"{params('ecnn.branch.conv')}", "#fdebd0"),
         (0.72, 0.60, f"ECNN frame features\nconcat → {shape('ecnn')}", "#d5f5e3"),
-        (0.72, 0.30, f"FSA: A = softmax(s·QKᵀ)\nX* = AV {shape('fsa.w_v')}\nmean over frames → {shape('fsa')}\n{params('fsa')}", "#fadbd8")
+        (0.72, 0.30, f"FSA: A = softmax(s·QKᵀ)\nX* = AV {shape('fsa.w_v')}\nmean over frames → {shape('fsa')}\n"
+                     f"{params('fsa')}", "#fadbd8")
         if "fsa" in shapes else (0.72, 0.30, "no attention", "#fadbd8"),
         (0.92, 0.30, f"LayerNorm → ReLU →\nDropout → FC\n{shape(head_last)} → softmax", "#e8daef"),
     ]
@@ -139,7 +144,7 @@ def architecture_figure(name: str = "ecnn-fsa", size: int = 224, n: int = 5) -> 
     return fig
 
 
-def confusion_figure(panels: Sequence[tuple[str, "pd.DataFrame"]]) -> Figure:
+def confusion_figure(panels: Sequence[tuple[str, pd.DataFrame]]) -> Figure:
     """Row-normalised confusion matrices (%) side by side, as in the paper's Tables 5 and 10.
 
     ``panels`` is a list of ``(title, DataFrame)``, each frame true classes × predicted classes.

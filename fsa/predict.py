@@ -31,7 +31,7 @@ from .config import ConfigError
 from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
 from .engine import resolve_device
 from .faces import FacePipeline, NoFaceError
-from .models.layout import format_input, set_layout
+from .models.memory_format import format_input, set_memory_format
 from .plots import prediction_figure, save_figure
 from .video import read_frames, video_fps
 
@@ -71,7 +71,7 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
         raise ConfigError(f"window={window_s!r}: the window length must be > 0 seconds")
     dev = resolve_device(device)
     model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
-    fmt = set_layout(model, dev, train=False)
+    fmt = set_memory_format(model, dev, train=False)
     classes = list(ckpt["classes"])
     n = n or cfg.n
     video = Path(video)

@@ -65,6 +65,11 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write(path, lambda f: json.dump(obj, f, indent=1, allow_nan=False))
 
 
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (an encoded image, say)."""
+    return atomic_write(path, lambda f: f.write(data), mode="wb")
+
+
 def record(experiment: str, result: dict, root: str | os.PathLike | None = None, name: str | None = None) -> Path:
     """Write one run's JSON to ``<root>/<experiment>/<name or config_hash>.json`` atomically."""
     stem = name or result.get("config_hash")

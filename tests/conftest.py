@@ -24,12 +24,11 @@ import cv2
 import numpy as np
 import pytest
 
+from data_prep.labels import AFEW_FOLDERS, CK_CODES
+
 REPO = Path(__file__).resolve().parents[1]
 CK_SIZE = (640, 490)  # CK+ frame width x height
 AFEW_SIZE = (360, 288)  # a quarter of AFEW's 720x576, to keep fixtures light
-AFEW_FOLDERS = {"anger": "Angry", "disgust": "Disgust", "fear": "Fear", "happy": "Happy",
-                "neutral": "Neutral", "sadness": "Sad", "surprise": "Surprise"}
-CK_CODES = {"neutral": 0, "anger": 1, "contempt": 2, "disgust": 3, "fear": 4, "happy": 5, "sadness": 6, "surprise": 7}
 SMOKE_PREP_SIZE = 64  # crop side of the prepared smoke sets (the smoke preset trains at 48 px)
 
 

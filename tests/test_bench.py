@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from fsa import bench
 from fsa.config import make_config, scaled
 from fsa.models import build_model
-from fsa.models.layout import format_input, set_layout
+from fsa.models.memory_format import format_input, set_memory_format
 from fsa.paper import paper_table
 
 MODELS = ("ecnn-fsa", "cnn-lstm", "score-fusion")
@@ -178,7 +178,8 @@ def test_table8_ratios(any_run):
     ratios = result["ratios"]
     precs = expected_precisions(result)
     assert list(ratios) == [f"tiny {p}" for p in precs] + ["published"]
-    ms = {(r["model"], r["precision"], m): r[m]["ms_per_frame"] for r in result["models"] for m in ("train", "inference")}
+    ms = {(r["model"], r["precision"], m): r[m]["ms_per_frame"] for r in result["models"]
+          for m in ("train", "inference")}
     best = {(r["model"], r["precision"], m): r[m]["ms_per_frame_min"] for r in result["models"]
             for m in ("train", "inference")}
     for p in precs:
@@ -275,7 +276,8 @@ def test_report_reads_a_schema_1_record(tiny_run):
     text = bench.format_report(old)
     assert "precisions fp32 (amp=off)" in text and "measured, tiny " in text
     assert sum(line.startswith("ecnn-fsa") for line in text.splitlines()) == 2
-    assert [(r["model"], r["precision"]) for r in bench.table8_rows(old)] == [("ecnn-fsa", "fp32"), ("cnn-lstm", "fp32")]
+    assert [(r["model"], r["precision"]) for r in bench.table8_rows(old)] == [("ecnn-fsa", "fp32"),
+                                                                               ("cnn-lstm", "fp32")]
 
 
 def test_report_says_what_is_not_available(tiny_run):
@@ -314,7 +316,7 @@ def test_bad_arguments_are_rejected(capsys):
         bench.run_bench("fast")
 
 
-# -- memory layouts (fsa.models.layout) ----------------------------------------------
+# -- memory formats (fsa.models.memory_format) ---------------------------------------
 
 
 def _conv_weights_cl(model):
@@ -322,21 +324,21 @@ def _conv_weights_cl(model):
             for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1)}
 
 
-def test_layouts_per_device_and_mode():
+def test_memory_formats_per_device_and_mode():
     cfg = make_config("ecnn-fsa", "smoke", image_size=32, width=0.0625)
     model = build_model(cfg.model)
-    assert set_layout(model, "cpu", train=True) == torch.contiguous_format
+    assert set_memory_format(model, "cpu", train=True) == torch.contiguous_format
     assert not any(_conv_weights_cl(model).values())
-    assert set_layout(model, "cpu", train=False) == torch.channels_last
+    assert set_memory_format(model, "cpu", train=False) == torch.channels_last
     cl = _conv_weights_cl(model)
     assert cl.pop("ecnn.branch.conv") is False and all(cl.values())
-    assert set_layout(model, "cuda", train=True) == torch.channels_last and all(_conv_weights_cl(model).values())
-    assert set_layout(model, "cpu", train=False, layout="nchw") == torch.contiguous_format
-    with pytest.raises(ValueError, match="layout='nhwc'"):
-        set_layout(model, "cpu", train=False, layout="nhwc")
+    assert set_memory_format(model, "cuda", train=True) == torch.channels_last and all(_conv_weights_cl(model).values())
+    assert set_memory_format(model, "cpu", train=False, memory_format="nchw") == torch.contiguous_format
+    with pytest.raises(ValueError, match="memory_format='nhwc'"):
+        set_memory_format(model, "cpu", train=False, memory_format="nhwc")
 
 
-def test_layout_changes_no_values_and_branch_reads_its_weights_layout():
+def test_memory_format_changes_no_values_and_branch_reads_its_weights_format():
     torch.manual_seed(7)
     model = build_model(make_config("ecnn-fsa", "smoke", image_size=32, width=0.0625).model).eval()
     x = torch.randn(2, N, 3, 32, 32)
@@ -344,7 +346,7 @@ def test_layout_changes_no_values_and_branch_reads_its_weights_layout():
         ref = model(x)
         seen = []
         model.ecnn.branch.conv.register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous()))
-        fmt = set_layout(model, "cpu", train=False)
+        fmt = set_memory_format(model, "cpu", train=False)
         xf = format_input(x, fmt)
         assert xf.flatten(0, 1).is_contiguous(memory_format=torch.channels_last) and torch.equal(xf, x)
         out = model(xf)

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+
 from conftest import missing_browser
 
 pytestmark = pytest.mark.slow

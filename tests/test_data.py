@@ -11,8 +11,20 @@ import torch
 from torch.utils.data import DataLoader
 
 from fsa.config import CLASSES_7, CLASSES_CK7, Config
-from fsa.data import (IMAGENET_MEAN, IMAGENET_STD, ClipDataset, DataError, build_datasets, index_hash,
-                      load_index, load_intensity, make_clips, onset_length, sample_indices, split_clips)
+from fsa.data import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ClipDataset,
+    DataError,
+    build_datasets,
+    index_hash,
+    load_index,
+    load_intensity,
+    make_clips,
+    onset_length,
+    sample_indices,
+    split_clips,
+)
 
 #: Labelled CK+ sequences per class (Lucey et al. 2010): 327 in all.
 CK_COUNTS = dict(anger=45, contempt=18, disgust=59, fear=25, happy=69, sadness=28, surprise=83)

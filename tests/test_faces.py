@@ -6,10 +6,18 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import CK_SIZE, _place
 
-from fsa.faces import (DETECTORS, FACE_BOX_SCALE, FacePipeline, NoFaceError, alignment_from_landmarks,
-                       crop_matrix, model_paths, to_gray)
+from conftest import CK_SIZE, _place
+from fsa.faces import (
+    DETECTORS,
+    FACE_BOX_SCALE,
+    FacePipeline,
+    NoFaceError,
+    alignment_from_landmarks,
+    crop_matrix,
+    model_paths,
+    to_gray,
+)
 
 SIZE = 96
 

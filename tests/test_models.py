@@ -8,7 +8,6 @@ import pytest
 import torch
 import torchvision
 
-import fsa
 from fsa.config import ConfigError, ModelConfig
 from fsa.models import REGISTRY, build_model
 from fsa.models.fsa import FrameSelfAttention
@@ -151,7 +150,7 @@ def test_score_fusion_is_mean_of_frame_softmax():
 
 def test_lstm_widths_follow_table2():
     m = build_model(replace(REGISTRY["cnn-lstm-2048-1024"].config))
-    assert [l.hidden_size for l in m.lstms] == [2048, 1024]
+    assert [lstm.hidden_size for lstm in m.lstms] == [2048, 1024]
     assert m.ecnn.branch is None and m.ecnn.out_dim == 1024
     lbp = tiny("ecnn-lstm-fc6-k7-lbp")
     assert lbp.ecnn.out_dim == 2 * 64 + 160  # tiny ECNN (2 x 1024/16) + 160-d LBP
@@ -200,7 +199,8 @@ def test_vggface_key_mapping(vgg16_file, tmp_path):
     features, state, _ = vgg16_file
     inverse = {v: k for k, v in vggface_key_map().items()}
     assert inverse["features.14"] == "conv3_3" and inverse["features.28"] == "conv5_3"
-    renamed = {f"{inverse[k.rsplit('.', 1)[0]]}.{k.rsplit('.', 1)[1]}": v for k, v in state.items() if k.startswith("features.")}
+    renamed = {f"{inverse[k.rsplit('.', 1)[0]]}.{k.rsplit('.', 1)[1]}": v for k, v in state.items()
+               if k.startswith("features.")}
     path = tmp_path / "vgg_face.pth"
     torch.save(renamed, path)
     m = tiny(width=1.0)

@@ -35,9 +35,9 @@ def test_table_rows_match_the_paper(number):
 
 @pytest.mark.skipif(not PAPER.exists(), reason=f"paper text not found at {PAPER}")
 def test_table1_rows_match_the_paper():
-    lines = [re.sub(r"\s+", " ", l).replace("$", "").strip() for l in _table_text(1).splitlines()]
+    lines = [re.sub(r"\s+", " ", line).replace("$", "").strip() for line in _table_text(1).splitlines()]
     for row in paper_table(1)["rows"]:
-        printed = next(l for l in lines if l.startswith(row["module"] + " "))
+        printed = next(line for line in lines if line.startswith(row["module"] + " "))
         assert printed.startswith(f"{row['module']} {row['output']}"), (row, printed)
         assert _numbers(printed) == _numbers(f"{row['output']} {row['parameter']}"), (row, printed)
 
@@ -45,8 +45,8 @@ def test_table1_rows_match_the_paper():
 @pytest.mark.skipif(not PAPER.exists(), reason=f"paper text not found at {PAPER}")
 @pytest.mark.parametrize("number", [5, 10])
 def test_confusion_matrices_match_the_paper(number):
-    lines = [l for l in _table_text(number).splitlines() if re.match(r"^(An|Di|Fe|На|Ha|Ne|Sa|Su)\t", l)]
-    printed = [_numbers(l) for l in lines]
+    lines = [line for line in _table_text(number).splitlines() if re.match(r"^(An|Di|Fe|На|Ha|Ne|Sa|Su)\t", line)]
+    printed = [_numbers(line) for line in lines]
     assert printed == paper_table(number)["confusion_pct"]
 
 

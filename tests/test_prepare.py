@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, face_clip, write_avi
 
+from conftest import REPO, face_clip, write_avi
 from data_prep import afew, ckplus
 from data_prep.prepare import main
 from fsa.config import Config
@@ -327,7 +327,8 @@ def test_label_file_without_a_sequence_is_a_counted_skip(capsys, write_ckplus_ra
     orphan.mkdir(parents=True)
     (orphan / "S099_004_00000010_emotion.txt").write_text("   5.0000000e+00\n")
     assert run(capsys, "ckplus", raw, tmp_path / "out")[0] == 0
-    assert {"path": "Emotion/S099/004", "reason": "label file without an image sequence"} in report(tmp_path / "out")["skipped"]
+    skip = {"path": "Emotion/S099/004", "reason": "label file without an image sequence"}
+    assert skip in report(tmp_path / "out")["skipped"]
 
 
 def test_folder_that_is_not_a_class_name(capsys, tmp_path, face_photos):

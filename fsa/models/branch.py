@@ -9,7 +9,7 @@ block), the kernel (7 or 5) is larger than the stride so every input position st
 contributes, and the cost drops 16× to 2.5 GMAC (5.0 GFLOP) per frame, about a sixth of
 VGG-16. ``ModelConfig.branch_stride`` keeps the choice explicit; ``python -m fsa models`` reports every model's FLOPs.
 
-The conv reads its input in the memory layout of its weight (see :mod:`fsa.models.layout`).
+The conv reads its input in the memory format of its weight (see :mod:`fsa.models.memory_format`).
 
 "Fc1"/"Fc2" (Table 3; "FC6" in Table 7) are one or two FC layers (1024→1024 + ReLU)
 applied to the branch vector after GAP.
@@ -39,7 +39,7 @@ class EnhancedBranch(nn.Module):
         init_conv(self)
 
     def forward(self, tap: torch.Tensor) -> torch.Tensor:
-        # The conv runs in its weight's layout: fsa.models.layout keeps it NCHW in an otherwise
+        # The conv runs in its weight's memory format: fsa.models.memory_format keeps it NCHW in an otherwise
         # channels_last CPU model, because oneDNN's NHWC kernel for this strided conv is slow.
         if self.conv.weight.is_contiguous() and not tap.is_contiguous():
             tap = tap.contiguous()

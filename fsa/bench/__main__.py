@@ -1,0 +1,4 @@
+"""``python -m fsa.bench`` = ``fsa bench``."""
+from . import main
+
+raise SystemExit(main())
