@@ -26,8 +26,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import floors as floor
-from . import results as store
+from . import floors as floor, results as store
 from .config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
 from .metrics import claim_verdict, t_interval, wilson_interval
 from .models.registry import REGISTRY
@@ -256,7 +255,7 @@ class Page:
                          "half-width (pp)": round(100 * (ci["high"] - ci["mean"]), 2),
                          "run": rec.get("folds_hash") or rec.get("seeds_hash")})
         df = pd.DataFrame(rows)
-        df["Δ from seed %d (pp)" % base.seed] = (df["acc %"] - df["acc %"].iloc[0]).round(2)
+        df[f"Δ from seed {base.seed} (pp)"] = (df["acc %"] - df["acc %"].iloc[0]).round(2)
         return df
 
     def comparison(self) -> pd.DataFrame:

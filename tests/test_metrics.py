@@ -5,8 +5,16 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from fsa.metrics import (claim_verdict, classification_metrics, mcnemar_exact, paired_bootstrap, paired_correct,
-                         summarize_folds, t_interval, wilson_interval)
+from fsa.metrics import (
+    claim_verdict,
+    classification_metrics,
+    mcnemar_exact,
+    paired_bootstrap,
+    paired_correct,
+    summarize_folds,
+    t_interval,
+    wilson_interval,
+)
 
 CLASSES = ("a", "b", "c")
 
