@@ -105,8 +105,15 @@ def find_run(experiment: str, config_hash: str, root: str | os.PathLike | None =
     return json.loads(p.read_text()) if p.is_file() else None
 
 
+#: What a run's ``dirty`` flag leaves out: the outputs the book's own build rewrites (executed
+#: notebooks, the results store, the rendered book), so that a ``make book`` run, which rewrites
+#: notebooks between runs, records ``dirty`` only when the code differs from the commit.
+DIRTY_EXCLUDES = (":(exclude)notebooks", ":(exclude)results", ":(exclude)book")
+
+
 def git_commit() -> dict:
-    """The repository's HEAD commit and whether tracked files differ from it (``None`` outside git)."""
+    """The repository's HEAD commit and whether tracked files other than the book's outputs
+    (:data:`DIRTY_EXCLUDES`) differ from it (``None`` outside git)."""
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(
@@ -117,7 +124,7 @@ def git_commit() -> dict:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    dirty = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", *DIRTY_EXCLUDES) if commit else None
     return {"commit": commit, "dirty": bool(dirty) if commit else None}
 
 
