@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import torch
 from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
 from fsa.config import Config, make_config
-from fsa.data import build_datasets, load_index, make_clips, split_clips
+from fsa.data import ClipDataset, build_datasets, load_index, make_clips, split_clips
 from fsa.engine import KILL_ENV, TrainingDiverged, epoch_batches, evaluate_checkpoint, train
 from fsa.models import build_model
 
@@ -95,6 +96,33 @@ def test_smoke_training_learns_well_above_chance(ck, tmp_path):
     assert run.history[-1]["train_accuracy"] > 2 * chance
     rec = json.loads(run.result_path.read_text())
     assert rec["metrics"]["accuracy"] == run.metrics["accuracy"]
+
+
+#: The control below stops here: by epoch 150 the real run's 50-epoch mean is already well over the bar
+#: (0.46 over epochs 101-150 where it was measured), so a shorter control would prove nothing and a
+#: longer one costs time.
+CONTROL_EPOCHS = 150
+
+
+@pytest.mark.slow
+def test_shuffled_label_control_stays_near_chance(ck, tmp_path):
+    """The learning test with the training labels permuted (test labels untouched): the bar must be out
+    of reach without the labels. Measured: 0.11 over the last 50 of 150 epochs (chance 0.143), while
+    the training accuracy climbs (the 35 clips are memorised)."""
+    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), **{**LEARNING, "epochs": CONTROL_EPOCHS})
+    splits = build_datasets(cfg)
+    train_clips = splits.train.clips
+    permuted = np.random.default_rng(0).permutation([c.label for c in train_clips])
+    assert np.mean(permuted != [c.label for c in train_clips]) > 0.8
+    shuffled = ClipDataset(ck, [replace(c, label=lab) for c, lab in zip(train_clips, permuted)], splits.classes,
+                           cfg.n, cfg.image_size, train=True, seed=cfg.seed)
+    run = train(cfg, "control", results_root=tmp_path, track_test=True, progress=False,
+                splits=splits._replace(train=shuffled))
+    chance = 1 / len(run.metrics["classes"])
+    late = float(np.mean(run.record["test_per_epoch"]["accuracy"][-50:]))
+    print(f"shuffled-label control (chance {chance:.3f}): test accuracy, mean of the last 50 epochs {late:.3f}; "
+          f"last train accuracy {run.history[-1]['train_accuracy']:.3f}")
+    assert late < 1.5 * chance < LEARNING_BAR
 
 
 # ------------------------------------------------------------------------------- the record
