@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DATA ?= data
 JOBS ?= 2
 
-.PHONY: all venv book test test-fast browser data clean-data
+.PHONY: all venv book test test-fast mutants browser data clean-data
 
 all: test
 
@@ -32,6 +32,11 @@ test: venv browser
 # The inner loop: everything but the tests marked slow (see pyproject.toml), under 2 minutes.
 test-fast: venv
 	$(PY) -m pytest -m "not slow"
+
+# The mutation check: each named mutant of the core (tools/mutants.py) applied to a copy of the
+# tree must make the fast tests fail; prints the test that kills each one.
+mutants: venv
+	$(PY) tools/mutants.py
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
