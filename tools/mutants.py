@@ -12,7 +12,7 @@ report names the first failing test and the seconds each run took. The unmutated
 
 Usage::
 
-    python tools/mutants.py [--full] [NAME ...]      # all mutants, or the named ones
+    python tools/mutants.py [--full] [--every] [NAME ...]      # all mutants, or the named ones
 
 Exit status 0 when every mutant is killed; 1 when one survives, no longer applies (its text is
 not found exactly once: update it with the code) or the baseline fails. Standard library and git only.
@@ -46,8 +46,10 @@ class Mutant:
 
 SOFTMAX = "a = torch.softmax(self.s * (q @ k.transpose(1, 2)), dim=-1)"
 MUTANTS = (
-    Mutant("attention-bypassed", "fsa/models/fsa.py",  # fused = mean of V, importance still reported
-           "return x_star.mean(dim=1), a.mean(dim=1), a", "return v.mean(dim=1), a.mean(dim=1), a", MODEL_TESTS),
+    Mutant("attention-bypassed", "fsa/models/ecnn_fsa.py",  # ECNN-FSA fuses by the mean of V, reports A's importance
+           "fused, importance, _ = self.fsa(self.ecnn(x))",
+           "f = self.ecnn(x)\n        _, importance, _ = self.fsa(f)\n        fused = self.fsa.w_v(f).mean(dim=1)",
+           MODEL_TESTS),
     Mutant("attention-uniform", "fsa/models/fsa.py",  # A = 1/n
            SOFTMAX, "a = torch.full_like(q @ k.transpose(1, 2), 1.0 / x.shape[1])", MODEL_TESTS),
     Mutant("softmax-wrong-axis", "fsa/models/fsa.py",  # columns of A sum to 1 instead of rows
@@ -80,16 +82,18 @@ def copy_tree(dest: Path) -> None:
             shutil.copy2(src, dest / rel)
 
 
-def run_tests(tree: Path, tests: tuple[str, ...]) -> tuple[bool, str, float]:
-    """pytest on ``tests`` (all of the fast loop when empty) in ``tree``: (passed, first failure, seconds)."""
+def run_tests(tree: Path, tests: tuple[str, ...], every: bool = False) -> tuple[bool, str, float]:
+    """pytest on ``tests`` (all of the fast loop when empty) in ``tree``: (passed, the first failing test
+    or with ``every`` all of them, seconds)."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, "-m", "pytest", "-m", "not slow", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    cmd = [sys.executable, "-m", "pytest", "-m", "not slow", *([] if every else ["-x"]), "-q", "-p",
+           "no:cacheprovider", *tests]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    failed = re.search(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
     if proc.returncode == 0 or failed:
-        return proc.returncode == 0, failed.group(1) if failed else "", seconds
+        return proc.returncode == 0, " ".join(failed if every else failed[:1]), seconds
     return False, (proc.stdout.strip().splitlines() or [f"pytest exited {proc.returncode}"])[-1], seconds
 
 
@@ -97,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python tools/mutants.py", description=__doc__.split("\n")[0])
     ap.add_argument("names", nargs="*", help=f"mutants to run (default: all: {', '.join(m.name for m in MUTANTS)})")
     ap.add_argument("--full", action="store_true", help='run the whole fast loop (pytest -m "not slow") per mutant')
+    ap.add_argument("--every", action="store_true", help="run past the first failure and list every failing test")
     args = ap.parse_args(argv)
     known = {m.name: m for m in MUTANTS}
     unknown = [n for n in args.names if n not in known]
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             target.write_text(original.replace(m.old, m.new))
             try:
-                passed, first, seconds = run_tests(tree, () if args.full else m.tests)
+                passed, first, seconds = run_tests(tree, () if args.full else m.tests, args.every)
             finally:
                 target.write_text(original)
             bad += passed
