@@ -191,7 +191,8 @@ def test_evaluate_checkpoint_scores_the_test_split_by_hand(reference, ck):
     test = build_datasets(cfg).test
     classes = ckpt["classes"]
     confusion = np.zeros((len(classes), len(classes)), int)
-    for row, i in zip(out["per_clip"], range(len(test))):
+    assert len(out["per_clip"]) == len(test)
+    for i, row in enumerate(out["per_clip"]):
         item = test[i]
         with torch.no_grad():
             probs = torch.softmax(model(item["frames"][None]).logits[0], 0).numpy()
@@ -199,7 +200,6 @@ def test_evaluate_checkpoint_scores_the_test_split_by_hand(reference, ck):
         np.testing.assert_allclose(row["probs"], probs, atol=1e-5)
         assert row["pred"] == classes[int(np.argmax(probs))]
         confusion[item["label"], int(np.argmax(probs))] += 1
-    assert len(out["per_clip"]) == len(test)
     assert out["metrics"]["confusion"] == confusion.tolist()
     assert out["metrics"]["accuracy"] == pytest.approx(np.trace(confusion) / len(test))
     assert out["metrics"] == run.metrics  # and the run recorded what the checkpoint gives
@@ -212,8 +212,8 @@ def segment_centres(length: int, n: int) -> list[int]:
 
 @pytest.mark.parametrize("split", ["train", "val"])
 def test_evaluate_checkpoint_on_the_other_splits(reference, ck, split):
-    """The per-clip ids are the split's (from the fold assignment, recomputed here), every clip is
-    scored with the evaluation frames (segment centres, no augmentation), twice the same."""
+    """The per-clip ids are the split's (from the fold assignment, recomputed here), and every clip is
+    scored with the evaluation frames (segment centres, no augmentation), the train split's too."""
     run, _ = reference
     cfg = tiny_config(ck)
     clips, _ = make_clips(load_index(ck), cfg.protocol)
@@ -227,8 +227,6 @@ def test_evaluate_checkpoint_on_the_other_splits(reference, ck, split):
         clip = by_id[row["clip_id"]]
         if clip.length >= cfg.n:
             assert row["frame_indices"] == [clip.start + k for k in segment_centres(clip.length, cfg.n)]
-    again = evaluate_checkpoint(run.checkpoint, split=split, device="cpu", progress=False)
-    assert [c["probs"] for c in again["per_clip"]] == [c["probs"] for c in out["per_clip"]]
 
 
 # ------------------------------------------------------------------------------- determinism
@@ -291,7 +289,7 @@ def test_early_stopping_after_patience_epochs_without_improvement(ck, tmp_path):
 
 @pytest.mark.parametrize("schedule, expected", [
     ("step", [1.0, 0.5, 0.25]),  # lr0 * gamma ** floor(e / step_size), step_size 1, gamma 0.5
-    ("cosine", [1.0, (1 + math.cos(math.pi / 3)) / 2, (1 + math.cos(2 * math.pi / 3)) / 2]),  # lr0 (1 + cos(pi e / T)) / 2
+    ("cosine", [(1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]),  # lr0 (1 + cos(pi e / T)) / 2, T = 3
 ])
 def test_lr_per_epoch_follows_the_schedule(ck, tmp_path, schedule, expected):
     cfg = tiny_config(ck, schedule=schedule, step_size=1, gamma=0.5, epochs=3, **FROZEN)

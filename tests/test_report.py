@@ -97,8 +97,10 @@ def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path
     def other_accuracy(r):
         r["metrics"]["accuracy"] = 1 - r["metrics"]["accuracy"]
 
-    for change, message in ((other_s, "config and hash differ"), (wrong_pred, "confusion matrix is not the per-clip"),
-                            (lost_clip, "per-clip rows for"), (other_accuracy, "of the per-clip predictions are correct")):
+    for change, message in ((other_s, "config and hash differ"),
+                            (wrong_pred, "confusion matrix is not the per-clip"),
+                            (lost_clip, "per-clip rows for"),
+                            (other_accuracy, "of the per-clip predictions are correct")):
         bad = json.loads(json.dumps(rec))
         change(bad)
         with pytest.raises(AssertionError, match=message):
