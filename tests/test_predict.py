@@ -58,11 +58,11 @@ def trained(ck, tmp_path_factory):
     cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), width=0.0625, batch_norm=False,
                       dropout=0.0)
     clips, classes = make_clips(load_index(ck), cfg.protocol)
-    picked: dict[str, object] = {}
+    picked = []  # the first expressive clip of each new subject with a new label
     for c in clips:
-        if not c.clip_id.endswith("#neutral") and c.subject not in {p.subject for p in picked.values()}:
-            picked.setdefault(c.label, c)
-    picked = list(picked.values())[:4]
+        if len(picked) < 4 and not c.clip_id.endswith("#neutral") and all(
+                c.subject != p.subject and c.label != p.label for p in picked):
+            picked.append(c)
     augmented = ClipDataset(ck, picked, classes, cfg.n, cfg.image_size, train=True)
     y = torch.tensor(augmented.labels)
     torch.manual_seed(0)
