@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DATA ?= data
 JOBS ?= 2
 
-.PHONY: all venv book test test-fast lint browser data clean-data
+.PHONY: all venv book test test-fast lint mutants browser data clean-data
 
 all: test
 
@@ -37,6 +37,11 @@ test-fast: venv
 lint:
 	@if $(PY) -c "import ruff" 2>/dev/null; then $(PY) -m ruff check .; \
 	else echo "make lint: ruff is not installed for $(PY); install it with $(PY) -m pip install ruff"; fi
+
+# The mutation check: each named mutant of the core (tools/mutants.py) applied to a copy of the
+# tree must make the fast tests fail; prints the test that kills each one.
+mutants: venv
+	$(PY) tools/mutants.py
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \

@@ -35,6 +35,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,9 @@ from fsa.video import DataError, RawVideo, VideoReadError, read_frames
 
 from . import afew, ckplus
 
+#: Fault injection for the resume test: SIGKILL this process as soon as this many videos of the run
+#: are prepared, like a machine that dies mid-run (its pool workers are the caller's to end).
+KILL_ENV = "FSA_PREP_KILL_AFTER_VIDEOS"
 STATS = ".stats.json"
 SETTINGS = ".settings.json"
 INTENSITY_SIDECAR = "synth_intensity.csv"
@@ -191,11 +195,17 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
     load_seconds = time.perf_counter() - t_load
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="video", desc=f"prepare {dataset}", disable=not progress)
+    kill_after = int(os.environ.get(KILL_ENV, 0))
+
+    def collect(res: dict) -> None:
+        results[res["video_id"]] = res
+        bar.update()
+        if len(results) == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
     if jobs == 1:
         for job in work:
-            res = _prepare_one(job)
-            results[res["video_id"]] = res
-            bar.update()
+            collect(_prepare_one(job))
     else:
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         # Parallelism is across videos, so OpenCV runs single-threaded in the workers. It is
@@ -206,8 +216,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         try:
             with ctx.Pool(jobs, initializer=_init_pipeline, initargs=(size, margin)) as pool:
                 for res in pool.imap_unordered(_prepare_one, work):
-                    results[res["video_id"]] = res
-                    bar.update()
+                    collect(res)
         finally:
             cv2.setNumThreads(threads)
     bar.close()

@@ -39,6 +39,7 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import logging
 import math
@@ -630,7 +631,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike |
     """Evaluate a saved model on a split of a prepared dataset (its own config's data by default).
 
     The protocol, fold and sampling come from the checkpoint's config, so the split is the
-    one the model was selected against (``val``) or tested on (``test``).
+    one the model was selected against (``val``) or tested on (``test``). Every split, ``train``
+    included, is scored with the evaluation frames and no augmentation.
     """
     if split not in ("train", "val", "test"):
         raise ConfigError(f"split={split!r}: expected train, val or test")
@@ -643,7 +645,12 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike |
     splits = build_datasets(cfg)
     if list(splits.classes) != list(ckpt["classes"]):
         raise CheckpointError(f"{checkpoint}: trained on classes {ckpt['classes']}, the data has {list(splits.classes)}")
-    out = evaluate(model, getattr(splits, split), splits.classes, device=dev, batch_size=cfg.batch_size,
+    dataset = getattr(splits, split)
+    if getattr(dataset, "train", False):
+        # Scored like the other splits: evaluation frames (segment centres), no augmentation.
+        dataset = copy.copy(dataset)
+        dataset.train = False
+    out = evaluate(model, dataset, splits.classes, device=dev, batch_size=cfg.batch_size,
                    num_workers=cfg.num_workers, progress=sys.stderr.isatty() if progress is None else progress,
                    desc=split)
     return {

@@ -666,8 +666,25 @@ def fold_runs(summary: dict) -> list[dict]:
 CPU_CKPLUS_BAR = 1.4
 
 
+def check_metrics(r: dict, name: str) -> None:
+    """A run's test metrics are those of its per-clip predictions: one row per test clip, the
+    confusion matrix counted from the rows, the accuracy their fraction of correct clips."""
+    met, clips = r["metrics"], r["per_clip"]
+    assert len(clips) == r["n_clips"]["test"] == met["n_clips"], (
+        f"{name}: {len(clips)} per-clip rows for {r['n_clips']['test']} test clips ({met['n_clips']} scored)")
+    index = {c: i for i, c in enumerate(met["classes"])}
+    counts = np.zeros((len(index), len(index)), int)
+    for c in clips:
+        counts[index[c["label"]], index[c["pred"]]] += 1
+    assert counts.tolist() == met["confusion"], f"{name}: the confusion matrix is not the per-clip predictions'"
+    correct = sum(c["label"] == c["pred"] for c in clips) / len(clips)
+    assert abs(met["accuracy"] - correct) < 1e-9, (
+        f"{name}: accuracy {met['accuracy']:.4f}, but {correct:.4f} of the per-clip predictions are correct")
+
+
 def check_records(records: Sequence[dict], page: Page) -> dict:
-    """Every record is complete and traceable to its config, data and commit; under the ``cpu``
+    """Every record is complete, traceable to its config, data and commit, and its test metrics
+    are those of its per-clip predictions (:func:`check_metrics`); under the ``cpu``
     preset on synthetic CK+, every k-fold model also beats the majority class by
     :data:`CPU_CKPLUS_BAR`. (The ``smoke`` preset, used by the notebook tests, keeps these
     from-scratch models near chance; the engine's own test checks learning at that scale.)
@@ -690,7 +707,7 @@ def check_records(records: Sequence[dict], page: Page) -> dict:
             assert r["git"]["commit"] and r["versions"]["torch"], f"{name}: no provenance"
             assert Config.from_dict(r["config"]).hash() == r["config_hash"], f"{name}: config and hash differ"
             assert len(r["history"]) == r["config"]["epochs"] or r["stopped_early"], f"{name}: unfinished"
-            assert 0 <= r["metrics"]["accuracy"] <= 1 and len(r["per_clip"]) == r["n_clips"]["test"], f"{name}: bad metrics"
+            check_metrics(r, name)
             checked[name] = round(r["history"][-1]["train_accuracy"], 3)
     return checked
 

@@ -92,11 +92,12 @@ def _place(face: np.ndarray, size: tuple[int, int], height_frac: float, dx: floa
 
 def write_ckplus(root: Path, photos: dict[str, np.ndarray], subjects: int = 3, seqs: int = 2,
                  frames: int = 5, labels: tuple[str, ...] = ("happy", "surprise", "anger", "sadness"),
-                 unlabelled: int = 0, emotion: bool = True) -> Path:
+                 unlabelled: int = 0, emotion: bool = True, marker=None) -> Path:
     """A CK+ root: ``subjects`` x ``seqs`` labelled sequences (+ ``unlabelled`` per subject).
 
     Sequence ``q`` of subject ``s`` has label ``labels[(s + q) % len(labels)]``; the face drifts
-    2 px per frame like a head settling during a CK+ recording.
+    2 px per frame like a head settling during a CK+ recording. ``marker(face, t)``, if given,
+    returns the face photo of frame ``t`` (e.g. with the frame's index drawn on it).
     """
     images = root / "cohn-kanade-images"
     for s in range(subjects):
@@ -107,7 +108,8 @@ def write_ckplus(root: Path, photos: dict[str, np.ndarray], subjects: int = 3, s
             folder = images / subject / seq
             folder.mkdir(parents=True)
             for t in range(frames):
-                frame = _place(face, CK_SIZE, 0.9, dx=2 * t - 20 * (s % 3), dy=t)
+                shown = marker(face.copy(), t) if marker else face
+                frame = _place(shown, CK_SIZE, 0.9, dx=2 * t - 20 * (s % 3), dy=t)
                 gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
                 cv2.imwrite(str(folder / f"{subject}_{seq}_{t + 1:08d}.png"), gray)
             if emotion and q < seqs:

@@ -1,6 +1,7 @@
 """fsa.data: index validation, protocols, subject-independent folds, n-segment sampling, ClipDataset."""
 from __future__ import annotations
 
+import csv
 import math
 
 import cv2
@@ -10,6 +11,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+import fsa.data
 from fsa.config import CLASSES_7, CLASSES_CK7, Config
 from fsa.data import (
     IMAGENET_MEAN,
@@ -314,6 +316,71 @@ def test_build_datasets_on_smoke_sets(smoke_prepared, layout, protocol):
     assert item["frames"].shape == (5, 3, 48, 48) and 0 <= item["label"] < 7
     batch = next(iter(DataLoader(splits.test, batch_size=4)))
     assert batch["frames"].shape == (4, 5, 3, 48, 48) and batch["frame_indices"].shape == (4, 5)
+
+
+def expected_clips(root, protocol: str) -> dict[str, tuple[str, str, int]]:
+    """``{clip_id: (label, video_id, frames)}`` of a protocol, read from ``index.csv`` with the csv
+    module and the rules of the paper (§2.1, Table 5) as the fsa.data docstring states them."""
+    with open(root / "index.csv", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: r["video_id"])
+    classes = CLASSES_CK7 if protocol == "ck+7" else CLASSES_7
+    out, first = {}, {}
+    for r in rows:
+        if not r["label"] or (protocol == "afew" and r["split"] not in ("train", "val")):
+            continue
+        first.setdefault(r["subject"], r)
+        if r["label"] in classes and not (protocol == "paper" and r["label"] == "neutral"):
+            out[r["video_id"]] = (r["label"], r["video_id"], int(r["n_frames"]))
+    if protocol == "paper":  # one neutral clip per subject: the onset of its first labelled sequence
+        for r in first.values():
+            m = int(r["n_frames"])
+            out[r["video_id"] + "#neutral"] = ("neutral", r["video_id"], min(m, max(3, math.ceil(m / 3))))
+    return out
+
+
+@pytest.mark.parametrize("layout, protocol", [("ckplus", "paper"), ("ckplus", "ck+7"), ("afew", "afew")])
+def test_every_item_of_every_split_carries_its_index_label(smoke_prepared, layout, protocol):
+    """Label integrity: the label an item gives the loss is its clip's label in ``index.csv``,
+    its frames come from its own video in their order, and the splits hold each clip once."""
+    root = smoke_prepared(layout)
+    expected = expected_clips(root, protocol)
+    splits = build_datasets(Config(dataset=layout, data=str(root), protocol=protocol, n=5, image_size=32))
+    seen = []
+    for part in (splits.train, splits.val, splits.test):
+        for i in range(len(part)):
+            item = part[i]
+            label, video_id, frames = expected[item["clip_id"]]
+            assert splits.classes[item["label"]] == label, (item["clip_id"], splits.classes[item["label"]], label)
+            assert part.labels[i] == item["label"]
+            indices = item["frame_indices"].tolist()
+            assert item["video_id"] == video_id and 0 <= indices[0] and indices[-1] < frames
+            assert indices == sorted(indices), f"{item['clip_id']}: frames out of order {indices}"
+            seen.append(item["clip_id"])
+    assert sorted(seen) == sorted(expected)
+    if protocol == "paper":
+        assert sum(c.endswith("#neutral") for c in seen) == len({c.split("_")[0] for c in seen})
+
+
+def test_uncached_frames_give_identical_tensors(smoke_prepared, monkeypatch):
+    """Frames read from disk for every item (``CACHE_BYTES`` = 0) and frames kept in memory give the
+    same tensors, in evaluation and with the training augmentation. At 24 px the 64 px crops are
+    reduced when read (to 2 x 24), which both paths must do alike."""
+    root = smoke_prepared("ckplus")
+    clips, classes = make_clips(load_index(root), "paper")
+    clips = clips[:6]
+    for train in (False, True):
+        cached = ClipDataset(root, clips, classes, n=5, image_size=24, train=train, seed=3)
+        monkeypatch.setattr(fsa.data, "CACHE_BYTES", 0)
+        uncached = ClipDataset(root, clips, classes, n=5, image_size=24, train=train, seed=3)
+        monkeypatch.undo()
+        assert cached._frames is not None and uncached._frames is None, "the two paths are not both taken"
+        for epoch in (0, 1):
+            cached.set_epoch(epoch)
+            uncached.set_epoch(epoch)
+            for i in range(len(clips)):
+                a, b = cached[i], uncached[i]
+                assert torch.equal(a["frames"], b["frames"]) and torch.equal(a["frame_indices"], b["frame_indices"])
+        assert cached._frames, "the cached dataset kept the frames it read"
 
 
 def test_wrong_dataset_for_a_prepared_root(smoke_prepared):

@@ -108,6 +108,83 @@ def test_fsa_small_s_is_the_mean():
     torch.testing.assert_close(fused, att.w_v(x.mean(1)))
 
 
+# -- the assembled ECNN-FSA against the paper's equations, computed by hand ------------------
+def by_hand(model, x: torch.Tensor, s: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and frame importance of an ECNN-FSA in eval mode, from its ECNN features and weight
+    matrices with plain tensor algebra (Eq. 1-2 and Table 1; no module of the FSA or head is called):
+    importance_j = mean_i softmax_j(s q_i . k_j), z = sum_j importance_j W_v x_j, then
+    LayerNorm -> ReLU -> (Dropout: identity in eval) -> FC."""
+    f = model.ecnn(x)  # [B, n, D]
+    q, k, v = f @ model.fsa.w_q.weight.T, f @ model.fsa.w_k.weight.T, f @ model.fsa.w_v.weight.T
+    e = torch.exp(s * torch.einsum("bid,bjd->bij", q, k))
+    a = e / e.sum(dim=2, keepdim=True)  # each row i: a distribution over the frames j it attends to
+    importance = a.mean(dim=1)
+    z = torch.einsum("bj,bjd->bd", importance, v)
+    norm, fc = model.head.layers[0], model.head.layers[-1]
+    mu, var = z.mean(-1, keepdim=True), z.var(-1, unbiased=False, keepdim=True)
+    h = torch.clamp((z - mu) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias, min=0)
+    return h @ fc.weight.T + fc.bias, importance
+
+
+def test_ecnn_fsa_logits_are_the_head_of_the_importance_weighted_values():
+    torch.manual_seed(11)
+    m = tiny().eval()
+    with torch.no_grad():
+        m.fsa.w_q.weight.mul_(300)  # sharp attention, so that any other fusion gives other logits
+        x = torch.randn(2, 5, 3, 32, 32)
+        out = m(x)
+        logits, importance = by_hand(m, x, REGISTRY["ecnn-fsa"].config.s)
+    assert (importance.max(1).values - importance.min(1).values).min() > 0.1, "the check needs peaked attention"
+    torch.testing.assert_close(out.attention, importance)
+    torch.testing.assert_close(out.logits, logits)
+
+
+def test_query_and_key_weights_receive_gradients():
+    torch.manual_seed(12)
+    m = tiny().train()
+    x = torch.randn(2, 5, 3, 32, 32)
+    torch.nn.functional.cross_entropy(m(x).logits, torch.tensor([1, 4])).backward()
+    for name in ("w_q", "w_k", "w_v"):
+        g = getattr(m.fsa, name).weight.grad
+        assert g is not None and g.abs().sum() > 0, f"{name} gets no gradient: attention does not reach the loss"
+
+
+def test_importance_leaves_uniform_after_a_few_steps_on_a_clip_whose_frames_differ():
+    """At initialisation A is almost uniform (logits s.QK^T near 0); ten SGD steps (the paper's
+    optimiser) on one clip whose middle frame is brighter make the frames' weights differ."""
+    torch.manual_seed(0)
+    m = tiny()
+    x = torch.randn(1, 5, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    x[0, 2] += 2.0
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    for _ in range(10):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(m.train()(x).logits, torch.tensor([3])).backward()
+        opt.step()
+    with torch.no_grad():
+        importance = m.eval()(x).attention[0]
+    torch.testing.assert_close(importance.sum(), torch.tensor(1.0))
+    assert importance.max() - importance.min() > 0.01, f"frame importance stays uniform: {importance.tolist()}"
+
+
+def test_s_to_zero_gives_the_mean_pooled_model():
+    """s -> 0 makes every row of A uniform: the model is the head applied to W_v (mean_j x_j)."""
+    torch.manual_seed(13)
+    m = tiny(s=1e-12).eval()
+    x = torch.randn(2, 5, 3, 32, 32)
+    with torch.no_grad():
+        out = m(x)
+        f = m.ecnn(x)
+        mean_pooled = m.fsa.w_v(f.mean(dim=1))
+        norm, fc = m.head.layers[0], m.head.layers[-1]
+        h = torch.relu(torch.nn.functional.layer_norm(mean_pooled, norm.normalized_shape, norm.weight, norm.bias,
+                                                      norm.eps))
+        twin = by_hand(m, x, 0.0)[0]
+    torch.testing.assert_close(out.attention, torch.full((2, 5), 0.2))
+    torch.testing.assert_close(out.logits, h @ fc.weight.T + fc.bias)
+    torch.testing.assert_close(out.logits, twin)
+
+
 @pytest.mark.parametrize("n", [1, 3, 5, 6, 9])
 def test_any_n_and_batch_one(n):
     m = tiny().eval()

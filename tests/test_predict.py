@@ -1,7 +1,10 @@
-"""``fsa predict`` on generated AFEW-layout clips: JSON, PNG, windows and clear errors.
+"""``fsa predict`` on generated AFEW-layout clips: JSON, PNG, windows and clear errors; and
+against ``fsa.engine.evaluate`` on the same CK+ sequences with a trained checkpoint.
 
-The checkpoint is an untrained smoke-size ECNN-FSA saved in the real checkpoint format:
-prediction mechanics do not depend on the weights being good.
+The mechanics tests use an untrained smoke-size ECNN-FSA saved in the real checkpoint format:
+prediction mechanics do not depend on the weights being good. The comparison with evaluation
+needs confident, distinct predictions, so that a class-order bug shows: a model trained on four
+clips of four subjects and classes.
 """
 from __future__ import annotations
 
@@ -15,13 +18,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from fsa.checkpoint import save_checkpoint
+from fsa.checkpoint import load_model, save_checkpoint
 from fsa.cli import main
 from fsa.config import CLASSES_7, make_config
-from fsa.data import sample_indices
+from fsa.data import ClipDataset, load_index, make_clips, sample_indices
+from fsa.engine import evaluate
 from fsa.faces import METHODS
 from fsa.models import build_model
+from fsa.predict import predict_video
 from fsa.video import read_frames, video_fps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +49,52 @@ def checkpoint(tmp_path_factory):
 def clip(smoke_raw):
     """One generated AFEW-layout clip (``Val/<Emotion>/<id>.avi``)."""
     return sorted((smoke_raw("afew") / "Val").glob("*/*.avi"))[0]
+
+
+@pytest.fixture(scope="module")
+def trained(ck, tmp_path_factory):
+    """A tiny ECNN-FSA fitted (60 Adam steps, training augmentation) to four CK+ clips of four subjects
+    and four classes, saved as a checkpoint: ``(path, dataset of the four clips in evaluation mode)``."""
+    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), width=0.0625, batch_norm=False,
+                      dropout=0.0)
+    clips, classes = make_clips(load_index(ck), cfg.protocol)
+    picked = []  # the first expressive clip of each new subject with a new label
+    for c in clips:
+        if len(picked) < 4 and not c.clip_id.endswith("#neutral") and all(
+                c.subject != p.subject and c.label != p.label for p in picked):
+            picked.append(c)
+    augmented = ClipDataset(ck, picked, classes, cfg.n, cfg.image_size, train=True)
+    y = torch.tensor(augmented.labels)
+    torch.manual_seed(0)
+    model = build_model(cfg.model).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for step in range(60):
+        augmented.set_epoch(step)
+        x = torch.stack([augmented[i]["frames"] for i in range(len(picked))])
+        opt.zero_grad()
+        F.cross_entropy(model(x).logits, y).backward()
+        opt.step()
+    path = tmp_path_factory.mktemp("predict-trained") / "best.pt"
+    save_checkpoint(path, model=model, cfg=cfg, classes=list(classes), epoch=0)
+    return path, ClipDataset(ck, picked, classes, cfg.n, cfg.image_size)
+
+
+def test_predict_video_agrees_with_evaluate_on_the_same_clips(trained, ck, smoke_raw):
+    """The raw sequence through ``predict_video`` (faces found again, 224 px crops) and its prepared crops
+    through ``evaluate``: the same frames, the same class names on the same probabilities (within what
+    the two crop paths change), the same prediction, which is the clip's label."""
+    path, clips = trained
+    scored = evaluate(load_model(path)[0], clips, clips.classes)
+    source = load_index(ck).set_index("video_id")["source"]
+    for row in scored.per_clip:
+        assert max(row["probs"]) > 0.5 and row["pred"] == row["label"], "the fitted model is not confident"
+        res = predict_video(smoke_raw("ckplus") / source[row["video_id"]], path, device="cpu")
+        [window] = res["windows"]
+        assert [f["frame_index"] for f in window["frames"]] == row["frame_indices"]
+        assert res["classes"] == list(clips.classes)
+        np.testing.assert_allclose([res["probabilities"][c] for c in clips.classes], row["probs"], atol=0.1)
+        np.testing.assert_allclose([f["attention"] for f in window["frames"]], row["attention"], atol=0.05)
+        assert res["top_class"] == row["pred"] == row["label"], row["clip_id"]
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:

@@ -1,6 +1,7 @@
 """``python -m data_prep.prepare``: real layouts, resumability, bad input, smoke-set detection rates."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -8,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO, face_clip, write_avi
 from data_prep import afew, ckplus
-from data_prep.prepare import main
+from data_prep.prepare import KILL_ENV, main
 from fsa.config import Config
 from fsa.data import build_datasets
 from fsa.video import DataError, read_frames
@@ -155,30 +155,54 @@ def test_killed_run_resumes_to_the_identical_result(capsys, write_ckplus_raw, tm
     assert run(capsys, "ckplus", raw, ref, "-j", "1")[0] == 0
 
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), KILL_ENV: "3"}  # killed once 3 of the 12 videos are done
     proc = subprocess.Popen(
         [sys.executable, "-m", "data_prep.prepare", "--dataset", "ckplus", "--raw", str(raw), "--out", str(out),
          "--size", str(SIZE), "--quiet", "-j", "2"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if out.is_dir() and any((out / "frames").glob("*/.stats.json")):
-            break
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # the run and its pool workers, as a job kill would
-    proc.wait()
-    assert not (out / "prep_report.json").exists() or proc.returncode == 0
-    for folder in (out / "frames").iterdir():
-        if not folder.name.startswith("."):
-            assert (folder / ".stats.json").is_file(), f"{folder} is under its final name but incomplete"
+    proc.wait(timeout=300)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # its pool workers, as a job kill would
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "index.csv").exists() and not (out / "prep_report.json").exists()
+    done = [f for f in (out / "frames").iterdir() if not f.name.startswith(".")]
+    assert 3 <= len(done) < 12, "the kill landed mid-run"
+    for folder in done:
+        assert (folder / ".stats.json").is_file(), f"{folder} is under its final name but incomplete"
 
     rc, stdout, _ = run(capsys, "ckplus", raw, out, "-j", "2")
-    assert rc == 0 and "frames/s" in stdout
+    assert rc == 0 and f"({12 - len(done)} this run)" in stdout, stdout
     assert snapshot(out) == snapshot(ref), "-j 2 after a kill == -j 1 in one go, byte for byte"
     rc, stdout, _ = run(capsys, "ckplus", raw, out)
     assert rc == 0 and "0 this run" in stdout and "0 frames in" in stdout
     assert snapshot(out) == snapshot(ref), "a rerun changes nothing"
+
+
+def frame_bars(face: np.ndarray, t: int) -> np.ndarray:
+    """Frame ``t`` carries its index: ``t + 1`` white bars across the cap above the eyes."""
+    h, w = face.shape[:2]
+    for b in range(t + 1):
+        x = int(w * (0.3 + 0.07 * b))
+        face[int(h * 0.22):int(h * 0.30), x:x + int(w * 0.03)] = 255
+    return face
+
+
+def count_bars(crop: np.ndarray) -> int:
+    """White bars on the dark cap at the top of a crop: runs of columns mostly white in its top sixth."""
+    top = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)[: crop.shape[0] // 6]
+    bar = (top > 200).mean(axis=0) > 0.6
+    return int(np.sum(bar[1:] & ~bar[:-1]) + bar[0])
+
+
+def test_crop_k_shows_source_frame_k(capsys, write_ckplus_raw, tmp_path):
+    frames = 6
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=1, frames=frames, marker=frame_bars)
+    out = tmp_path / "out"
+    rc = main(["--dataset", "ckplus", "--raw", str(raw), "--out", str(out), "--size", "96", "--quiet"])
+    assert rc == 0, capsys.readouterr()
+    crops = sorted((out / "frames" / "S010_001").glob("*.jpg"))
+    assert [count_bars(cv2.imread(str(p))) for p in crops] == [t + 1 for t in range(frames)]
 
 
 def test_partial_state_is_repaired(capsys, ck_raw, tmp_path):
@@ -387,10 +411,12 @@ def test_indexers_raise_data_errors_directly(tmp_path):
 def test_smoke_sets_face_found_without_interpolation(smoke_prepared, layout, minimum):
     out = smoke_prepared(layout)
     rep = report(out)
-    frames = rep["frames"]
-    found = frames["total"] - frames["interpolated"]
-    assert frames["total"] > 0 and found / frames["total"] >= minimum
-    assert rep["found_rate"] == pytest.approx(found / frames["total"], abs=1e-6)
+    # every prepared frame's face method, as each video's stats file lists it
+    methods = [m for f in (out / "frames").iterdir() if not f.name.startswith(".")
+               for m in json.loads((f / ".stats.json").read_text())["methods"]]
+    found = sum(m != "interpolated" for m in methods) / len(methods)
+    assert len(methods) == rep["frames"]["total"] and found >= minimum
+    assert rep["found_rate"] == pytest.approx(found, abs=1e-6)
     assert re.search(r"with -j 2 = [\d.]+ frames/s", (out / "prepare.log").read_text())
     assert_complete(out)
 

@@ -98,10 +98,74 @@ def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path
     runs = report.fold_runs(rec)
     assert [r["seed"] for r in runs] == rec["seeds_run"]
     assert list(report.check_records([rec], page)) == [f"ecnn-fsa run {r['config_hash']}" for r in runs]
-    bad = json.loads(json.dumps(runs[0]))
-    bad["config"]["model"]["s"] = 0.3
-    with pytest.raises(AssertionError, match="config and hash differ"):
-        report.check_records([bad], page)
+    run = runs[0]
+    classes = run["metrics"]["classes"]
+
+    def other_s(r):
+        r["config"]["model"]["s"] = 0.3
+
+    def wrong_pred(r):  # one clip's prediction changed: its confusion cell moves
+        c = r["per_clip"][0]
+        c["pred"] = classes[(classes.index(c["pred"]) + 1) % len(classes)]
+
+    def lost_clip(r):
+        r["per_clip"].pop()
+
+    def other_accuracy(r):
+        r["metrics"]["accuracy"] = 1 - r["metrics"]["accuracy"]
+
+    for change, message in ((other_s, "config and hash differ"),
+                            (wrong_pred, "confusion matrix is not the per-clip"),
+                            (lost_clip, "per-clip rows for"),
+                            (other_accuracy, "of the per-clip predictions are correct")):
+        bad = json.loads(json.dumps(run))
+        change(bad)
+        with pytest.raises(AssertionError, match=message):
+            report.check_records([bad], page)
+
+
+def test_attention_vs_intensity_by_hand(tmp_path):
+    """Spearman's rho by hand: 1 - 6 sum d^2 / (m (m^2 - 1)) on untied ranks."""
+    rows = ["video_id,frame,intensity"]
+    rows += [f"up,{k + 1},{v}" for k, v in enumerate([0.0, 0.5, 0.25, 1.0, 0.75])]
+    rows += [f"flat,{k + 1},0.0" for k in range(4)]
+    (tmp_path / "intensity.csv").write_text("\n".join(rows) + "\n")
+    clip = dict(label="happy", pred="happy", frame_indices=[0, 1, 2, 3])
+    record = {"config_hash": "x", "per_clip": [
+        # intensities 0, .5, .25, 1 (ranks 1 3 2 4) against attention ranks 1 2 3 4: d^2 = 0+1+1+0
+        {**clip, "clip_id": "up", "video_id": "up", "attention": [0.1, 0.2, 0.3, 0.4]},
+        # intensities .75, 1, .25, 0 (ranks 3 4 2 1), attention ranks 4 3 2 1: d^2 = 1+1+0+0; top frame is 0 (.75)
+        {**clip, "clip_id": "up-late", "video_id": "up", "frame_indices": [4, 3, 2, 0],
+         "attention": [0.4, 0.3, 0.2, 0.1]},
+        {**clip, "clip_id": "flat", "video_id": "flat", "attention": [0.25] * 4},  # no variation: left out
+    ]}
+    df = report.attention_vs_intensity(record, tmp_path)
+    assert df["clip"].tolist() == ["up", "up-late"]
+    assert df["spearman"].tolist() == pytest.approx([1 - 6 * 2 / (4 * 15), 1 - 6 * 2 / (4 * 15)])
+    assert df["top_is_apex"].tolist() == [True, False]
+    assert df["chance_top_is_apex"].tolist() == [0.25, 0.25]
+    with pytest.raises(ConfigError, match="no attention weights"):
+        report.attention_vs_intensity({"per_clip": [{**clip, "video_id": "up", "attention": None}]}, tmp_path)
+
+
+def test_fold_table_of_a_constructed_summary():
+    import pandas as pd
+
+    def score(per_fold, mean, std):
+        return {"per_fold": per_fold, "mean": mean, "std": std}
+
+    summary = {"folds_run": [0, 2, 4], "selected_epochs": [7, 3, 12], "metrics": {
+        "accuracy": score([0.5, 2 / 3, 0.25], 0.47222, 0.17146),
+        "uar": score([0.4, 5 / 9, 0.2], 0.38519, 0.14560),
+        "macro_f1": score([0.3, 0.5, 0.123456], 0.30782, 0.15399),
+        "pooled": {"accuracy": 0.48, "uar": 0.39, "macro_f1": 0.31}}}
+    expected = pd.DataFrame({
+        "accuracy": [0.5, 0.6667, 0.25, 0.4722, 0.1715, 0.48],
+        "uar": [0.4, 0.5556, 0.2, 0.3852, 0.1456, 0.39],
+        "macro_f1": [0.3, 0.5, 0.1235, 0.3078, 0.154, 0.31],
+        "selected epoch": pd.array([7, 3, 12, None, None, None], dtype="Int64"),
+    }, index=pd.Index([0, 2, 4, "mean", "std", "pooled"], name="fold"))
+    pd.testing.assert_frame_equal(report.fold_table(summary), expected)
 
 
 def test_cpu_ckplus_bar_flags_an_accuracy_regression():
