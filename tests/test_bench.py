@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from fsa import bench
+from fsa.bench import measure
 from fsa.config import make_config
 from fsa.models import build_model
 from fsa.models.memory_format import format_input, set_memory_format
@@ -155,9 +156,9 @@ def test_load_is_the_other_processes_share_of_the_machine(monkeypatch):
         now["wall"], now["own"] = next(clock)
         return SimpleNamespace(nice=0.0, irq=0.0, softirq=0.0, steal=0.0, **next(busy))
 
-    monkeypatch.setattr(bench, "psutil", SimpleNamespace(cpu_times=cpu_times, cpu_count=lambda: 2))
-    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: now["wall"],
-                                                       process_time=lambda: now["own"]))
+    monkeypatch.setattr(measure, "psutil", SimpleNamespace(cpu_times=cpu_times, cpu_count=lambda: 2))
+    monkeypatch.setattr(measure, "time", SimpleNamespace(perf_counter=lambda: now["wall"],
+                                                         process_time=lambda: now["own"]))
     with bench.Load() as load:
         pass
     assert (load.own, load.other) == (1.0, 0.5)
