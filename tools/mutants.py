@@ -55,8 +55,8 @@ MUTANTS = (
     Mutant("softmax-wrong-axis", "fsa/models/fsa.py",  # columns of A sum to 1 instead of rows
            SOFTMAX, SOFTMAX.replace("dim=-1", "dim=1"), MODEL_TESTS),
     Mutant("labels-shuffled", "fsa/data.py",  # build_datasets permutes the clips' labels
-           "    clips, classes = make_clips(index, cfg.protocol)\n",
-           "    clips, classes = make_clips(index, cfg.protocol)\n"
+           "    clips, classes = dataset_clips(cfg)\n",
+           "    clips, classes = dataset_clips(cfg)\n"
            "    shuffled = np.random.default_rng(cfg.seed).permutation([c.label for c in clips])\n"
            "    clips = [Clip(c.clip_id, c.video_id, c.subject, lab, c.start, c.end, c.split)\n"
            "             for c, lab in zip(clips, shuffled)]\n", DATA_TESTS),
