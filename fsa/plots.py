@@ -209,3 +209,141 @@ def frame_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], title: str = ""
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+# -- figures of the results pages (drawn from the results store's records) --------------------
+#: Fewer replicates than this and a reproduced number is drawn as its per-fold / per-seed points
+#: instead of a 95 % interval (a t-interval over two values is too wide to read).
+MIN_FOR_WHISKERS = 3
+PAPER_COLOUR, OURS_COLOUR, FLOOR_COLOUR = "#7f8c8d", "#c0392b", "#2471a3"
+
+
+def _run_hash(record: dict) -> str:
+    return record.get("folds_hash") or record.get("seeds_hash") or record["config_hash"]
+
+
+def _replicates(record: dict) -> list[float]:
+    """A record's per-fold or per-seed accuracies, or its one accuracy."""
+    acc = record["metrics"]["accuracy"]
+    return [float(v) for v in acc["per_fold"]] if isinstance(acc, dict) else [float(acc)]
+
+
+def figure_caption(records: Sequence[dict]) -> str:
+    """Where a figure's numbers come from: the data (experiment, i.e. dataset and ``index.csv``
+    hash), the profile of each run and the hashes of the records (their JSON names in the store)."""
+    from .report import profile_of
+
+    if not records:
+        return "No run recorded on this page's data yet."
+    experiments = sorted({str(r.get("experiment")) for r in records})
+    profiles = sorted({profile_of(r["config"]) if "model" in r["config"] else f"{r['config']['feature_size']} px"
+                       for r in records})
+    return (f"Drawn from the results store: data {', '.join(experiments)} (dataset-index.csv hash), "
+            f"profile {', '.join(profiles)}, runs {', '.join(_run_hash(r) for r in records)}.")
+
+
+def table_figure(table: int | str, records: Sequence[dict]) -> Figure:
+    """Paper vs reproduced accuracy per row of a results table, in the table's row order.
+
+    Rows and their order are :func:`fsa.report.comparison`'s; each reproduced number carries its
+    95 % interval (:func:`fsa.report.intervals`) as whiskers, or its per-fold / per-seed points
+    when it has fewer than :data:`MIN_FOR_WHISKERS`; the classical floors are horizontal lines.
+    """
+    from .report import comparison, intervals
+
+    df = comparison(table, records)
+    by_hash = {_run_hash(r): r for r in records}
+    ci = intervals(records)
+    floors = df[df["status"] == "floor"]
+    rows = df[(df["status"] != "floor") & df["row"].notna()]
+    fig = NotebookFigure(figsize=(7.5, 0.45 * rows["row"].nunique() + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    labels = list(dict.fromkeys(rows["row"]))  # the table's order, one line per paper row
+    y_of = {label: len(labels) - 1 - i for i, label in enumerate(labels)}
+    ax.scatter(rows["paper acc %"], rows["row"].map(y_of) + 0.15, marker="D", color=PAPER_COLOUR, label="paper",
+               zorder=3)
+    drawn_points = False
+    reproduced = rows[rows["run"].notna()] if "run" in rows else rows.iloc[:0]
+    for _, row in reproduced.iterrows():
+        rec, y = by_hash[row["run"]], y_of[row["row"]] - 0.15
+        values = 100 * np.asarray(_replicates(rec))
+        if len(values) >= MIN_FOR_WHISKERS:
+            c = ci[id(rec)]
+            ax.errorbar(100 * c["mean"], y, xerr=[[100 * (c["mean"] - c["low"])], [100 * (c["high"] - c["mean"])]],
+                        fmt="o", color=OURS_COLOUR, capsize=4, zorder=3)
+        else:
+            ax.scatter(values, np.full(len(values), y), marker="o", facecolor="none", edgecolor=OURS_COLOUR,
+                       zorder=3, label=None if drawn_points else "reproduced, per fold / seed")
+            drawn_points = True
+    ax.plot([], [], "o", color=OURS_COLOUR, label="reproduced, 95 % CI")
+    for k, (_, f) in enumerate(floors.iterrows()):
+        ax.axvline(f["ours acc %"], color=FLOOR_COLOUR, linestyle=("--", ":", "-.")[k % 3], label=f"floor: {f['row']}")
+    ax.set_yticks(range(len(labels)), labels[::-1], fontsize=8)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel("accuracy %")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"Table {table}: paper vs reproduced", fontsize=10)
+    return fig
+
+
+def s_figure(records: Sequence[dict], table: int | str = 6) -> Figure:
+    """Accuracy against FSA's super-parameter s: one point per recorded ECNN-FSA summary, with its
+    95 % interval, and the paper's rows beside them, one series per (feature size, FC layers)."""
+    from .models.registry import REGISTRY
+    from .paper import paper_table
+    from .report import architecture, intervals
+
+    def series(model: dict) -> str:
+        m = architecture(model)
+        d = m["backbone_dim"] + (m["branch_dim"] if m["branch"] else 0)
+        return f"D = {d}, {'1 FC' if m['fc_layers'] == 1 else '2 FC'}"
+
+    ours = [r for r in records if r["config"].get("model", {}).get("arch") == "ecnn-fsa"]
+    paper = [(REGISTRY[p["model"]].config, p["accuracy"]) for p in paper_table(table)["rows"]
+             if p.get("model") and p.get("accuracy") is not None
+             and REGISTRY[p["model"]].config.arch == "ecnn-fsa"]
+    names = sorted({series(architecture(m)) for m, _ in paper} | {series(r["config"]["model"]) for r in ours})
+    colours = dict(zip(names, sns.color_palette("deep", len(names))))
+    ci = intervals(ours)
+    fig = NotebookFigure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for m, acc in paper:
+        ax.scatter(m.s, acc, marker="D", facecolor="none", edgecolor=colours[series(architecture(m))], zorder=3)
+    for r in sorted(ours, key=lambda r: r["config"]["model"]["s"]):
+        c = ci[id(r)]
+        ax.errorbar(r["config"]["model"]["s"], 100 * c["mean"], capsize=4, fmt="o", zorder=3,
+                    yerr=[[100 * (c["mean"] - c["low"])], [100 * (c["high"] - c["mean"])]],
+                    color=colours[series(r["config"]["model"])])
+    for name in names:
+        ax.plot([], [], "o", color=colours[name], label=name)
+    ax.scatter([], [], marker="D", facecolor="none", edgecolor="k", label="paper")
+    ax.scatter([], [], marker="o", color="k", label="reproduced, 95 % CI")
+    ax.set_xlabel("s (FSA super-parameter)")
+    ax.set_ylabel("accuracy %")
+    ax.legend(fontsize=7)
+    ax.set_title(f"Table {table}: accuracy against s", fontsize=10)
+    return fig
+
+
+def training_curves(runs: Sequence[dict], title: str = "") -> Figure:
+    """Train loss and validation accuracy per epoch of the runs of one summary (its folds or
+    seeds overlaid), each run's selected epoch marked on both panels."""
+    if not runs:
+        raise ValueError("no runs to draw")
+    fig = NotebookFigure(figsize=(9, 3.2), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    colours = sns.color_palette("colorblind", len(runs))
+    for colour, r in zip(colours, runs):
+        h = pd.DataFrame(r["history"])
+        name = f"fold {r['fold']}" if r.get("fold") is not None else f"seed {r['seed']}"
+        best = h[h["epoch"] == r["selected_epoch"]]
+        for ax, column in ((loss_ax, "train_loss"), (acc_ax, "val_accuracy")):
+            ax.plot(h["epoch"], h[column], color=colour, label=name)
+            ax.scatter(best["epoch"], best[column], marker="*", s=120, color=colour, edgecolor="k", zorder=3)
+    acc_ax.scatter([], [], marker="*", s=120, color="w", edgecolor="k", label="selected epoch")
+    loss_ax.set(xlabel="epoch", ylabel="train loss")
+    acc_ax.set(xlabel="epoch", ylabel="validation accuracy")
+    acc_ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

@@ -260,7 +260,17 @@ class Page:
 
     def comparison(self) -> pd.DataFrame:
         """Paper vs this project for this page's table, over every recorded run on this page's data."""
-        return comparison(self.table, experiment=f"{self.dataset}-{self.source['index_hash']}")
+        return comparison(self.table, experiment=self.experiment)
+
+    @property
+    def experiment(self) -> str:
+        return f"{self.dataset}-{self.source['index_hash']}"
+
+    def recorded(self) -> list[dict]:
+        """Every summary and floor record on this page's data, the runs of earlier pages'
+        parameters (``-p s 0.2``) included: what the page's figures draw."""
+        return [*all_records(self.dataset, GROUP_KIND[self.dataset], self.experiment),
+                *all_records(self.dataset, FLOOR_KIND[self.dataset], self.experiment)]
 
 
 def table_models(table: int | str, rows: str = "key") -> list[str]:

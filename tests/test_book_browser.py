@@ -69,6 +69,15 @@ def toc_pages(toc_file: Path) -> list[str]:
 PAGES = toc_pages(BOOK / "_toc.yml")
 #: The page shot for inspection: the first table page, or the root page while the book has none.
 SCREENSHOT_PAGE = next((p for p in PAGES if p.startswith("notebooks/table")), PAGES[0])
+#: Table pages without a figure to require: Table 1 (the architecture's shapes, drawn on the
+#: architecture page) and Table 8 (times per frame, whose figure is not drawn yet).
+TABLES_WITHOUT_FIGURE = ("1", "8")
+
+
+def needs_figure(page: str) -> bool:
+    """Whether ``page`` is a table page that must show at least one decoded figure."""
+    table = re.fullmatch(r"notebooks/table(\d+)", page)
+    return table is not None and table.group(1) not in TABLES_WITHOUT_FIGURE
 
 
 class _Ids(HTMLParser):
@@ -144,6 +153,13 @@ return {
 """
 
 
+#: How many images of the page's content (not the theme's logo) decoded.
+_FIGURES_JS = """
+return Array.from((document.querySelector('main') || document.body).querySelectorAll('article img'))
+  .filter(img => img.complete && img.naturalWidth > 0).length;
+"""
+
+
 class Build(NamedTuple):
     html: Path  # the root of the built HTML
     seconds: float
@@ -214,9 +230,10 @@ def _open(driver, path: Path) -> None:
     _wait(driver, lambda d: d.execute_script("return document.readyState") == "complete")
 
 
-def check_page(driver, html_root: Path) -> list[str]:
+def check_page(driver, html_root: Path, figure: bool = False) -> list[str]:
     """Every problem of the page open in ``driver``: a browser error page, an empty page, images
-    that do not decode, broken internal links, missing local resources, local-file errors logged."""
+    that do not decode, broken internal links, missing local resources, local-file errors logged;
+    with ``figure``, a page whose content shows no decoded image."""
     # A missing file keeps its URL in the address bar but loads Chromium's error document.
     shown = driver.execute_script("return document.documentURI")
     if not shown.startswith("file://"):
@@ -229,6 +246,8 @@ def check_page(driver, html_root: Path) -> list[str]:
     for image in driver.execute_async_script(_IMAGES_JS):
         if not image["width"]:
             problems.append(f"image {image['src']!r} ({image['url']}) did not decode: {image['error'] or 'width 0'}")
+    if figure and not driver.execute_script(_FIGURES_JS):
+        problems.append("the page shows no figure (no decoded image in its content)")
     links = driver.execute_script(_LINKS_JS)
     problems += [f"link {p}" for p in broken_links(links["anchors"], html_root)]
     problems += [f"resource {p}" for p in broken_links(links["resources"], html_root)]
@@ -271,7 +290,7 @@ def test_toc_page_in_browser(browser, built_book, page):
     assert path.is_file(), f"{page} is in book/_toc.yml but the build has no {path.name}"
     browser.get_log("browser")
     _open(browser, path)
-    problems = check_page(browser, built_book.html)
+    problems = check_page(browser, built_book.html, figure=needs_figure(page))
     assert not problems, f"{page}.html:\n  " + "\n  ".join(problems)
 
 
