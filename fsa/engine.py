@@ -551,10 +551,15 @@ REPLICATES = ("fold", "seed")
 
 
 def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
-    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run."""
+    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run.
+
+    As in :meth:`fsa.config.Config.hash`, the model's registry name is a label: the rows of two
+    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group.
+    """
     d = cfg.to_dict()
     for k in (*cfg.EXECUTION_FIELDS, key):
         d.pop(k)
+    d["model"].pop("name")
     d[f"{key}s_run"] = list(values)
     return stable_hash(d)
 

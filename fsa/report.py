@@ -412,10 +412,17 @@ def measured(r: dict, prow: dict, ci: dict | None = None) -> dict:
         "majority class %": round(100 * counts.max() / counts.sum(), 2),
         "profile": profile_of(config) if "model" in config else f"{config['feature_size']} px",
         "experiment": r.get("experiment"),
+        "seed": seed_text(r),
         "run": r.get("folds_hash") or r.get("seeds_hash") or r.get("config_hash"),
         "status": "measured",
     }
     return out
+
+
+def seed_text(r: dict) -> str:
+    """The seed(s) behind a record: its seed, or the range of a seeds summary (``0–2``)."""
+    seeds = r.get("seeds_run")
+    return f"{seeds[0]}–{seeds[-1]}" if seeds else str(r["config"].get("seed"))
 
 
 # -- intervals and claims ---------------------------------------------------------------------

@@ -403,3 +403,15 @@ def test_results_store_root_atomic_writes_and_errors(tmp_path, monkeypatch):
         store.record("a/b", {"config_hash": "x"})
     monkeypatch.delenv(store.ENV_VAR)
     assert store.results_root() == REPO / "results"
+
+
+def test_group_hash_ignores_the_registry_name():
+    """Two tables' rows that are one configuration share their group (and so their runs)."""
+    from fsa.engine import group_hash
+
+    same = [make_config(m, "smoke", dataset="afew", protocol="afew", data="x") for m in ("cnn-lstm", "cnn-lstm-2048-2048")]
+    other = make_config("cnn-lstm-2048", "smoke", dataset="afew", protocol="afew", data="x")
+    assert same[0].hash() == same[1].hash()
+    assert group_hash(same[0], "seed", [0, 1, 2]) == group_hash(same[1], "seed", [0, 1, 2])
+    assert group_hash(other, "seed", [0, 1, 2]) != group_hash(same[0], "seed", [0, 1, 2])
+    assert group_hash(same[0], "seed", [0, 1, 2]) != group_hash(same[0], "seed", [1, 2, 3])
