@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.container import ErrorbarContainer
+from test_report import fake_floor, fake_run, fake_seeds
 
 from fsa import plots
 from fsa.paper import paper_table
-from test_report import fake_floor, fake_run, fake_seeds
 
 
 def seeds(model: str, accuracies: list[float], tag: str, **over) -> dict:
