@@ -736,7 +736,8 @@ def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Pag
     bug to find, not a result to print. Returns the verdicts; an ``AssertionError`` names the floor."""
     if page.preset != "cpu" or page.source["kind"] != "synthetic":
         return {}
-    mine = [r for r in records if r["model"] == model]
+    arch = architecture(REGISTRY[model].config)
+    mine = [r for r in records if architecture(r["config"]["model"]) == arch]
     assert mine and floors, f"Table {page.table}: nothing to compare ({len(mine)} {model} record(s), {len(floors)} floor(s))"
     out = {}
     for f in floors:
