@@ -57,8 +57,9 @@ def test_two_processes_match_one_process(smoke_prepared, tmp_path):
     w1 = load_checkpoint(one["last_checkpoint"])["model"]
     w2 = load_checkpoint(two["last_checkpoint"])["model"]
     # Early conv layers receive the largest gradients and carry the most summation-order noise
-    # (about 1e-5 absolute after 2 epochs); weights are O(0.1-1).
+    # after 2 epochs: about 1e-5 absolute with AVX2 kernels, 1.2e-4 with AVX-512 ones (oneDNN picks
+    # the kernel by CPU, and the vector width sets the summation order); weights are O(0.1-1).
     flat1 = np.concatenate([w1[k].numpy().ravel() for k in w1])
     flat2 = np.concatenate([w2[k].numpy().ravel() for k in w1])
-    assert np.abs(flat1 - flat2).max() < 1e-4
-    assert np.linalg.norm(flat1 - flat2) / np.linalg.norm(flat1) < 1e-5
+    assert np.abs(flat1 - flat2).max() < 5e-4
+    assert np.linalg.norm(flat1 - flat2) / np.linalg.norm(flat1) < 1e-4  # measured 2.4e-5 (AVX-512)

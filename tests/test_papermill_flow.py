@@ -32,13 +32,15 @@ class _FsaTable(HTMLParser):
         super().__init__()
         self.tables: list[list[list[str]]] = []
         self._cell: list[str] | None = None
+        self._inside = False  # within an fsa-table (other tables of the page are not read)
 
     def handle_starttag(self, tag, attrs):
         if tag == "table" and "fsa-table" in (dict(attrs).get("class") or "").split():
             self.tables.append([])
-        elif self.tables and tag == "tr":
+            self._inside = True
+        elif self._inside and tag == "tr":
             self.tables[-1].append([])
-        elif self.tables and tag in ("td", "th"):
+        elif self._inside and tag in ("td", "th"):
             self._cell = []
 
     def handle_data(self, data):
@@ -46,7 +48,9 @@ class _FsaTable(HTMLParser):
             self._cell.append(data)
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
+        if tag == "table":
+            self._inside = False
+        elif tag in ("td", "th") and self._cell is not None:
             self.tables[-1][-1].append("".join(self._cell).strip())
             self._cell = None
 
@@ -94,9 +98,13 @@ def flow(tmp_path_factory):
 
 def test_papermill_without_output_path_records_one_run(flow):
     new = set(flow["after_first"]) - set(flow["before"])
-    assert len(new) == 1, f"expected one new record, got {sorted(map(str, new))}"
-    run = json.loads(flow["after_first"][new.pop()])
-    assert run["config"]["model"]["s"] == 0.2 and run["model"] == "ecnn-fsa-2048-fc1-s0.1"
+    summaries = [p for p in new if p.name.startswith("seeds-")]
+    assert len(summaries) == 1 and len(new) == 1 + report.AFEW_SEEDS, (
+        f"expected one seeds summary and its {report.AFEW_SEEDS} runs, got {sorted(map(str, new))}")
+    summary = json.loads(flow["after_first"][summaries[0]])
+    assert summary["config"]["model"]["s"] == 0.2 and summary["model"] == "ecnn-fsa-2048-fc1-s0.1"
+    runs = [json.loads(flow["after_first"][p]) for p in new if p not in summaries]
+    assert sorted(r["seed"] for r in runs) == summary["seeds_run"] and {r["config"]["model"]["s"] for r in runs} == {0.2}
     executed = json.loads(flow["piped"].stdout)  # the executed notebook went to stdout
     assert executed["metadata"]["papermill"]["parameters"]["s"] == 0.2
 
