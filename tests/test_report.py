@@ -6,6 +6,8 @@ import pytest
 
 from fsa import report
 from fsa.config import ConfigError, make_config
+from fsa.paper import paper_table
+from fsa.report import page as report_page
 from fsa.results import record
 
 
@@ -33,7 +35,7 @@ def test_unrun_rows_and_extra_rows_are_marked():
     df = report.comparison(6, [fake_run("ecnn-fsa", "cpu", 0.4, s=0.2), fake_run("ecnn-fsa", "cpu", 0.4, s=0.25)])
     assert (df.loc[df["row"].str.startswith("ECNN-FSA (2048, fc, s = 0.25)"), "status"] == "extra (not in the paper)").all()
     assert df.loc[df["status"] == "measured", "paper acc %"].tolist() == [49.25]  # s = 0.2 is a paper row
-    assert (df["status"] == "not run").sum() == len(report.paper_table(6)["rows"]) - 1
+    assert (df["status"] == "not run").sum() == len(paper_table(6)["rows"]) - 1
     with pytest.raises(ConfigError, match="table 5"):
         report.comparison(5, [])
 
@@ -86,6 +88,23 @@ def test_table1_traces_the_paper_modules():
 def test_page_rejects_bad_parameters_before_any_work(bad, match):
     with pytest.raises(ConfigError, match=match):
         report.Page(6, **bad)
+
+
+def test_page_makes_the_embedded_data_only_when_first_needed(smoke_prepared, monkeypatch):
+    made = []
+
+    def embedded(layout, size=None, jobs=2):
+        made.append(layout)
+        return smoke_prepared(layout)
+
+    monkeypatch.setattr(report_page, "embedded_dataset", embedded)
+    with pytest.raises(ConfigError, match="s=-1"):
+        report.Page(9, preset="smoke", s=-1)
+    page = report.Page(9, preset="smoke")
+    assert made == []
+    index = (smoke_prepared("afew") / "index.csv").read_text().splitlines()
+    assert page.source["videos"] == len(index) - 1 and page.source["kind"] == "synthetic"
+    assert page.data == smoke_prepared("afew") and made == ["afew"]
 
 
 def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path, monkeypatch):

@@ -1,0 +1,55 @@
+"""What the table notebooks and the book call: data on first use, runs read-or-trained, and the
+paper-vs-reproduced tables built from the results store.
+
+A notebook never computes a number itself. It describes its runs with a :class:`Page`, whose
+:meth:`Page.run` returns the stored record of a configuration (same config hash, same data)
+or trains it with :mod:`fsa.engine` and records it. :func:`comparison` lines up every
+recorded run with the paper's row it reproduces (``fsa/paper_results.json``); recorded runs
+of configurations the paper does not have (``papermill notebooks/table6.ipynb -p s 0.25``)
+become extra rows, marked so; the classical floors of the same data (:mod:`fsa.floors`) close
+the table, and every measured accuracy carries its 95 % interval. :func:`claims` judges each
+ordering of the paper's rows ("A > B"), and every model against each floor, with paired tests
+on the same test clips (:func:`fsa.metrics.claim_verdict`).
+
+Runs are grouped by data: the experiment of a run is ``<dataset>-<index hash>``, so the
+embedded synthetic set, its smoke version and a real CK+ / AFEW preparation never mix.
+
+=======================  ==========================================================================
+``datasets.py``          the embedded dataset, made on first use; what a prepared dataset holds
+``page.py``              :class:`Page`: one notebook's preset, data, parameters and runs
+``records.py``           the records a page reads from the results store
+``confidence.py``        the 95 % interval of each accuracy; a record's test predictions
+``matching.py``          paper rows vs recorded runs and floors; confusion matrices
+``verdicts.py``          the paper's orderings and the floors judged with paired tests
+``attention.py``         FSA's frame weights against the synthetic intensity
+``tracing.py``           Table 1 traced on the model; parameters and FLOPs of every model
+``checks.py``            the checks the notebooks end with
+=======================  ==========================================================================
+"""
+from __future__ import annotations
+
+from .attention import attention_examples, attention_vs_intensity
+from .checks import CPU_CKPLUS_BAR, check_above_floor, check_metrics, check_records
+from .confidence import accuracy_interval, intervals, per_clip_rows, replicate_rows, score_mean
+from .datasets import (
+    DATA_ROOT_ENV, DATA_SIZE_ENV, data_source, dataset_summary, embedded_dataset, embedded_root, sample_figure,
+)
+from .matching import (
+    RESULT_TABLES, SCALE_FIELDS, architecture, comparison, confusion_pct, extra_label, floor_rows, measured,
+    paper_confusion, paper_row_label, profile_of, seed_text, to_html,
+)
+from .page import AFEW_SEEDS, EMBEDDED_STILLS, KEY_ROWS, PRESET_ENV, Page, profile_text, resolve_preset, table_models
+from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name, fold_runs, fold_table
+from .tracing import TABLE1_MODULES, model_summary, table1
+from .verdicts import claims, verdict
+
+__all__ = [
+    "AFEW_SEEDS", "CPU_CKPLUS_BAR", "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND",
+    "KEY_ROWS", "PRESET_ENV", "RESULT_TABLES", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
+    "all_records", "architecture", "attention_examples", "attention_vs_intensity", "check_above_floor",
+    "check_metrics", "check_records", "claims", "comparison", "confusion_pct", "data_source", "dataset_summary",
+    "embedded_dataset", "embedded_root", "experiment_name", "extra_label", "floor_rows", "fold_runs", "fold_table",
+    "intervals", "measured", "model_summary", "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of",
+    "profile_text", "replicate_rows", "resolve_preset", "sample_figure", "score_mean", "seed_text", "table1",
+    "table_models", "to_html", "verdict",
+]

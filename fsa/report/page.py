@@ -1,0 +1,244 @@
+"""One table notebook's page: its preset, data and parameters, and its runs read from the
+results store or trained and recorded.
+
+A notebook never computes a number itself. It describes its runs with a :class:`Page`, whose
+:meth:`Page.run` returns the stored record of a configuration (same config hash, same data)
+or trains it with :mod:`fsa.engine` and records it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from .. import floors as floor, results as store
+from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from ..paper import paper_table
+from .confidence import accuracy_interval
+from .datasets import data_source, embedded_dataset
+from .matching import comparison
+from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name
+from .verdicts import claims
+
+#: Environment variable the notebooks read when a preset is left at ``None``: ``cpu`` by
+#: default, ``smoke`` in the nbval tests.
+PRESET_ENV = "FSA_PRESET"
+#: The still-image stage of every run on the embedded data: its synthetic FER2013 set (the paper's
+#: FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
+EMBEDDED_STILLS = "fer2013"
+#: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
+#: reproduced number is over seeds, as CK+'s is over folds).
+AFEW_SEEDS = 3
+
+
+def resolve_preset(preset: str | None) -> str:
+    """The preset a notebook runs: the one given, else ``$FSA_PRESET``, else ``cpu``."""
+    preset = preset or os.environ.get(PRESET_ENV) or "cpu"
+    if preset not in PRESETS:
+        raise ConfigError(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
+    return preset
+
+
+def profile_text(preset: str) -> str:
+    """A preset's numbers in words, for a page's banner."""
+    p = {**Config().to_dict(), **PRESETS[preset]}
+    return (f"{p['image_size']} px, width ×{p['width']:g}, batch {p['batch_size']}, {p['epochs']} epochs, "
+            f"lr {p['lr']:g} ({p['schedule']})")
+
+
+class Page:
+    """The runs of one table notebook: preset, data and the knobs its parameters cell sets.
+
+    Building a page validates every value (a bad one raises :class:`ConfigError` naming it) and
+    does no data work: the embedded dataset, when ``data`` is ``None``, is generated and prepared
+    when first needed (:attr:`data`, :attr:`source`, :attr:`stills`, or the first :meth:`config`).
+
+    On the embedded data, every model starts from the still-image stage, as the paper's do
+    (VGG-Face → FER2013 / SFEW → video): unless ``pretrained`` is given, a configuration's
+    ``pretrained`` is the ``store:`` reference of the pretraining run of its encoder on the
+    embedded :data:`EMBEDDED_STILLS` set (same preset, seed 0; :func:`fsa.stills.pretrain_config`),
+    which :meth:`run` reads from the results store or trains first. Real data take their
+    weights explicitly (``pretrained=`` a file or the ``store:`` reference ``fsa pretrain`` prints).
+    """
+
+    def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
+                 device: str = "auto", seed: int = 0, **overrides: Any):
+        self.table = str(table)
+        self.spec = paper_table(table)
+        self.dataset = self.spec.get("dataset", "ckplus")
+        self.preset = resolve_preset(preset)
+        self.overrides = {k: v for k, v in overrides.items() if v is not None}
+        self.overrides.update(device=device, seed=seed)
+        if self.dataset == "afew":
+            self.overrides.setdefault("protocol", "afew")
+        self._pretrain_configs: dict[str, Config] = {}
+        # Every value is validated here, before any data work, so that a bad parameter fails at once.
+        make_config("ecnn-fsa", self.preset, dataset=self.dataset, data="", **self.overrides)
+        if data is not None and not (Path(data) / "index.csv").is_file():
+            raise ConfigError(f"data={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
+        self._given_data = Path(data) if data is not None else None
+
+    @cached_property
+    def data(self) -> Path:
+        """The prepared dataset of this page: the one given, else the embedded one (made now if needed)."""
+        return self._given_data if self._given_data is not None else embedded_dataset(self.dataset)
+
+    @cached_property
+    def source(self) -> dict:
+        """What :attr:`data` is (:func:`fsa.report.datasets.data_source`)."""
+        return data_source(self.data)
+
+    @cached_property
+    def stills(self) -> tuple[Path, str] | None:
+        """The embedded still-image set every configuration starts from and its experiment, or
+        ``None`` when the page's data or weights were given (made now if needed)."""
+        if self._given_data is not None or "pretrained" in self.overrides:
+            return None
+        from data_prep.stills import read_stills
+
+        root = embedded_dataset(EMBEDDED_STILLS)
+        return root, f"stills-{EMBEDDED_STILLS}-{read_stills(EMBEDDED_STILLS, root).data_hash()}"
+
+    def config(self, model: str | ModelConfig, data: str | os.PathLike | None = None, **model_overrides: Any) -> Config:
+        over = {**self.overrides, **{k: v for k, v in model_overrides.items() if v is not None}}
+        cfg = make_config(model, self.preset, dataset=self.dataset, data=str(self.data if data is None else data),
+                          **over)
+        if self.stills is None:
+            return cfg
+        from ..stills import pretrain_config
+
+        still = pretrain_config(cfg.model, self.preset, EMBEDDED_STILLS, self.stills[0], device=cfg.device)
+        ref = f"{STORE_PREFIX}{self.stills[1]}/{still.hash()}"
+        self._pretrain_configs[ref] = still
+        return cfg.override(pretrained=ref, pretrained_format="fsa").validate()
+
+    def pretrain(self, cfg: Config) -> dict | None:
+        """The record of the still-image run ``cfg`` starts from, trained first when it is not in
+        the store or its checkpoint is not on this machine (checkpoints are not committed)."""
+        from .. import engine
+        from ..stills import pretrain
+
+        still = self._pretrain_configs.get(cfg.pretrained)
+        if still is None:
+            return None
+        exp = self.stills[1]
+        found = store.find_run(exp, still.hash())
+        if found is not None and (engine.checkpoint_dir(still, exp) / "best.pt").is_file():
+            return found
+        return pretrain(still, experiment=exp, progress=False).run.record
+
+    def banner(self) -> str:
+        """Markdown: which data and which profile produced this page's numbers."""
+        name = "AFEW" if self.dataset == "afew" else "CK+"
+        what = (f"the **embedded synthetic {name}-layout dataset**" if self.source["kind"] == "synthetic"
+                else f"a **real {name} preparation** (`{self.data}`)")
+        return (f"Numbers on this page come from {what} ({self.source['videos']} videos, `index.csv` hash "
+                f"`{self.source['index_hash']}`) with the **`{self.preset}` profile** "
+                f"({profile_text(self.preset)}); the paper's come from {name} with pretrained weights at 224 px.")
+
+    def configs(self, rows: str = "key", **model_overrides: Any) -> list[Config]:
+        """The table's configurations: its key rows (or ``all`` the paper's rows); model knobs
+        set to a value (e.g. ``s=0.2``) replace them by one run of the table's base model."""
+        custom = {k: v for k, v in model_overrides.items() if v is not None}
+        models = table_models(self.table, rows)
+        if custom:
+            return [self.config(models[-1], **custom)]
+        return [self.config(m) for m in models]
+
+    def run(self, cfg: Config, retrain: bool = False, track_test: bool = False) -> dict:
+        """The group summary of ``cfg``: read from the store when there, else trained and recorded.
+
+        CK+ configurations run every fold (the k-fold summary); AFEW ones train on Train and
+        test on Val once per seed, :data:`AFEW_SEEDS` seeds from the page's (the seeds summary),
+        so that every reproduced number is a mean with an interval.
+        """
+        from .. import engine
+
+        exp = experiment_name(cfg)
+        key, values = (("fold", list(range(cfg.folds))) if cfg.dataset == "ckplus"
+                       else ("seed", [cfg.seed + i for i in range(AFEW_SEEDS)]))
+        path = store.experiment_dir(exp) / f"{key}s-{engine.group_hash(cfg, key, values)}.json"
+        if path.is_file() and not retrain:
+            return json.loads(path.read_text())
+        self.pretrain(cfg)
+        return engine.run_group(cfg, exp, key, values, track_test=track_test, progress=False).summary
+
+    def run_all(self, configs: Sequence[Config], retrain: bool = False) -> list[dict]:
+        return [self.run(c, retrain=retrain) for c in configs]
+
+    def floors(self, features: Sequence[str] = floor.FEATURES, feature_size: int = 64,
+               retrain: bool = False) -> list[dict]:
+        """The classical floors (:mod:`fsa.floors`) on this page's data, protocol and splits:
+        k-fold summaries on CK+, AFEW Val runs on AFEW; read from the store when there."""
+        cfg = self.config("ecnn-fsa")  # the data fields are every model's
+        return [floor.run(floor.FloorConfig.from_config(cfg, f, feature_size), experiment_name(cfg), retrain)
+                for f in features]
+
+    def claims(self, records: Sequence[dict], floor_records: Sequence[dict] = ()) -> pd.DataFrame:
+        """The verdict on each claim this page's records can test (see :func:`claims`)."""
+        return claims(self.table, [*records, *floor_records])
+
+    def rebuild_spread(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1,), retrain: bool = False
+                       ) -> pd.DataFrame:
+        """How far a rebuild may move this page's number for ``model``: the same configuration
+        trained again with other seeds, beside the page's own.
+
+        A seed draws everything random in a run — initialisation, clip order, frames and
+        augmentation, the validation carve and, on CK+, the subject folds themselves — so the
+        spread between seeds bounds what another machine's arithmetic does to a run of one seed
+        (same folds, another trajectory). The still-image stage keeps its seed-0 run.
+        """
+        base = self.config(model)
+        rows = []
+        for seed in (base.seed, *seeds):
+            rec = self.run(base.override(seed=seed), retrain=retrain and seed != base.seed)
+            ci = accuracy_interval(rec)
+            rows.append({"seed": seed, "acc %": round(100 * ci["mean"], 2),
+                         "95 % CI": f"[{100 * ci['low']:.1f}, {100 * ci['high']:.1f}]", "CI over": ci["method"],
+                         "half-width (pp)": round(100 * (ci["high"] - ci["mean"]), 2),
+                         "run": rec.get("folds_hash") or rec.get("seeds_hash")})
+        df = pd.DataFrame(rows)
+        df[f"Δ from seed {base.seed} (pp)"] = (df["acc %"] - df["acc %"].iloc[0]).round(2)
+        return df
+
+    def comparison(self) -> pd.DataFrame:
+        """Paper vs this project for this page's table, over every recorded run on this page's data."""
+        return comparison(self.table, experiment=self.experiment)
+
+    @property
+    def experiment(self) -> str:
+        return f"{self.dataset}-{self.source['index_hash']}"
+
+    def recorded(self) -> list[dict]:
+        """Every summary and floor record on this page's data, the runs of earlier pages'
+        parameters (``-p s 0.2``) included: what the page's figures draw."""
+        return [*all_records(self.dataset, GROUP_KIND[self.dataset], self.experiment),
+                *all_records(self.dataset, FLOOR_KIND[self.dataset], self.experiment)]
+
+
+def table_models(table: int | str, rows: str = "key") -> list[str]:
+    """Named models a table notebook trains: its key rows, or (``all``) every row of the paper."""
+    if rows not in ("key", "all"):
+        raise ConfigError(f"rows={rows!r}: expected 'key' or 'all'")
+    if rows == "all":
+        return [r["model"] for r in paper_table(table)["rows"] if r.get("model")]
+    return list(KEY_ROWS[str(table)])
+
+
+#: Rows a table runs by default: the main contrast of each table (LSTM depth, branch kernel,
+#: the s sweep and FC layers, LBP, the two architectures), so that ``make book`` stays within
+#: its time budget; ``rows="all"`` runs every row of the paper. The last one is the base model
+#: a ``-p s 0.2``-style run varies.
+KEY_ROWS: dict[str, tuple[str, ...]] = {
+    "2": ("cnn-lstm-2048", "cnn-lstm-2048-2048"),
+    "3": ("ecnn-lstm-fc1-k5", "ecnn-lstm-fc1-k7"),
+    "4": ("cnn-lstm", "score-fusion", "ecnn-fsa"),
+    "6": ("ecnn-fsa-2048-fc1-s0.01", "ecnn-fsa-2048-fc1-s0.3", "ecnn-fsa-2048-fc2-s0.06", "ecnn-fsa-2048-fc1-s0.1"),
+    "7": ("ecnn-lstm-fc6-k7", "ecnn-lstm-fc6-k7-lbp", "ecnn-fsa-2048-fc1-s0.1"),
+    "9": ("cnn-lstm", "ecnn-fsa"),
+}
+

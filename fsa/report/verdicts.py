@@ -1,0 +1,79 @@
+"""The paper's claims judged on the recorded runs, with paired tests on the same test clips.
+
+:func:`claims` judges each ordering of the paper's rows ("A > B") and every model against
+each floor of the same data, by :func:`verdict`: the paired bootstrap and McNemar's test of
+:func:`fsa.metrics.claim_verdict` on the two records' common test clips.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import pandas as pd
+
+from ..config import ConfigError
+from ..metrics import claim_verdict
+from ..models.registry import REGISTRY
+from ..paper import paper_table
+from .confidence import replicate_rows
+from .matching import architecture, paper_row_label
+from .records import FLOOR_KIND
+
+
+def verdict(record_a: dict, record_b: dict, alpha: float = 0.05) -> dict:
+    """The claim "A is more accurate than B" judged on the two records' common test clips
+    (:func:`fsa.metrics.claim_verdict`). Two seeds summaries are paired clip by clip within each
+    seed; a single run or floor against a seeds summary is paired with each seed's predictions,
+    so its clips count once per seed and McNemar's p is then optimistic (the pairs of one clip
+    are not independent); the bootstrap still resamples pairs, not clips."""
+    ra, rb = replicate_rows(record_a), replicate_rows(record_b)
+    if list(ra) == ["all"]:
+        ra = dict.fromkeys(rb, ra["all"])
+    if list(rb) == ["all"]:
+        rb = dict.fromkeys(ra, rb["all"])
+    if set(ra) != set(rb):
+        raise ConfigError(f"cannot pair {sorted(ra)} with {sorted(rb)}: the two records ran different seeds")
+
+    def tagged(rows: dict[str, list[dict]]) -> list[dict]:
+        return [{**c, "clip_id": f"{c['clip_id']}@{k}"} for k in sorted(rows) for c in rows[k]]
+
+    return claim_verdict(tagged(ra), tagged(rb), alpha=alpha)
+
+
+def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """The verdict on every claim a table's records can test, with the numbers behind it.
+
+    Claims: each pair of the paper's rows that both have a record, in the order of the paper's
+    accuracies ("A > B"); and each of those rows against each floor record (DESIGN: every deep
+    model clears its floor). A paper row with several records is judged by the last one. The
+    accuracies are those of the paired clips (pooled over folds on CK+).
+    """
+    spec = paper_table(table)
+    floors = [r for r in records if r.get("kind") in FLOOR_KIND.values()]
+    deep = [r for r in records if r.get("kind") not in FLOOR_KIND.values()]
+    found = []
+    for prow in spec["rows"]:
+        if prow.get("model") is None:
+            continue
+        arch = architecture(REGISTRY[prow["model"]].config)
+        matches = [r for r in deep if architecture(r["config"]["model"]) == arch]
+        if matches:
+            found.append((prow.get("label") or paper_row_label(prow), prow.get("accuracy"), matches[-1]))
+    pairs = []
+    for a, b in itertools.combinations(found, 2):
+        if a[1] is None or b[1] is None or a[1] == b[1]:
+            continue
+        (la, pa, ra), (lb, pb, rb) = (a, b) if a[1] > b[1] else (b, a)
+        pairs.append((f"{la} > {lb}", f"paper: {pa:g} > {pb:g}", ra, rb))
+    pairs += [(f"{label} > {f['label']}", "clears the floor", r, f) for label, _, r in found for f in floors]
+    level = f"{100 * (1 - alpha):g} %"
+    columns = ["claim", "source", "verdict", "A acc %", "B acc %", "Δ acc (pp)", f"Δ {level} CI", "McNemar p",
+               "only A right", "only B right", "clips"]
+    rows = []
+    for claim, source, ra, rb in pairs:
+        v = verdict(ra, rb, alpha)
+        rows.append(dict(zip(columns, [
+            claim, source, v["verdict"], round(100 * v["accuracy_a"], 2), round(100 * v["accuracy_b"], 2),
+            round(100 * v["diff"], 2), f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}]",
+            float(f"{v['mcnemar_p']:.3g}"), v["b"], v["c"], v["n_clips"]])))
+    return pd.DataFrame(rows, columns=columns)
