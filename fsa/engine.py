@@ -44,12 +44,11 @@ import datetime as _dt
 import logging
 import math
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -69,9 +68,6 @@ from .models.memory_format import format_input, set_memory_format
 
 log = logging.getLogger("fsa.engine")
 
-#: Fault injection for the resume test: SIGKILL this process right after the checkpoint of
-#: this many completed epochs is on disk, exactly like a machine that dies mid-run.
-KILL_ENV = "FSA_KILL_AFTER_EPOCH"
 _SAMPLER_TAG, _DROPOUT_TAG = 1, 2
 
 
@@ -375,15 +371,218 @@ def _check_splits(splits: Any) -> None:
 
 # --------------------------------------------------------------------------------------
 # training
+@dataclass
+class _Run:
+    """What every part of one training run reads: its configuration, where it runs, its data
+    and its two checkpoints (``last.pt`` to resume from, ``best.pt`` the selected weights)."""
+    cfg: Config
+    device: torch.device
+    dist: DistInfo
+    splits: Any
+    classes: list[str]
+    last_path: Path
+    best_path: Path
+    progress: bool
+
+    def evaluate(self, model: nn.Module, split: str) -> EvalOutput:
+        """Score ``model`` on the ``val`` or ``test`` split."""
+        return evaluate(model, getattr(self.splits, split), self.classes, device=self.device,
+                        batch_size=self.cfg.batch_size, num_workers=self.cfg.num_workers, dist=self.dist,
+                        progress=self.progress, desc=split)
+
+
+@dataclass
+class _Progress:
+    """Where training stands: the epochs done, the best so far, whether early stopping fired.
+    ``last.pt`` holds it, so a resumed run continues from it exactly."""
+    start_epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    best: dict | None = None
+    stopped: bool = False
+    resumed_from: int | None = None  # the first epoch run after a resume (0-based), None if not resumed
+
+
+def _prepare_run(cfg: Config, experiment: str, results_root: str | os.PathLike | None, splits: Any,
+                 progress: bool | None, dist: DistInfo) -> _Run:
+    """The device, the checked splits and the checkpoint paths of a run."""
+    device = resolve_device(cfg.device, dist)
+    _set_determinism(device)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if splits is None:
+        from .data import build_datasets
+
+        splits = build_datasets(cfg)
+    _check_splits(splits)
+    classes = list(splits.classes)
+    if len(classes) != cfg.model.num_classes:
+        raise ConfigError(f"num_classes={cfg.model.num_classes}: the dataset has {len(classes)} classes")
+    ckdir = checkpoint_dir(cfg, experiment, results_root)
+    return _Run(cfg, device, dist, splits, classes, ckdir / "last.pt", ckdir / "best.pt", progress and dist.is_main)
+
+
+def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
+    """The model of ``cfg.seed``, with its pretrained weights, on the run's device."""
+    cfg = run.cfg
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model)
+    if cfg.pretrained:
+        from .models.pretrained import load_pretrained
+
+        load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
+    model.to(run.device)
+    set_memory_format(model, run.device, train=True)
+    return model
+
+
+def _resume(run: _Run, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> _Progress:
+    """The weights, optimizer and schedule of ``last.pt`` when it is there, and where it stood."""
+    path = run.last_path
+    if not path.is_file():
+        if run.dist.is_main:
+            log.info("no checkpoint at %s: starting from scratch", path)
+        return _Progress()
+    ckpt = load_checkpoint(path, map_location=run.device)
+    if ckpt["config_hash"] != run.cfg.hash():
+        raise CheckpointError(f"{path}: checkpoint of config {ckpt['config_hash']}, not {run.cfg.hash()}")
+    load_weights(model, ckpt, path)
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    if run.dist.is_main:
+        log.info("resuming %s from %s after epoch %d", run.cfg.hash(), path, ckpt["epoch"] + 1)
+    start = ckpt["epoch"] + 1
+    return _Progress(start, list(ckpt["history"]), ckpt["best"], bool(ckpt["stopped_early"]), start)
+
+
+def _wrap(model: nn.Module, run: _Run) -> tuple[nn.Module, nn.Module]:
+    """The model to evaluate and save, and the module to train: under DDP (and ``torch.compile``)."""
+    net: nn.Module = model
+    if run.dist.active:
+        if run.device.type == "cuda":
+            # K processes then normalise over the global batch, as one process does. PyTorch's
+            # SyncBatchNorm is GPU-only: on the CPU each process normalises its own share.
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[run.device.index] if run.device.type == "cuda" else None)
+    if run.cfg.compile:
+        net = torch.compile(net)
+    return model, net
+
+
+def _epoch(net: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, run: _Run, epoch: int,
+           track_test: bool) -> dict:
+    """One epoch's history row: training, then the validation scores (and the test's, if tracked)."""
+    last_good = f"{run.last_path} (epoch {epoch})" if epoch > 0 else "none (no epoch completed)"
+    row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+    row.update(_train_epoch(net, run.splits.train, optimizer, run.cfg, epoch, run.device, run.dist, run.progress,
+                            last_good))
+    t0 = time.perf_counter()
+    val = run.evaluate(model, "val")
+    row.update(val_loss=val.loss, val_accuracy=val.metrics["accuracy"], val_uar=val.metrics["uar"],
+               val_macro_f1=val.metrics["macro_f1"], val_s=time.perf_counter() - t0)
+    if track_test:
+        test = run.evaluate(model, "test")
+        row.update(test_accuracy=test.metrics["accuracy"], test_uar=test.metrics["uar"])
+    return row
+
+
+def _save_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, run: _Run, state: _Progress,
+                epoch: int, improved: bool) -> None:
+    """Rank 0 writes ``best.pt`` when the epoch improved, and ``last.pt`` after every epoch."""
+    row, cfg = state.history[-1], run.cfg
+    if improved:
+        save_checkpoint(run.best_path, model=model, cfg=cfg, classes=run.classes, epoch=epoch, best=state.best)
+    save_checkpoint(run.last_path, model=model, cfg=cfg, classes=run.classes, epoch=epoch,
+                    optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                    history=state.history, best=state.best, stopped_early=state.stopped)
+    log.info("epoch %d/%d  train loss %.4f acc %.3f | val loss %.4f acc %.3f uar %.3f%s",
+             row["epoch"], cfg.epochs, row["train_loss"], row["train_accuracy"], row["val_loss"],
+             row["val_accuracy"], row["val_uar"], "  *" if improved else "")
+
+
+def _fit(net: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, run: _Run,
+         state: _Progress, track_test: bool, on_epoch_end: Callable[[int], None] | None) -> _Progress:
+    """The epochs from ``state`` on, until ``cfg.epochs`` or early stopping, each checkpointed."""
+    for epoch in range(state.start_epoch, run.cfg.epochs):
+        if state.stopped:
+            break
+        row = _epoch(net, model, optimizer, run, epoch, track_test)
+        scheduler.step()
+        state.history.append(row)
+        improved = _better(row, state.best)
+        if improved:
+            state.best = {k: row[k] for k in ("epoch", "val_accuracy", "val_loss", "val_uar")}
+        state.stopped = run.cfg.patience > 0 and row["epoch"] - state.best["epoch"] >= run.cfg.patience
+        if run.dist.is_main:
+            _save_epoch(model, optimizer, scheduler, run, state, epoch, improved)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1)
+    return state
+
+
+def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, test: EvalOutput, started: str,
+                wall0: float, track_test: bool) -> dict:
+    """The results-store record of a finished run (``kind = "run"``)."""
+    cfg, splits, history = run.cfg, run.splits, state.history
+    train_frames = sum(h["train_frames"] for h in history)
+    data = splits.record or {
+        "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
+        "data_index_hash": _index_hash(cfg),
+    }
+    record = {
+        "kind": "run",
+        "experiment": experiment,
+        "model": cfg.model.name,
+        "dataset": cfg.dataset,
+        "protocol": cfg.protocol,
+        "fold": cfg.fold if cfg.dataset == "ckplus" else None,
+        **data,
+        "config": cfg.to_dict(),
+        "config_hash": cfg.hash(),
+        **store.provenance(str(run.device)),
+        "world_size": run.dist.world,
+        "seed": cfg.seed,
+        "started_at": started,
+        "finished_at": _now(),
+        "resumed_from_epoch": state.resumed_from,
+        "timings": {
+            "train_ms_per_frame": 1000.0 * sum(h["train_s"] for h in history) / max(train_frames, 1),
+            "test_ms_per_frame": test.ms_per_frame,
+            "wall_s": time.perf_counter() - wall0,
+        },
+        "n_clips": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+        "splits": split_ids(splits),
+        "history": history,
+        "epochs_run": len(history),
+        "stopped_early": state.stopped,
+        "selected_epoch": state.best["epoch"],
+        "selection": "highest validation accuracy, ties by lower validation loss",
+        "val_metrics": val.metrics,
+        "metrics": test.metrics,
+        "per_clip": test.per_clip,
+        "checkpoint": str(run.best_path),
+        "last_checkpoint": str(run.last_path),
+    }
+    if track_test:
+        record["test_per_epoch"] = {
+            "note": "diagnostic only: test scored after every epoch, never used for model selection",
+            "accuracy": [h["test_accuracy"] for h in history],
+            "uar": [h["test_uar"] for h in history],
+        }
+    return record
+
+
 def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None = None, resume: bool = False,
-          track_test: bool = False, splits: Any = None, progress: bool | None = None) -> RunResult:
+          track_test: bool = False, splits: Any = None, progress: bool | None = None,
+          on_epoch_end: Callable[[int], None] | None = None) -> RunResult:
     """Train ``cfg`` with validation-based model selection, test once, record the run.
 
     ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
     ``record`` entries, when set, describe the data in the run record. ``resume`` continues
     from ``last.pt`` of the same configuration if there is one. ``cfg.pretrained`` is loaded
     by :func:`fsa.models.pretrained.load_pretrained` (a ``store:`` reference is resolved in
-    ``results_root``).
+    ``results_root``). ``on_epoch_end`` is called on rank 0 with the number of completed epochs,
+    once that epoch's checkpoints are on disk (the resume test kills the process there).
     Under ``torchrun`` every rank calls this; only rank 0 writes files.
     """
     cfg = cfg.validate()
@@ -391,146 +590,22 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     started = _now()
     dist, owns_group = init_distributed(cfg.device)
     try:
-        device = resolve_device(cfg.device, dist)
-        _set_determinism(device)
-        if progress is None:
-            progress = sys.stderr.isatty()
-        progress = progress and dist.is_main
-        if splits is None:
-            from .data import build_datasets
-
-            splits = build_datasets(cfg)
-        _check_splits(splits)
-        classes = list(splits.classes)
-        if len(classes) != cfg.model.num_classes:
-            raise ConfigError(f"num_classes={cfg.model.num_classes}: the dataset has {len(classes)} classes")
-        ckdir = checkpoint_dir(cfg, experiment, results_root)
-        last_path, best_path = ckdir / "last.pt", ckdir / "best.pt"
-
-        torch.manual_seed(cfg.seed)
-        model = build_model(cfg.model)
-        if cfg.pretrained:
-            from .models.pretrained import load_pretrained
-
-            load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
-        model.to(device)
-        set_memory_format(model, device, train=True)
+        run = _prepare_run(cfg, experiment, results_root, splits, progress, dist)
+        model = _build(run, results_root)
         optimizer, scheduler = make_optimizer(model, cfg)
-
-        start_epoch, history, best, stopped, resumed_from = 0, [], None, False, None
-        if resume and last_path.is_file():
-            ckpt = load_checkpoint(last_path, map_location=device)
-            if ckpt["config_hash"] != cfg.hash():
-                raise CheckpointError(f"{last_path}: checkpoint of config {ckpt['config_hash']}, not {cfg.hash()}")
-            load_weights(model, ckpt, last_path)
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            history, best, stopped = list(ckpt["history"]), ckpt["best"], bool(ckpt["stopped_early"])
-            start_epoch = ckpt["epoch"] + 1
-            resumed_from = start_epoch
-            if dist.is_main:
-                log.info("resuming %s from %s after epoch %d", cfg.hash(), last_path, ckpt["epoch"] + 1)
-        elif resume and dist.is_main:
-            log.info("no checkpoint at %s: starting from scratch", last_path)
-
-        net: nn.Module = model
-        if dist.active:
-            if device.type == "cuda":
-                # K processes then normalise over the global batch, as one process does. PyTorch's
-                # SyncBatchNorm is GPU-only: on the CPU each process normalises its own share.
-                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-            net = nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
-        if cfg.compile:
-            net = torch.compile(net)
-
-        eval_kw = dict(device=device, batch_size=cfg.batch_size, num_workers=cfg.num_workers, dist=dist)
-        kill_after = os.environ.get(KILL_ENV)
-        for epoch in range(start_epoch, cfg.epochs):
-            if stopped:
-                break
-            last_good = f"{last_path} (epoch {epoch})" if epoch > 0 else "none (no epoch completed)"
-            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-            row.update(_train_epoch(net, splits.train, optimizer, cfg, epoch, device, dist, progress, last_good))
-            t0 = time.perf_counter()
-            val = evaluate(model, splits.val, classes, progress=progress, desc="val", **eval_kw)
-            row.update(val_loss=val.loss, val_accuracy=val.metrics["accuracy"], val_uar=val.metrics["uar"],
-                       val_macro_f1=val.metrics["macro_f1"], val_s=time.perf_counter() - t0)
-            if track_test:
-                test = evaluate(model, splits.test, classes, progress=progress, desc="test", **eval_kw)
-                row.update(test_accuracy=test.metrics["accuracy"], test_uar=test.metrics["uar"])
-            scheduler.step()
-            history.append(row)
-            improved = _better(row, best)
-            if improved:
-                best = {k: row[k] for k in ("epoch", "val_accuracy", "val_loss", "val_uar")}
-            stopped = cfg.patience > 0 and row["epoch"] - best["epoch"] >= cfg.patience
-            if dist.is_main:
-                if improved:
-                    save_checkpoint(best_path, model=model, cfg=cfg, classes=classes, epoch=epoch, best=best)
-                save_checkpoint(last_path, model=model, cfg=cfg, classes=classes, epoch=epoch,
-                                optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                                history=history, best=best, stopped_early=stopped)
-                log.info("epoch %d/%d  train loss %.4f acc %.3f | val loss %.4f acc %.3f uar %.3f%s",
-                         row["epoch"], cfg.epochs, row["train_loss"], row["train_accuracy"], row["val_loss"],
-                         row["val_accuracy"], row["val_uar"], "  *" if improved else "")
-                if kill_after is not None and int(kill_after) == epoch + 1:
-                    os.kill(os.getpid(), signal.SIGKILL)
+        state = _resume(run, model, optimizer, scheduler) if resume else _Progress()
+        model, net = _wrap(model, run)
+        state = _fit(net, model, optimizer, scheduler, run, state, track_test, on_epoch_end)
         _barrier(dist)
 
         # The selected weights: best.pt, written by rank 0 (before the barrier above).
-        load_weights(model, load_checkpoint(best_path, map_location=device), best_path)
-        val = evaluate(model, splits.val, classes, progress=progress, desc="val", **eval_kw)
-        test = evaluate(model, splits.test, classes, progress=progress, desc="test", **eval_kw)
-        train_frames = sum(h["train_frames"] for h in history)
-        data = splits.record or {
-            "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
-            "data_index_hash": _index_hash(cfg),
-        }
-        record = {
-            "kind": "run",
-            "experiment": experiment,
-            "model": cfg.model.name,
-            "dataset": cfg.dataset,
-            "protocol": cfg.protocol,
-            "fold": cfg.fold if cfg.dataset == "ckplus" else None,
-            **data,
-            "config": cfg.to_dict(),
-            "config_hash": cfg.hash(),
-            **store.provenance(str(device)),
-            "world_size": dist.world,
-            "seed": cfg.seed,
-            "started_at": started,
-            "finished_at": _now(),
-            "resumed_from_epoch": resumed_from,
-            "timings": {
-                "train_ms_per_frame": 1000.0 * sum(h["train_s"] for h in history) / max(train_frames, 1),
-                "test_ms_per_frame": test.ms_per_frame,
-                "wall_s": time.perf_counter() - wall0,
-            },
-            "n_clips": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
-            "splits": split_ids(splits),
-            "history": history,
-            "epochs_run": len(history),
-            "stopped_early": stopped,
-            "selected_epoch": best["epoch"],
-            "selection": "highest validation accuracy, ties by lower validation loss",
-            "val_metrics": val.metrics,
-            "metrics": test.metrics,
-            "per_clip": test.per_clip,
-            "checkpoint": str(best_path),
-            "last_checkpoint": str(last_path),
-        }
-        if track_test:
-            record["test_per_epoch"] = {
-                "note": "diagnostic only: test scored after every epoch, never used for model selection",
-                "accuracy": [h["test_accuracy"] for h in history],
-                "uar": [h["test_uar"] for h in history],
-            }
+        load_weights(model, load_checkpoint(run.best_path, map_location=run.device), run.best_path)
+        val, test = run.evaluate(model, "val"), run.evaluate(model, "test")
+        record = _run_record(experiment, run, state, val, test, started, wall0, track_test)
         path = store.record(experiment, record, results_root) if dist.is_main else None
         _barrier(dist)
-        return RunResult(experiment, cfg, cfg.hash(), test.metrics, val.metrics, best["epoch"], history,
-                         test.per_clip, best_path, path, record)
+        return RunResult(experiment, cfg, cfg.hash(), test.metrics, val.metrics, state.best["epoch"], state.history,
+                         test.per_clip, run.best_path, path, record)
     finally:
         if owns_group:
             torch_dist.destroy_process_group()

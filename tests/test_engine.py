@@ -26,7 +26,7 @@ from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
 from fsa.config import Config, make_config
 from fsa.data import ClipDataset, build_datasets, load_index, make_clips, split_clips
-from fsa.engine import KILL_ENV, TrainingDiverged, epoch_batches, evaluate_checkpoint, train
+from fsa.engine import TrainingDiverged, epoch_batches, evaluate_checkpoint, train
 from fsa.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -246,19 +246,22 @@ def test_same_seed_twice_gives_identical_results(reference, ck, tmp_path):
 @pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(reference, ck, tmp_path):
     ref, ref_root = reference
-    cmd = [sys.executable, "-m", "fsa", "train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck),
-           "--preset", "smoke", "--experiment", "ref", "--results", str(tmp_path), "--quiet", "--track-test"]
-    for k, v in TINY.items():
-        cmd += ["--set", f"{k}={v}"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", KILL_ENV: "2"}
-    killed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tiny_config(ck).to_dict()))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    driver = [sys.executable, str(REPO / "tests" / "train_killed.py"), str(config), "ref", str(tmp_path),
+              "--kill-after-epoch", "2", "--track-test"]
+    killed = subprocess.run(driver, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     ckdir = tmp_path / "ref" / "checkpoints" / f"{ref.config_hash}-fold0"
     assert load_checkpoint(ckdir / "last.pt")["epoch"] == 1  # two epochs done, the third never ran
     assert not (tmp_path / "ref" / f"{ref.config_hash}.json").exists()
     assert not list(ckdir.glob(".*.tmp"))
 
-    env.pop(KILL_ENV)
+    cmd = [sys.executable, "-m", "fsa", "train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck),
+           "--preset", "smoke", "--experiment", "ref", "--results", str(tmp_path), "--quiet", "--track-test"]
+    for k, v in TINY.items():
+        cmd += ["--set", f"{k}={v}"]
     resumed = subprocess.run(cmd + ["--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     rec = json.loads((tmp_path / "ref" / f"{ref.config_hash}.json").read_text())
@@ -278,12 +281,16 @@ FROZEN = dict(lr=1e-30, batch_norm=False)
 
 def test_early_stopping_after_patience_epochs_without_improvement(ck, tmp_path):
     cfg = tiny_config(ck, epochs=6, patience=2, **FROZEN)
-    run = train(cfg, "patience", results_root=tmp_path, progress=False)
+    last_pt = tmp_path / "patience" / "checkpoints" / f"{cfg.hash()}-fold0" / "last.pt"
+    ended = []  # (epochs completed, epochs in last.pt at that moment)
+    run = train(cfg, "patience", results_root=tmp_path, progress=False,
+                on_epoch_end=lambda done: ended.append((done, load_checkpoint(last_pt)["epoch"] + 1)))
+    assert ended == [(1, 1), (2, 2), (3, 3)]
     assert len({(h["val_accuracy"], h["val_loss"]) for h in run.history}) == 1, "the weights moved"
     # epoch 1 is the best; epochs 2 and 3 do not improve on it (a tie is no improvement): stop after 3
     assert [h["epoch"] for h in run.history] == [1, 2, 3]
     assert run.record["stopped_early"] is True and run.record["epochs_run"] == 3 and run.selected_epoch == 1
-    last = load_checkpoint(tmp_path / "patience" / "checkpoints" / f"{cfg.hash()}-fold0" / "last.pt")
+    last = load_checkpoint(last_pt)
     assert last["epoch"] == 2 and last["stopped_early"] is True
 
 
