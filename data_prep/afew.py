@@ -17,9 +17,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from fsa.video import VIDEO_SUFFIXES, DataError, RawVideo, require_root
-
 from .labels import AFEW_CLASS_FOLDERS
+from .video import VIDEO_SUFFIXES, DataError, RawVideo, require_root
 
 SPLITS = {"Train": "train", "Val": "val"}
 META = "synth_meta.csv"

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fsa.video import DataError, RawVideo, require_root
-
 from .labels import CK_EMOTIONS
+from .video import DataError, RawVideo, require_root
 
 IMAGES = "cohn-kanade-images"
 EMOTION = "Emotion"

@@ -11,7 +11,7 @@ Output (the prepared layout read by :mod:`fsa.data`)::
     OUT/prep_report.json                  frames per face method, interpolated, dropped; failures
     OUT/intensity.csv                     synthetic data only: the sidecar rows of prepared videos
 
-Each video runs the :class:`fsa.faces.FacePipeline` (detect on the first frame, then track,
+Each video runs the :class:`data_prep.faces.FacePipeline` (detect on the first frame, then track,
 re-detect when tracking fails, interpolate what is left). Frames are never dropped from a
 prepared video, so frame ``k`` of the source is ``0000k.jpg``; interpolated frames are kept
 and counted. A video that cannot be used (unreadable, zero bytes, no frames, no face in any
@@ -43,10 +43,9 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from fsa.faces import METHODS, FacePipeline, NoFaceError
-from fsa.video import DataError, RawVideo, VideoReadError, read_frames
-
 from . import afew, ckplus
+from .faces import METHODS, FacePipeline, NoFaceError
+from .video import DataError, RawVideo, VideoReadError, read_frames
 
 #: Fault injection for the resume test: SIGKILL this process as soon as this many videos of the run
 #: are prepared, like a machine that dies mid-run (its pool workers are the caller's to end).

@@ -13,7 +13,7 @@ The still-image stage (``fsa pretrain``, :mod:`fsa.stills`) reads three formats:
     Neutral Sad Surprise). Train → train, Val → val. Frames are whole movie frames
     (``--align`` crops the faces). SFEW's Test has no labels and is not read.
 ``folder``
-    ``<class>/*.png|jpg``, ``<class>`` one of :data:`fsa.config.CLASSES_7` or an AFEW / FER
+    ``<class>/*.png|jpg``, ``<class>`` one of :data:`data_prep.labels.CLASSES_7` or an AFEW / FER
     name (case-insensitive), optionally under ``train/``, ``val/`` and ``test/`` top folders
     (``train/`` required, the others optional).
 
@@ -34,9 +34,9 @@ non-numeric or out-of-range pixels, an unknown emotion code or usage, an image f
 unknown class folder, a file that is not an image, an empty or undecodable image file — each is
 a counted skip (:attr:`StillSet.skipped`, reported in the run record and printed). A layout that
 is wrong (no file, no header, no ``Train/`` folder, no class folder) or leaves no usable image
-raises :class:`~fsa.video.DataError` naming the path.
+raises :class:`~data_prep.video.DataError` naming the path.
 
-Alignment (:func:`align_stills`): each image goes once through :class:`fsa.faces.FacePipeline`
+Alignment (:func:`align_stills`): each image goes once through :class:`data_prep.faces.FacePipeline`
 (dlib detection, 68-landmark alignment, face box +25 %, resize), the crop written as PNG to the
 same relative path under an output folder (temporary file, then rename), so the aligned folder
 is a set of the same format, read back by the same reader. The folder's ``align_report.json``
@@ -60,12 +60,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from fsa.config import CLASSES_7
-from fsa.faces import FacePipeline, NoFaceError
-from fsa.results import write_bytes, write_json
-from fsa.video import IMAGE_SUFFIXES, DataError, read_image
-
-from .labels import AFEW_CLASS_FOLDERS, FER2013_EMOTIONS
+from .atomic import write_bytes, write_json
+from .faces import FacePipeline, NoFaceError
+from .labels import AFEW_CLASS_FOLDERS, CLASSES_7, FER2013_EMOTIONS
+from .video import IMAGE_SUFFIXES, DataError, read_image
 
 FER2013_USAGE = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 FER2013_COLUMNS = ("emotion", "pixels", "Usage")
@@ -83,7 +81,7 @@ _CLASS_NAMES = {**{c: c for c in CLASSES_7}, **{k.lower(): v for k, v in AFEW_CL
 
 
 def class_of(name: str) -> str | None:
-    """The paper's class (:data:`fsa.config.CLASSES_7`) of a folder or FER name, or ``None``."""
+    """The paper's class (:data:`data_prep.labels.CLASSES_7`) of a folder or FER name, or ``None``."""
     return _CLASS_NAMES.get(name.lower())
 
 

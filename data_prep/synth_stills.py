@@ -25,7 +25,7 @@ underlying people are shared, their synthetic shapes and tones are not.
   48x48 grey crop as 2304 space-separated integers (row-major), the emotion code (0 Angry,
   1 Disgust, 2 Fear, 3 Happy, 4 Sad, 5 Surprise, 6 Neutral) and the Usage ``Training`` /
   ``PublicTest`` / ``PrivateTest`` (about 80/10/10, rows in that order as in the real file). The
-  crop is the one the project's face pipeline takes of a video frame (:mod:`fsa.faces`: eyes
+  crop is the one the project's face pipeline takes of a video frame (:mod:`data_prep.faces`: eyes
   levelled, the landmarks' face box enlarged by 25 %), here from the shot's true landmarks, shrunk
   to 48 px and made grey, like FER2013's registered, centred faces.
 * **sfew**: ``Train/<Emotion>/<id>.png`` and ``Val/<Emotion>/<id>.png`` with AFEW's folder names,
@@ -47,16 +47,15 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from fsa.faces import alignment_from_landmarks, warp_crop
-
 from . import facs, synth
+from .faces import alignment_from_landmarks, warp_crop
 from .labels import AFEW_FOLDERS, FER2013_CLASSES as FER_CLASSES
 from .synth.plans import SubjectPlan, VideoPlan
 
 FER_CSV = "fer2013.csv"
 FER_HEADER = ("emotion", "pixels", "Usage")
 FER_SIDE = 48
-#: Enlargement of the face box in the crops: the paper's 25 %, as fsa.faces and data_prep.prepare.
+#: Enlargement of the face box in the crops: the paper's 25 %, as data_prep.faces and data_prep.prepare.
 CROP_MARGIN = 0.25
 
 
@@ -144,7 +143,7 @@ def _scenes(layout: str, seed: int, subj: SubjectPlan) -> Iterator[tuple[VideoPl
 
 
 def fer_crop(scene: synth.WildScene) -> np.ndarray:
-    """The 48x48 grey FER2013 crop of a scene's frame, with fsa.faces' alignment geometry."""
+    """The 48x48 grey FER2013 crop of a scene's frame, with data_prep.faces' alignment geometry."""
     al = alignment_from_landmarks(scene.landmarks(0))
     return cv2.cvtColor(warp_crop(scene.frame(0), al, FER_SIDE, CROP_MARGIN), cv2.COLOR_RGB2GRAY)
 

@@ -7,8 +7,10 @@ Top-level API::
     out = model(x)                                 # x: [B, n, 3, H, W]
     out.logits, out.attention                      # [B, 7], [B, n] (None without attention)
 
-The model names are imported on first use, so the torch-free parts of the package
-(``fsa.faces``, ``fsa.video``) load quickly in data-preparation worker processes.
+Layering: ``fsa`` (configurations, models, training, evaluation, the results store, the book)
+builds on :mod:`data_prep` (dataset layouts, class tables, the face pipeline, video and image
+reading, atomic writes), never the other way round. The model names are imported on first use,
+so ``import fsa`` itself does not load torch.
 """
 from importlib import import_module
 

@@ -27,12 +27,13 @@ class UsageError(ValueError):
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
+    from data_prep.faces import NoFaceError
+    from data_prep.video import VideoReadError
+
     from .checkpoint import CheckpointError
     from .data import DataError
     from .engine import TrainingDiverged
-    from .faces import NoFaceError
     from .models.pretrained import PretrainedError
-    from .video import VideoReadError
 
     return (CheckpointError, DataError, TrainingDiverged, NoFaceError, PretrainedError, VideoReadError)
 

@@ -13,13 +13,9 @@ import dataclasses
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from data_prep.labels import CLASSES_7 as CLASSES_7, CLASSES_CK7 as CLASSES_CK7
+
 from .hashing import stable_hash
-
-#: Class order used everywhere (paper Tables 5 and 10: An Di Fe Ha Ne Sa Su).
-CLASSES_7 = ("anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise")
-#: CK+ with its own seven labelled emotions (contempt instead of neutral).
-CLASSES_CK7 = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
-
 
 #: Formats of ``Config.pretrained`` (see :mod:`fsa.models.pretrained`).
 PRETRAINED_FORMATS = ("torchvision", "vggface", "fsa")

@@ -59,8 +59,9 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
+from data_prep.video import DataError
+
 from .config import CLASSES_7, CLASSES_CK7
-from .video import DataError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -1,9 +1,9 @@
 """``fsa predict``: a raw video → faces → n frames → expression probabilities and attention.
 
-Steps: OpenCV reads the video (:func:`fsa.video.read_frames`, RGB); the video is cut into
+Steps: OpenCV reads the video (:func:`data_prep.video.read_frames`, RGB); the video is cut into
 windows; in each window n frames are picked with the evaluation rule of the datasets
 (:func:`fsa.data.sample_indices`: the centres of n equal segments); the face pipeline
-(:class:`fsa.faces.FacePipeline`, dlib, 25 % margin, 224 px — the ``data_prep`` defaults)
+(:class:`data_prep.faces.FacePipeline`, dlib, 25 % margin, 224 px — the ``data_prep`` defaults)
 aligns and crops those n frames; the crops are resized to the checkpoint's input size and
 ImageNet-normalised exactly as :class:`fsa.data.ClipDataset` does in evaluation; the model
 rebuilt from the checkpoint's own config gives class probabilities and the frame attention.
@@ -26,14 +26,15 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from data_prep.faces import FacePipeline, NoFaceError
+from data_prep.video import read_frames, video_fps
+
 from .checkpoint import load_model
 from .config import ConfigError
 from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
 from .engine import resolve_device
-from .faces import FacePipeline, NoFaceError
 from .models.memory_format import format_input, set_memory_format
 from .plots import prediction_figure, save_figure
-from .video import read_frames, video_fps
 
 #: Crop side and margin of the face pipeline (``data_prep.prepare`` defaults).
 CROP_SIZE, MARGIN = 224, 0.25

@@ -6,8 +6,8 @@ beside them in ``<root>/<experiment>/checkpoints/``. ``root`` is ``$FSA_RESULTS`
 else ``results/`` in the repository. Re-running a configuration replaces its file: the
 store keeps the latest run of every configuration.
 
-Every file is written to a temporary name in the same folder and renamed over the target,
-so a reader (or a killed writer) never sees half a file.
+Every file is written to a temporary name in the same folder and renamed over the target
+(:mod:`data_prep.atomic`, re-exported here), so a reader (or a killed writer) never sees half a file.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+
+from data_prep.atomic import atomic_write as atomic_write, write_bytes as write_bytes, write_json
 
 #: Environment variable that moves the results store.
 ENV_VAR = "FSA_RESULTS"
@@ -42,32 +42,6 @@ def experiment_dir(experiment: str, root: str | os.PathLike | None = None) -> Pa
     if not experiment or experiment in (".", "..") or "/" in experiment or os.sep in experiment:
         raise ValueError(f"experiment={experiment!r}: expected a plain name without path separators")
     return (Path(root) if root is not None else results_root()) / experiment
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write(path, lambda f: json.dump(obj, f, indent=1, allow_nan=False))
-
-
-def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (an encoded image, say)."""
-    return atomic_write(path, lambda f: f.write(data), mode="wb")
 
 
 def record(experiment: str, result: dict, root: str | os.PathLike | None = None, name: str | None = None) -> Path:

@@ -39,12 +39,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from data_prep.faces import to_rgb
 from data_prep.stills import FORMATS, StillSet, align_stills, aligned_report, read_stills
+from data_prep.video import DataError, read_image
 
 from .config import CLASSES_7, STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
 from .data import CACHE_BYTES, SOURCE_FACTOR, Splits, carve_validation, fit_source, frames_tensor
-from .faces import to_rgb
-from .video import DataError, read_image
 
 log = logging.getLogger("fsa.stills")
 

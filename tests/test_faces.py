@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import CK_SIZE, _place
-from fsa.faces import (
+from data_prep.faces import (
     DETECTORS,
     FACE_BOX_SCALE,
     FacePipeline,

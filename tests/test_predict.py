@@ -20,15 +20,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from data_prep.faces import METHODS
+from data_prep.video import read_frames, video_fps
 from fsa.checkpoint import load_model, save_checkpoint
 from fsa.cli import main
 from fsa.config import CLASSES_7, make_config
 from fsa.data import ClipDataset, load_index, make_clips, sample_indices
 from fsa.engine import evaluate
-from fsa.faces import METHODS
 from fsa.models import build_model
 from fsa.predict import predict_video
-from fsa.video import read_frames, video_fps
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,9 +19,9 @@ import pytest
 from conftest import REPO, face_clip, write_avi
 from data_prep import afew, ckplus
 from data_prep.prepare import KILL_ENV, main
+from data_prep.video import DataError, read_frames
 from fsa.config import Config
 from fsa.data import build_datasets
-from fsa.video import DataError, read_frames
 
 SIZE = 64
 INDEX_COLUMNS = ["video_id", "subject", "label", "split", "n_frames", "source"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from data_prep import synth, synth_stills
-from fsa.faces import FacePipeline
+from data_prep.faces import FacePipeline
 
 SEED = 7
 #: FER2013's emotion codes as its README gives them, against the canonical class names.

@@ -11,7 +11,7 @@ import cv2
 import dlib
 import numpy as np
 
-from fsa.faces import model_paths
+from ..faces import model_paths
 
 
 @dataclass(frozen=True)
