@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from . import floors as floor, results as store
-from .config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from .config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
 from .metrics import claim_verdict, t_interval, wilson_interval
-from .models.registry import REGISTRY
+from .models.registry import REGISTRY, make_config
 from .paper import paper_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -43,8 +43,9 @@ from data_prep.faces import to_rgb
 from data_prep.stills import FORMATS, StillSet, align_stills, aligned_report, read_stills
 from data_prep.video import DataError, read_image
 
-from .config import CLASSES_7, STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from .config import CLASSES_7, STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
 from .data import CACHE_BYTES, SOURCE_FACTOR, Splits, carve_validation, fit_source, frames_tensor
+from .models.registry import make_config
 
 log = logging.getLogger("fsa.stills")
 
@@ -76,7 +77,7 @@ def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", 
     The preset's numbers apply, with the still-image stage's own where
     :data:`fsa.config.STILL_PRESETS` has them.
 
-    Overrides are those of :func:`fsa.config.make_config` (strings are parsed); the format
+    Overrides are those of :func:`fsa.models.registry.make_config` (strings are parsed); the format
     and the data are given here, not as ``dataset`` / ``protocol`` overrides.
     """
     for key in ("dataset", "protocol"):

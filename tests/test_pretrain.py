@@ -21,10 +21,11 @@ from data_prep.stills import align_stills, read_stills
 from data_prep.video import DataError
 from fsa.checkpoint import save_checkpoint
 from fsa.cli import main
-from fsa.config import ConfigError, make_config
+from fsa.config import ConfigError
 from fsa.data import IMAGENET_MEAN, IMAGENET_STD
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, resolve_reference, vggface_key_map
+from fsa.models.registry import make_config
 from fsa.stills import build_still_splits, load_stills, pretrain, pretrain_config, still_splits
 
 pytestmark = pytest.mark.usefixtures("one_thread")
