@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from fsa import report
-from fsa.config import ConfigError, make_config
+from fsa.config import ConfigError
+from fsa.models.registry import make_config
 from fsa.paper import paper_table
 from fsa.report import page as report_page
 from fsa.results import record
