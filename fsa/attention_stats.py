@@ -25,9 +25,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from data_prep.video import DataError
+
 from .config import ConfigError
 from .metrics import t_interval
-from .video import DataError
 
 
 def class_order(labels: Sequence[str]) -> list[str]:

@@ -353,6 +353,14 @@ def _swept(config: dict, field: str) -> float:
     return config["model"][field] if field in config["model"] else config[field]
 
 
+def _sweep_legend(ax, colours: dict) -> None:
+    """One entry per series colour, then the paper's and the reproduced points' markers."""
+    for name, colour in colours.items():
+        ax.plot([], [], "o", color=colour, label=name)
+    ax.scatter([], [], marker="D", facecolor="none", edgecolor="k", label="paper")
+    ax.scatter([], [], marker="o", color="k", label="reproduced, 95 % CI")
+
+
 def sweep_figure(records: Sequence[dict], field: str, table: int | str) -> Figure:
     """Accuracy against a configuration field (:data:`SWEEPS`): one point per recorded summary of
     the drawn architectures, with its 95 % interval, and the paper's rows beside them (open
@@ -401,10 +409,7 @@ def sweep_figure(records: Sequence[dict], field: str, table: int | str) -> Figur
     if extent:
         ax.update_datalim(extent)
         ax.autoscale_view()
-    for name in names:
-        ax.plot([], [], "o", color=colours[name], label=name)
-    ax.scatter([], [], marker="D", facecolor="none", edgecolor="k", label="paper")
-    ax.scatter([], [], marker="o", color="k", label="reproduced, 95 % CI")
+    _sweep_legend(ax, colours)
     if spec.integer and extent:  # ticks at whole values, a margin of one on each side
         xs = [x for x, _ in extent]
         ax.set_xlim(min(xs) - 1, max(xs) + 1)
@@ -622,3 +627,20 @@ def attention_profile_figure(summary: pd.DataFrame) -> Figure:
     fig.suptitle("attention over the clip's segments per class (dashed: uniform 1/n; dotted, right axis: "
                  "mean true intensity)", fontsize=10)
     return fig
+
+
+def sample_figure(root: str | os.PathLike, per_class: int = 1, frames: int = 5):
+    """One clip per class of a prepared dataset: ``frames`` evenly spaced aligned face crops."""
+    import cv2
+
+    from .data import frame_path, load_index
+
+    root = Path(root)
+    rows = []
+    for label, g in load_index(root).groupby("label"):
+        for _, v in g.head(per_class).iterrows():
+            picks = np.linspace(0, v["n_frames"] - 1, frames).round().astype(int)
+            crops = [cv2.cvtColor(cv2.imread(str(frame_path(root, v["video_id"], int(k)))), cv2.COLOR_BGR2RGB)
+                     for k in picks]
+            rows.append((f"{label}\n{v['video_id']}", crops))
+    return frame_grid(rows, title=f"{root.parent.name}: aligned faces, first to last frame")

@@ -18,17 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("fsa", "data_prep")
 #: What ``fsa.config`` may import: leaves, so that every module of ``fsa`` can import it.
 CONFIG_LEAVES = {"fsa.hashing", "data_prep.labels"}
-#: The import cycles left, each closed by a function-level import in a module being restructured
-#: (issue 13: the split of ``engine.train`` and of ``report.py``), and the way out of each. Remove an
-#: entry when its cycle is gone: the test fails until then, as it does on any other cycle.
-PENDING_CYCLES = {
-    frozenset({"fsa.engine", "fsa.models.pretrained"}):
-        "pretrained resolves a store: reference with engine.checkpoint_dir; that path rule belongs below both "
-        "(fsa.checkpoint), engine importing it from there",
-    frozenset({"fsa.plots", "fsa.report"}):
-        "plots draws report's comparison tables, and report.sample_figure draws with plots.frame_grid; "
-        "sample_figure is a figure and belongs in plots",
-}
 
 
 def module_files(root: Path, packages=PACKAGES) -> dict[str, Path]:
@@ -128,11 +117,8 @@ def test_every_module_is_read(graph):
 
 
 def test_no_import_cycle(graph):
-    cycles = {group: {m: sorted(graph[m] & group) for m in sorted(group)} for group in import_cycles(graph)}
-    unknown = {group: edges for group, edges in cycles.items() if group not in PENDING_CYCLES}
-    assert not unknown, f"import cycles (module: the modules of its cycle it imports): {list(unknown.values())}"
-    gone = [sorted(group) for group in PENDING_CYCLES if group not in cycles]
-    assert not gone, f"no longer a cycle: remove {gone} from PENDING_CYCLES"
+    cycles = [{m: sorted(graph[m] & group) for m in sorted(group)} for group in import_cycles(graph)]
+    assert not cycles, f"import cycles (module: the modules of its cycle it imports): {cycles}"
 
 
 def test_data_prep_imports_nothing_from_fsa(graph):

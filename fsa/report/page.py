@@ -16,8 +16,9 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .. import floors as floor, results as store
-from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
 from ..metrics import t_interval
+from ..models.registry import make_config
 from ..paper import paper_table
 from .confidence import accuracy_interval
 from .datasets import data_source, embedded_dataset
