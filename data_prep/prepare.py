@@ -38,6 +38,7 @@ import shutil
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -161,20 +162,8 @@ def _copy_intensity(raw: Path, out: Path, prepared: set[str]) -> int:
     return len(rows)
 
 
-def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: int = 1,
-            size: int = 224, margin: float = 0.25, labelled_only: bool = True,
-            progress: bool = True) -> dict:
-    """Prepare a raw dataset (see the module docstring); returns the report plus run timings.
-
-    The returned dict is ``prep_report.json`` with a ``"run"`` entry added (videos and frames
-    processed by this call, seconds, frames/s), which is printed, not saved, because it
-    differs between a full run and a resumed one.
-    """
-    raw, out = Path(raw), Path(out)
-    records, skipped = index_raw(dataset, raw, labelled_only)
-    frames_dir = out / "frames"
-    frames_dir.mkdir(parents=True, exist_ok=True)
-    _check_settings(frames_dir, {"dataset": dataset, "size": size, "margin": margin})
+def _pending(records: list[RawVideo], frames_dir: Path) -> list[RawVideo]:
+    """The videos still to prepare, after clearing what a killed run left half-written."""
     for stale in frames_dir.glob(".tmp-*"):
         if stale.is_dir():  # left by a killed run
             shutil.rmtree(stale)
@@ -182,9 +171,14 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
     for r in todo:
         if (frames_dir / r.video_id).exists():  # incomplete under its final name: redo it
             shutil.rmtree(frames_dir / r.video_id)
+    return todo
 
+
+def _prepare_all(todo: list[RawVideo], frames_dir: Path, raw: Path, jobs: int, size: int, margin: float,
+                 desc: str, progress: bool) -> tuple[dict[str, dict], float, float]:
+    """Prepare ``todo`` with ``jobs`` processes: each video's stats or failure by id, the seconds
+    it took, and the seconds spent loading the dlib models (before the timed part)."""
     results: dict[str, dict] = {}
-    jobs = max(1, min(jobs, len(todo) or 1))
     work = [(r, frames_dir, raw) for r in todo]
     t_load = time.perf_counter()
     if todo:
@@ -193,7 +187,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         _PIPELINE._load()
     load_seconds = time.perf_counter() - t_load
     t0 = time.perf_counter()
-    bar = tqdm(total=len(todo), unit="video", desc=f"prepare {dataset}", disable=not progress)
+    bar = tqdm(total=len(todo), unit="video", desc=desc, disable=not progress)
     kill_after = int(os.environ.get(KILL_ENV, 0))
 
     def collect(res: dict) -> None:
@@ -219,45 +213,82 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         finally:
             cv2.setNumThreads(threads)
     bar.close()
-    seconds = time.perf_counter() - t0
-    new_frames = sum(r["n_frames"] for r in results.values() if r["status"] == "done")
+    return results, time.perf_counter() - t0, load_seconds
 
-    rows, failed = [], []
-    counts = dict.fromkeys(METHODS, 0)
-    dropped = 0
-    interpolated_videos = {}
+
+@dataclass
+class _Tally:
+    """The prepared videos' ``index.csv`` rows and the report's counts, read back from the
+    stats files (so a resumed run counts the videos of earlier runs too)."""
+    rows: list[list] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METHODS, 0))
+    dropped: int = 0
+    interpolated_videos: dict[str, int] = field(default_factory=dict)
+
+
+def _tally(records: list[RawVideo], frames_dir: Path, results: dict[str, dict]) -> _Tally:
+    """Every indexed video counted from its stats file, or as failed with this run's reason."""
+    tally = _Tally()
     for rec in records:
         stats = load_done(frames_dir / rec.video_id)
         if stats is None:
             res = results[rec.video_id]
-            failed.append({"video_id": rec.video_id, "source": rec.source, "reason": res["reason"]})
-            dropped += res["n_frames"]
+            tally.failed.append({"video_id": rec.video_id, "source": rec.source, "reason": res["reason"]})
+            tally.dropped += res["n_frames"]
             continue
-        rows.append([rec.video_id, rec.subject, rec.label, rec.split, stats["n_frames"], rec.source])
+        tally.rows.append([rec.video_id, rec.subject, rec.label, rec.split, stats["n_frames"], rec.source])
         for m, c in stats["counts"].items():
-            counts[m] += c
+            tally.counts[m] += c
         if stats["counts"]["interpolated"]:
-            interpolated_videos[rec.video_id] = stats["counts"]["interpolated"]
+            tally.interpolated_videos[rec.video_id] = stats["counts"]["interpolated"]
+    return tally
 
+
+def _write_index(path: Path, rows: list[list]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["video_id", "subject", "label", "split", "n_frames", "source"])
     writer.writerows(rows)
-    _write_atomic(out / "index.csv", buf.getvalue())
-    n_intensity = _copy_intensity(raw, out, {r[0] for r in rows})
+    _write_atomic(path, buf.getvalue())
 
-    total = sum(r[4] for r in rows)
+
+def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: int = 1,
+            size: int = 224, margin: float = 0.25, labelled_only: bool = True,
+            progress: bool = True) -> dict:
+    """Prepare a raw dataset (see the module docstring); returns the report plus run timings.
+
+    The returned dict is ``prep_report.json`` with a ``"run"`` entry added (videos and frames
+    processed by this call, seconds, frames/s), which is printed, not saved, because it
+    differs between a full run and a resumed one.
+    """
+    raw, out = Path(raw), Path(out)
+    records, skipped = index_raw(dataset, raw, labelled_only)
+    frames_dir = out / "frames"
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    _check_settings(frames_dir, {"dataset": dataset, "size": size, "margin": margin})
+    todo = _pending(records, frames_dir)
+    jobs = max(1, min(jobs, len(todo) or 1))
+    results, seconds, load_seconds = _prepare_all(todo, frames_dir, raw, jobs, size, margin,
+                                                  f"prepare {dataset}", progress)
+    new_frames = sum(r["n_frames"] for r in results.values() if r["status"] == "done")
+
+    tally = _tally(records, frames_dir, results)
+    _write_index(out / "index.csv", tally.rows)
+    n_intensity = _copy_intensity(raw, out, {r[0] for r in tally.rows})
+    total, counts = sum(r[4] for r in tally.rows), tally.counts
     report = {
         "dataset": dataset,
         "size": size,
         "margin": margin,
         "labelled_only": labelled_only if dataset == "ckplus" else None,
-        "videos": {"indexed": len(records), "prepared": len(rows), "failed": len(failed), "skipped": len(skipped)},
-        "frames": {"total": total, **counts, "dropped": dropped},
+        "videos": {"indexed": len(records), "prepared": len(tally.rows), "failed": len(tally.failed),
+                   "skipped": len(skipped)},
+        "frames": {"total": total, **counts, "dropped": tally.dropped},
         "found_rate": round((total - counts["interpolated"]) / total, 6) if total else 0.0,
         "intensity_rows": n_intensity,
-        "interpolated_videos": interpolated_videos,
-        "failed": failed,
+        "interpolated_videos": tally.interpolated_videos,
+        "failed": tally.failed,
         "skipped": skipped,
     }
     _write_atomic(out / "prep_report.json", json.dumps(report, indent=1) + "\n")

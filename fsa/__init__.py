@@ -9,14 +9,15 @@ Top-level API::
 
 Layering: ``fsa`` (configurations, models, training, evaluation, the results store, the book)
 builds on :mod:`data_prep` (dataset layouts, class tables, the face pipeline, video and image
-reading, atomic writes), never the other way round. The model names are imported on first use,
-so ``import fsa`` itself does not load torch.
+reading, atomic writes), never the other way round; ``tests/test_architecture.py`` checks that
+and that no modules import each other in a cycle. The model names are imported on first use, so
+``import fsa`` itself does not load torch.
 """
 from importlib import import_module
 
 _EXPORTS = {
     "CLASSES_7": "config", "CLASSES_CK7": "config", "Config": "config", "ConfigError": "config",
-    "ModelConfig": "config", "PRESETS": "config", "make_config": "config",
+    "ModelConfig": "config", "PRESETS": "config", "make_config": "models.registry",
     "ClipOutput": "models", "build_model": "models", "list_models": "models",
 }
 

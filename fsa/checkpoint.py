@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import results as store
 from .config import Config, ModelConfig
 from .results import atomic_write
 
@@ -123,3 +124,9 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
     model = build_model(cfg.model)
     load_weights(model, ckpt, path)
     return model.to(device).eval(), cfg, ckpt
+
+
+def checkpoint_dir(cfg: Config, experiment: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/<experiment>/checkpoints/<config_hash>[-fold<k>]``."""
+    suffix = f"-fold{cfg.fold}" if cfg.dataset == "ckplus" else ""
+    return store.experiment_dir(experiment, root) / "checkpoints" / f"{cfg.hash()}{suffix}"

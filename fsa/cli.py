@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .config import PRESETS, Config, ConfigError, make_config
+from .config import PRESETS, Config, ConfigError
 
 EXIT_USAGE, EXIT_FAILURE = 2, 1
 
@@ -98,6 +98,8 @@ def parse_folds(text: str, cfg: Config) -> list[int]:
 
 def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None]:
     """The validated config (and the folds of a k-fold run) of ``fsa train`` arguments."""
+    from .models.registry import make_config  # loads torch: not at start-up, so --help stays quick
+
     sets = parse_sets(args.sets)
     fields: dict[str, str] = {"dataset": args.dataset, "data": args.data}
     if args.protocol is not None:

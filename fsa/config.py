@@ -1,11 +1,14 @@
 """One configuration object for every run, and the named presets.
 
-A run is described by :class:`Config`; its architecture part is a :class:`ModelConfig`
-(see :mod:`fsa.models.registry` for the named rows of the paper's tables). Presets
-(``smoke``, ``cpu``, ``paper``) change numbers — input size, channel width, batch, epochs,
-learning rate — and whether the VGG-16 has BatchNorm (see :data:`PRESETS`), so the ``paper``
-preset runs exactly the model and protocol of the paper and the others are scaled-down,
-from-scratch copies of it.
+A run is described by :class:`Config`; its architecture part is a :class:`ModelConfig`.
+Presets (``smoke``, ``cpu``, ``paper``) change numbers — input size, channel width, batch,
+epochs, learning rate — and whether the VGG-16 has BatchNorm (see :data:`PRESETS`), so the
+``paper`` preset runs exactly the model and protocol of the paper and the others are
+scaled-down, from-scratch copies of it. :func:`fsa.models.registry.make_config` builds a run's
+config from a named row of the paper's tables, a preset and overrides.
+
+A leaf: this module imports from ``fsa`` only :mod:`fsa.hashing` (and the classes from
+:mod:`data_prep.labels`), so every other module can use it.
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ class ModelConfig:
     """
 
     name: str = "ecnn-fsa"
-    arch: str = "ecnn-fsa"  # ecnn-fsa | score-fusion | cnn-lstm | ecnn-lstm
+    arch: str = "ecnn-fsa"  # a key of fsa.models.registry.ARCH_CLASSES
     #: Channel-width multiplier of every conv/feature layer; 1.0 is the paper's VGG-16.
     width: float = 1.0
     #: BatchNorm after every conv (torchvision's ``vgg16_bn`` switch); see fsa.models.backbone.
@@ -75,8 +78,8 @@ class ModelConfig:
         )
 
     def validate(self) -> "ModelConfig":
-        if self.arch not in ARCHS:
-            raise ConfigError(f"arch={self.arch!r}: expected one of {', '.join(ARCHS)}")
+        """Check every field but ``arch``, which :func:`fsa.models.registry.arch_class` checks where the
+        architectures' classes are (``make_config`` and ``build_model`` call both)."""
         if not self.s > 0:
             raise ConfigError(f"s={self.s!r}: the FSA super-parameter must be > 0")
         if not 0 < self.width <= 4:
@@ -95,8 +98,6 @@ class ModelConfig:
             raise ConfigError(f"lstm_widths={self.lstm_widths!r}: an LSTM model needs >= 1 layer")
         return self
 
-
-ARCHS = ("ecnn-fsa", "score-fusion", "cnn-lstm", "ecnn-lstm")
 
 
 def scaled(channels: int, width: float) -> int:
@@ -280,24 +281,3 @@ def parse_value(text: str, like: Any) -> Any:
         return type(like)(text)
     except ValueError as e:
         raise ConfigError(f"{text!r} is not a valid {type(like).__name__}") from e
-
-
-def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **overrides: Any) -> Config:
-    """A validated :class:`Config` for a named model, a preset and field overrides.
-
-    String values in ``overrides`` (as given on a command line) are parsed to the field type.
-    """
-    from .models.registry import get_model_config
-
-    if preset not in PRESETS:
-        raise ConfigError(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
-    mcfg = get_model_config(model) if isinstance(model, str) else model
-    cfg = Config(model=mcfg).override(**PRESETS[preset])
-    current = {**cfg.to_dict()["model"], **{k: v for k, v in cfg.to_dict().items() if k != "model"}}
-    parsed = {}
-    for k, v in overrides.items():
-        if k not in current:
-            raise ConfigError(f"unknown config field: {k}")
-        like = getattr(cfg.model, k) if k in current and hasattr(cfg.model, k) else getattr(cfg, k)
-        parsed[k] = parse_value(v, like) if isinstance(v, str) and not isinstance(like, str) else v
-    return cfg.override(**parsed).validate()

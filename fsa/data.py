@@ -1,4 +1,5 @@
-"""Prepared datasets: index loading, evaluation protocols, subject-independent folds, clip datasets.
+"""Prepared datasets: index loading, evaluation protocols, subject-independent folds, clip datasets,
+and the still-image sets of the still-image stage (:mod:`fsa.stills`) as clips of one frame.
 
 Input is the output of ``python -m data_prep.prepare``: ``ROOT/index.csv`` and one folder of
 aligned RGB face crops per source clip, ``ROOT/frames/<video_id>/00001.jpg ...``, 1:1 with
@@ -39,6 +40,10 @@ modes, which repeats frames. Training augmentation is one random resized crop (a
 aspect 0.9-1.1) and a horizontal flip with p = 0.5, the same for every frame of a clip.
 All training randomness comes from ``np.random.default_rng([seed, epoch, index])``, so the
 data seen do not depend on worker count, DDP rank or resuming.
+
+Still images (``dataset="stills"``): a set in one of the formats of :mod:`data_prep.stills`
+(:func:`load_stills`), each image a clip of one frame (:class:`StillDataset`), split by the
+format's own splits (:func:`still_splits`).
 """
 from __future__ import annotations
 
@@ -59,9 +64,11 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
-from data_prep.video import DataError
+from data_prep.faces import to_rgb
+from data_prep.stills import StillSet, aligned_report, read_stills
+from data_prep.video import DataError, read_image
 
-from .config import CLASSES_7, CLASSES_CK7
+from .config import CLASSES_7, CLASSES_CK7, Config
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -77,6 +84,9 @@ CROP_RATIO = (0.9, 1.1)
 SOURCE_FACTOR = 2
 #: Decoded frames are kept in memory when all frames of a dataset's clips fit in this many bytes.
 CACHE_BYTES = 1 << 30
+#: Names of the validation split of each format, when it has one.
+VAL_SPLITS = {"fer2013": "FER2013 PublicTest", "sfew": "SFEW Val", "folder": "the val/ folder"}
+TEST_SPLITS = {"fer2013": "FER2013 PrivateTest", "folder": "the test/ folder"}
 
 
 @dataclass(frozen=True)
@@ -284,7 +294,7 @@ def frames_tensor(imgs: Sequence[np.ndarray], image_size: int, rng: np.random.Ge
     With ``rng`` (training), the clip's augmentation: one random resized crop (area
     :data:`CROP_SCALE`, aspect :data:`CROP_RATIO`) and a horizontal flip with p = 0.5, the same
     for every frame; without it, a plain resize to ``S``. Video clips and still images
-    (:mod:`fsa.stills`, a clip of one frame) go through this one function.
+    (:class:`StillDataset`, a clip of one frame) go through this one function.
     """
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)  # [n, 3, H, W] uint8
     size = [image_size, image_size]
@@ -382,6 +392,123 @@ class ClipDataset(Dataset):
         }
 
 
+class StillDataset(Dataset):
+    """Still images as clips of one frame: the item format of :class:`fsa.data.ClipDataset`.
+
+    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[1, 3, S, S]`` (ImageNet-normalised RGB;
+    grey images replicated to three channels), ``label=int``, ``video_id`` = ``clip_id`` = the
+    image's id, ``frame_indices=LongTensor([0])``, ``index=i)``. Training draws its augmentation
+    from ``np.random.default_rng([seed, epoch, index])``, like the clip datasets. Image files are
+    reduced to ``SOURCE_FACTOR × image_size`` when read and kept in memory when they all fit in
+    ``CACHE_BYTES``.
+    """
+
+    def __init__(self, stills: StillSet, idx: Sequence[int], classes: Sequence[str], image_size: int = 224,
+                 train: bool = False, seed: int = 0):
+        idx = [int(i) for i in idx]
+        self.items = [stills.items[i] for i in idx]
+        self.pixels = stills.pixels[idx] if stills.pixels is not None else None
+        self.classes = tuple(classes)
+        self.image_size = int(image_size)
+        self.train = bool(train)
+        self.seed = int(seed)
+        self.epoch = 0
+        self.source_side = SOURCE_FACTOR * self.image_size
+        files = len(self.items) if self.pixels is None else 0
+        self._cache: dict[int, np.ndarray] | None = {} if files * self.source_side**2 * 3 <= CACHE_BYTES else None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the training randomness of an epoch (no effect in evaluation mode)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def labels(self) -> list[int]:
+        return [self.classes.index(s.label) for s in self.items]
+
+    def _image(self, i: int) -> np.ndarray:
+        if self.pixels is not None:
+            return to_rgb(self.pixels[i])
+        if self._cache is not None and i in self._cache:
+            return self._cache[i]
+        img = fit_source(read_image(self.items[i].path), self.source_side)
+        if self._cache is not None:
+            self._cache[i] = img
+        return img
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.items[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        return {
+            "frames": frames_tensor([self._image(i)], self.image_size, rng),
+            "label": self.classes.index(item.label),
+            "video_id": item.still_id,
+            "clip_id": item.still_id,
+            "frame_indices": torch.zeros(1, dtype=torch.long),
+            "index": i,
+        }
+
+
+def load_stills(cfg: Config, progress: bool = False) -> StillSet:
+    """The still images of a config (``protocol`` = format, ``data``); an aligned folder adds the
+    skips of its alignment (:func:`data_prep.stills.align_stills`) to its own."""
+    stills = read_stills(cfg.protocol, cfg.data, progress)
+    report = aligned_report(cfg.data)
+    if report is not None:
+        stills.skipped = report["skipped"] + stills.skipped
+    return stills
+
+
+def still_splits(stills: StillSet, cfg: Config) -> Splits:
+    """Train / val / test :class:`StillDataset` of a still set, and the data's record entries.
+
+    The split rule is that of :mod:`data_prep.stills`: the format's splits; a validation split
+    carved from the training images when there is none; the validation split as the test split
+    when there is no labelled test split.
+    """
+    where = {split: np.array([i for i, s in enumerate(stills.items) if s.split == split], dtype=int)
+             for split in ("train", "val", "test", "")}
+    train = np.sort(np.concatenate([where["train"], where[""]]))
+    if len(train) == 0:
+        raise DataError(f"{stills.root}: no training images")
+    val, val_name = where["val"], VAL_SPLITS[stills.format]
+    if len(val) == 0:
+        train, val = carve_validation(stills.items, train, cfg.val_fraction, cfg.seed)
+        train, val = np.sort(train), np.sort(val)
+        val_name = f"carved from the training images (val_fraction={cfg.val_fraction:g}, seed {cfg.seed})"
+    test, test_name = where["test"], TEST_SPLITS.get(stills.format)
+    if len(test) == 0:
+        test = val
+        test_name = (f"{val_name}, the validation split, scored once with the selected weights "
+                     f"({stills.format} has no labelled test split here)")
+
+    def make(ids: np.ndarray, is_train: bool) -> StillDataset:
+        return StillDataset(stills, ids, CLASSES_7, cfg.image_size, is_train, cfg.seed)
+
+    aligned = aligned_report(stills.root)
+    record = {
+        "test_split": test_name,
+        "val_split": val_name,
+        "data_index_hash": stills.data_hash(),
+        "skipped": stills.skip_report(),
+        "stills": {
+            "format": stills.format,
+            "images": {"train": len(train), "val": len(val), "test": len(test)},
+            "aligned": None if aligned is None else {k: aligned[k] for k in ("source", "size", "margin", "complete")},
+        },
+    }
+    return Splits(make(train, True), make(val, False), make(test, False), CLASSES_7, record)
+
+
+def build_still_splits(cfg: Config) -> Splits:
+    """:func:`still_splits` of the config's still images (:func:`build_datasets` for ``stills``)."""
+    if not cfg.data:
+        raise DataError(f"config field 'data' is empty: set it to the {cfg.protocol} set to read")
+    return still_splits(load_stills(cfg), cfg)
+
+
 def _check_dataset(root: Path, dataset: str) -> None:
     report = root / "prep_report.json"
     if report.is_file():
@@ -403,10 +530,8 @@ def dataset_clips(cfg) -> tuple[list[Clip], tuple[str, ...]]:
 def build_datasets(cfg) -> Splits:
     """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
     ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``); for
-    ``dataset="stills"``, the still-image splits of :func:`fsa.stills.build_still_splits`."""
+    ``dataset="stills"``, the still-image splits of :func:`build_still_splits`."""
     if cfg.dataset == "stills":
-        from .stills import build_still_splits
-
         return build_still_splits(cfg)
     root = Path(cfg.data)
     clips, classes = dataset_clips(cfg)

@@ -59,7 +59,15 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from . import results as store
-from .checkpoint import CheckpointError, load_checkpoint, load_model, load_weights, save_checkpoint, unwrap
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_dir,
+    load_checkpoint,
+    load_model,
+    load_weights,
+    save_checkpoint,
+    unwrap,
+)
 from .config import Config, ConfigError
 from .hashing import stable_hash
 from .metrics import classification_metrics, summarize_folds
@@ -328,12 +336,6 @@ def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Opti
 
 def _better(a: dict, best: dict | None) -> bool:
     return best is None or (a["val_accuracy"], -a["val_loss"]) > (best["val_accuracy"], -best["val_loss"])
-
-
-def checkpoint_dir(cfg: Config, experiment: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root>/<experiment>/checkpoints/<config_hash>[-fold<k>]``."""
-    suffix = f"-fold{cfg.fold}" if cfg.dataset == "ckplus" else ""
-    return store.experiment_dir(experiment, root) / "checkpoints" / f"{cfg.hash()}{suffix}"
 
 
 def _set_determinism(device: torch.device) -> None:

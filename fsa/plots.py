@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from .paper import paper_table
 from .results import write_bytes
 
 
@@ -229,17 +231,30 @@ def _replicates(record: dict) -> list[float]:
 
 
 def figure_caption(records: Sequence[dict]) -> str:
-    """Where a figure's numbers come from: the data (experiment, i.e. dataset and ``index.csv``
-    hash), the profile of each run and the hashes of the records (their JSON names in the store)."""
+    """Where a figure's numbers come from: for runs, the data (experiment, i.e. dataset and
+    ``index.csv`` hash), the profile of each run and the hashes of the records (their JSON names
+    in the store); for ``fsa bench`` records, the record's file, device, profile, start and commit."""
+    from .bench.report import store_name
     from .report import profile_of
 
-    if not records:
+    bench = [r for r in records if r.get("kind") == "bench"]
+    records = [r for r in records if r.get("kind") != "bench"]
+    if not records and not bench:
         return "No run recorded on this page's data yet."
-    experiments = sorted({str(r.get("experiment")) for r in records})
-    profiles = sorted({profile_of(r["config"]) if "model" in r["config"] else f"{r['config']['feature_size']} px"
-                       for r in records})
-    return (f"Drawn from the results store: data {', '.join(experiments)} (dataset-index.csv hash), "
-            f"profile {', '.join(profiles)}, runs {', '.join(_run_hash(r) for r in records)}.")
+    parts = []
+    if records:
+        experiments = sorted({str(r.get("experiment")) for r in records})
+        profiles = sorted({profile_of(r["config"]) if "model" in r["config"] else f"{r['config']['feature_size']} px"
+                           for r in records})
+        parts.append(f"Drawn from the results store: data {', '.join(experiments)} (dataset-index.csv hash), "
+                     f"profile {', '.join(profiles)}, runs {', '.join(_run_hash(r) for r in records)}.")
+    for b in bench:
+        env = b["environment"]
+        where = Path(b.get("result_path") or f"{store_name(b)}.json").name  # the name fsa.bench.save gives it
+        parts.append(f"Drawn from the fsa bench record {where}: {env.get('device_name') or env['device']} "
+                     f"({env['device']}, {env['threads']} threads), profile {b['profile']}, started {b['started_at']}, "
+                     f"commit {str(env.get('git', {}).get('commit'))[:12]}.")
+    return " ".join(parts)
 
 
 def table_figure(table: int | str, records: Sequence[dict]) -> Figure:
@@ -286,43 +301,136 @@ def table_figure(table: int | str, records: Sequence[dict]) -> Figure:
     return fig
 
 
-def s_figure(records: Sequence[dict], table: int | str = 6) -> Figure:
-    """Accuracy against FSA's super-parameter s: one point per recorded ECNN-FSA summary, with its
-    95 % interval, and the paper's rows beside them, one series per (feature size, FC layers)."""
+@dataclass(frozen=True)
+class Sweep:
+    """How :func:`sweep_figure` draws accuracy against one configuration field."""
+
+    axis: str  # the x axis label
+    #: The series a model belongs to: its architecture without the swept field, named.
+    series: Callable[[dict, str], str]
+    #: Architectures whose runs are drawn; ``None``: those of the table's paper rows.
+    archs: tuple[str, ...] | None = None
+    #: The paper's rows drawn: ``all`` of the table's (of the drawn architectures), or only
+    #: those of a series with a recorded run.
+    paper_rows: str = "all"
+    integer: bool = False  # whole-number values: ticks at integers
+
+
+def _fsa_series(model: dict, table: str) -> str:
+    from .report import architecture
+
+    m = architecture(model)
+    d = m["backbone_dim"] + (m["branch_dim"] if m["branch"] else 0)
+    return f"D = {d}, {'1 FC' if m['fc_layers'] == 1 else '2 FC'}"
+
+
+def _row_series(model: dict, table: str) -> str:
+    """The table's row label of the model's architecture (its extra label when the paper has none)."""
     from .models.registry import REGISTRY
-    from .paper import paper_table
-    from .report import architecture, intervals
+    from .report import architecture, extra_label
 
-    def series(model: dict) -> str:
-        m = architecture(model)
-        d = m["backbone_dim"] + (m["branch_dim"] if m["branch"] else 0)
-        return f"D = {d}, {'1 FC' if m['fc_layers'] == 1 else '2 FC'}"
+    arch = architecture(model)
+    for p in paper_table(table)["rows"]:
+        if p.get("model") and architecture(REGISTRY[p["model"]].config) == arch:
+            return p.get("label") or REGISTRY[p["model"]].paper_label
+    return extra_label(model)
 
-    ours = [r for r in records if r["config"].get("model", {}).get("arch") == "ecnn-fsa"]
-    paper = [(REGISTRY[p["model"]].config, p["accuracy"]) for p in paper_table(table)["rows"]
-             if p.get("model") and p.get("accuracy") is not None
-             and REGISTRY[p["model"]].config.arch == "ecnn-fsa"]
-    names = sorted({series(architecture(m)) for m, _ in paper} | {series(r["config"]["model"]) for r in ours})
+
+#: The fields an accuracy curve sweeps. ``s`` varies along the paper's Table 6 (one series per
+#: feature size and head); the paper fixes ``n = 5`` (§2.1, "The default value of n is set to
+#: 5") in every table, so an ``n`` curve has the paper's row at n = 5 beside each recorded model.
+SWEEPS = {
+    "s": Sweep("s (FSA super-parameter)", _fsa_series, archs=("ecnn-fsa",)),
+    "n": Sweep("n (frames per clip)", _row_series, paper_rows="recorded", integer=True),
+}
+#: Horizontal offset (points) between series drawn at one x, and between the paper's marker and
+#: ours within a series: display-only, so the plotted data stay the recorded values.
+SERIES_DODGE, PAPER_DODGE = 7.0, 2.5
+
+
+def _swept(config: dict, field: str) -> float:
+    """The value of ``field`` in a run's config (a model field, else a run field)."""
+    return config["model"][field] if field in config["model"] else config[field]
+
+
+def _sweep_legend(ax, colours: dict) -> None:
+    """One entry per series colour, then the paper's and the reproduced points' markers."""
+    for name, colour in colours.items():
+        ax.plot([], [], "o", color=colour, label=name)
+    ax.scatter([], [], marker="D", facecolor="none", edgecolor="k", label="paper")
+    ax.scatter([], [], marker="o", color="k", label="reproduced, 95 % CI")
+
+
+def sweep_figure(records: Sequence[dict], field: str, table: int | str) -> Figure:
+    """Accuracy against a configuration field (:data:`SWEEPS`): one point per recorded summary of
+    the drawn architectures, with its 95 % interval, and the paper's rows beside them (open
+    diamonds), one colour per series: a run and a paper row share a series when their
+    architectures agree but for the swept field. Points at one x are spread by a few display
+    points per series (:data:`SERIES_DODGE`)."""
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import ScaledTranslation
+
+    from .config import Config
+    from .models.registry import REGISTRY
+    from .report import intervals
+
+    if field not in SWEEPS:
+        raise ValueError(f"field={field!r}: expected one of {', '.join(SWEEPS)}")
+    spec, table = SWEEPS[field], str(table)
+    archs = spec.archs or {REGISTRY[p["model"]].config.arch for p in paper_table(table)["rows"] if p.get("model")}
+    ours = [r for r in records if r["config"].get("model", {}).get("arch") in archs]
+    paper = [(Config(model=REGISTRY[p["model"]].config).to_dict(), p["accuracy"]) for p in paper_table(table)["rows"]
+             if p.get("model") and p.get("accuracy") is not None and REGISTRY[p["model"]].config.arch in archs]
+    recorded = {spec.series(r["config"]["model"], table) for r in ours}
+    if spec.paper_rows == "recorded":
+        paper = [(c, acc) for c, acc in paper if spec.series(c["model"], table) in recorded]
+    names = sorted(recorded | {spec.series(c["model"], table) for c, _ in paper})
     colours = dict(zip(names, sns.color_palette("deep", len(names))))
     ci = intervals(ours)
     fig = NotebookFigure(figsize=(7, 4), layout="constrained")
     ax = fig.add_subplot()
-    for m, acc in paper:
-        ax.scatter(m.s, acc, marker="D", facecolor="none", edgecolor=colours[series(architecture(m))], zorder=3)
-    for r in sorted(ours, key=lambda r: r["config"]["model"]["s"]):
-        c = ci[id(r)]
-        ax.errorbar(r["config"]["model"]["s"], 100 * c["mean"], capsize=4, fmt="o", zorder=3,
+
+    def shifted(name: str, within: float):
+        points = SERIES_DODGE * (names.index(name) - (len(names) - 1) / 2) + within
+        return ax.transData + ScaledTranslation(points / 72, 0, fig.dpi_scale_trans)
+
+    extent = []  # data limits by hand: autoscaling skips artists drawn with an offset transform
+    for c, acc in paper:
+        name = spec.series(c["model"], table)
+        ax.scatter(_swept(c, field), acc, marker="D", facecolor="none", edgecolor=colours[name], zorder=3,
+                   transform=shifted(name, -PAPER_DODGE))
+        extent.append((_swept(c, field), acc))
+    for r in sorted(ours, key=lambda r: _swept(r["config"], field)):
+        c, name, x = ci[id(r)], spec.series(r["config"]["model"], table), _swept(r["config"], field)
+        ax.errorbar(x, 100 * c["mean"], capsize=4, fmt="o", zorder=3, color=colours[name],
                     yerr=[[100 * (c["mean"] - c["low"])], [100 * (c["high"] - c["mean"])]],
-                    color=colours[series(r["config"]["model"])])
-    for name in names:
-        ax.plot([], [], "o", color=colours[name], label=name)
-    ax.scatter([], [], marker="D", facecolor="none", edgecolor="k", label="paper")
-    ax.scatter([], [], marker="o", color="k", label="reproduced, 95 % CI")
-    ax.set_xlabel("s (FSA super-parameter)")
+                    transform=shifted(name, PAPER_DODGE))
+        extent += [(x, 100 * c["low"]), (x, 100 * c["high"])]
+    if extent:
+        ax.update_datalim(extent)
+        ax.autoscale_view()
+    _sweep_legend(ax, colours)
+    if spec.integer and extent:  # ticks at whole values, a margin of one on each side
+        xs = [x for x, _ in extent]
+        ax.set_xlim(min(xs) - 1, max(xs) + 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(spec.axis)
     ax.set_ylabel("accuracy %")
     ax.legend(fontsize=7)
-    ax.set_title(f"Table {table}: accuracy against s", fontsize=10)
+    ax.set_title(f"Table {table}: accuracy against {field}", fontsize=10)
     return fig
+
+
+def s_figure(records: Sequence[dict], table: int | str = 6) -> Figure:
+    """Accuracy against FSA's super-parameter s (:func:`sweep_figure`), one series per (feature
+    size, FC layers), every ECNN-FSA row of the paper's table beside the recorded runs."""
+    return sweep_figure(records, "s", table)
+
+
+def n_figure(records: Sequence[dict], table: int | str) -> Figure:
+    """Accuracy against the frames per clip n (:func:`sweep_figure`), one series per row of the
+    table, the paper's accuracy of each recorded row at its n = 5 beside the runs."""
+    return sweep_figure(records, "n", table)
 
 
 def training_curves(runs: Sequence[dict], title: str = "") -> Figure:
@@ -347,3 +455,192 @@ def training_curves(runs: Sequence[dict], title: str = "") -> Figure:
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+# -- Table 8: the speed benchmark's figures (drawn from an ``fsa bench`` record) ----------------
+MODE_MARKERS = {"inference": "o", "train": "s"}
+
+
+def _setting(size: str, image_size: int, precision: str) -> str:
+    return f"{size} size ({image_size} px), {precision}"
+
+
+def bench_time_figure(result: dict) -> Figure:
+    """Table 8 beside a bench record: ms per frame of a training step and of inference per model,
+    the paper's (GTX 1080Ti) and each measured size × precision (log scale), and the
+    ECNN-FSA / CNN-LSTM time ratio, the number that compares across machines."""
+    from .bench import table8_rows
+
+    rows = pd.DataFrame(table8_rows(result))
+    if rows.empty:
+        raise ValueError("the bench record times neither ECNN-FSA nor CNN-LSTM (Table 8's models)")
+    px = {r["size"]: r["image_size"] for r in result["models"]}
+    settings = list(dict.fromkeys(zip(rows["size"], rows["precision"])))
+    labels = list(dict.fromkeys(rows["label"]))
+    colours = dict(zip(settings, sns.color_palette("deep", len(settings))))
+    fig = NotebookFigure(figsize=(12, 0.5 * len(labels) + 2.6), layout="constrained")
+    axes = fig.subplots(1, 3, width_ratios=[1, 1, 0.9])
+    # one line per model: the paper's marker on top, then each measured setting below it
+    offset = dict(zip([None, *settings], np.linspace(-0.3, 0.3, len(settings) + 1)))
+    for ax, (mode, column) in zip(axes, (("training step", "train_ms_per_frame"), ("inference", "test_ms_per_frame"))):
+        paper = rows.drop_duplicates("label")
+        ax.scatter(paper[f"paper_{column}"], [labels.index(x) + offset[None] for x in paper["label"]], marker="D",
+                   color=PAPER_COLOUR, zorder=3, label="paper (GTX 1080Ti)")
+        for key in settings:
+            sub = rows[(rows["size"] == key[0]) & (rows["precision"] == key[1])]
+            ax.scatter(sub[column], [labels.index(x) + offset[key] for x in sub["label"]], color=colours[key],
+                       zorder=3, label=f"measured, {_setting(key[0], px[key[0]], key[1])}")
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_xlabel("ms per frame (log)")
+        ax.set_title(f"{mode} time per frame", fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower right")
+    ratio_ax = axes[2]
+    keys = list(result["ratios"])
+    for j, mode in enumerate(("train", "inference")):
+        values = [result["ratios"][k][mode] for k in keys]
+        ratio_ax.barh(np.arange(len(keys)) + 0.2 * (2 * j - 1), values, height=0.4, label=mode,
+                      color=sns.color_palette("colorblind")[j])
+    ratio_ax.axvline(1.0, color="k", linewidth=0.8)
+    ratio_ax.set_yticks(range(len(keys)), ["paper (GTX 1080Ti)" if k == "published" else f"measured, {k}"
+                                           for k in keys], fontsize=8)
+    ratio_ax.invert_yaxis()
+    ratio_ax.set_xlabel("ECNN-FSA / CNN-LSTM time per frame")
+    ratio_ax.set_title("time ratio (< 1: ECNN-FSA faster)", fontsize=9)
+    ratio_ax.legend(fontsize=7)
+    fig.suptitle("Table 8: time per frame, paper vs this machine", fontsize=10)
+    return fig
+
+
+def _plain_log_axis(axis) -> None:
+    """A log axis ticked at 1, 2, 5 × 10^k with plain numbers."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def roofline_figure(result: dict) -> Figure:
+    """Achieved GFLOP/s of every model × mode × precision of a bench record against its arithmetic
+    intensity (FLOPs per weight byte, :mod:`fsa.bench.roofline`), one panel per benchmark size,
+    under the measured matmul roof of each precision (horizontal lines); each point is labelled
+    with its fraction of the roof of its own precision. fp32 points are filled, bf16 ones hollow."""
+    from .bench import roofline_points, roofs
+
+    points = pd.DataFrame(roofline_points(result))
+    models = list(dict.fromkeys(points["model"]))
+    sizes = list(dict.fromkeys(points["size"]))
+    colours = dict(zip(models, sns.color_palette("deep", len(models))))
+    fig = NotebookFigure(figsize=(4.2 * len(sizes) + 2.2, 4.4), layout="constrained")
+    axes = fig.subplots(1, len(sizes), sharey=True, squeeze=False)[0]
+    for ax, size in zip(axes, sizes):
+        for (precision, roof), style in zip(roofs(result).items(), ("-", "--")):
+            ax.axhline(roof, color="k", linestyle=style, linewidth=1,
+                       label=f"{precision} matmul peak {roof:.4g} GFLOP/s")
+        of_size = points[points["size"] == size]
+        for _, p in of_size.iterrows():
+            colour = colours[p["model"]]
+            ax.scatter(p["flop_per_weight_byte"], p["gflops_per_s"], marker=MODE_MARKERS[p["mode"]], s=50, zorder=3,
+                       edgecolor=colour, facecolor=colour if p["precision"] == "fp32" else "none")
+            if p["fraction_of_peak"] is not None:
+                ax.annotate(f"{p['fraction_of_peak']:.0%}", (p["flop_per_weight_byte"], p["gflops_per_s"]),
+                            textcoords="offset points", xytext=(6, -3), fontsize=7, color=colour)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_log_axis(ax.xaxis)
+        _plain_log_axis(ax.yaxis)
+        frames = "/".join(map(str, sorted(set(of_size["frames_per_step"]))))
+        ax.set_title(f"{size} size ({of_size['image_size'].iloc[0]} px, {frames} frames per step)", fontsize=9)
+    for model in models:
+        axes[-1].plot([], [], "o", color=colours[model], label=model)
+    for mode, marker in MODE_MARKERS.items():
+        axes[-1].plot([], [], marker, color="grey", label=mode)
+    if (points["precision"] == "bf16").any():
+        axes[-1].scatter([], [], marker="o", edgecolor="grey", facecolor="none", label="bf16 (hollow)")
+    axes[0].set_ylabel("achieved GFLOP/s")
+    fig.supxlabel("arithmetic intensity: FLOPs of a step per byte of its weights read once (an upper bound)",
+                  fontsize=9)
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle("roofline: achieved FLOP/s under the measured matmul peak (labels: share of the peak "
+                 "of the point's precision)", fontsize=10)
+    return fig
+
+
+# -- the attention page: per-class distributions ------------------------------------------------
+def spearman_figure(clips: pd.DataFrame) -> Figure:
+    """Per class, the per-clip Spearman ρ between FSA's frame weights and the true intensity (a
+    :func:`fsa.report.attention_vs_intensity` table): a box of its quartiles and every clip as a
+    point (spread vertically by a fixed-seed jitter), 0 marked."""
+    from .attention_stats import class_order
+
+    if clips.empty:
+        raise ValueError("no clip with varying intensity to draw")
+    classes = class_order(clips["label"])
+    groups = [clips.loc[clips["label"] == c, "spearman"].to_numpy(float) for c in classes]
+    fig = NotebookFigure(figsize=(6.5, 0.45 * len(classes) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.boxplot(groups, positions=range(len(classes)), orientation="horizontal", widths=0.55, showfliers=False,
+               medianprops={"color": OURS_COLOUR})
+    jitter = np.random.default_rng(0)
+    for y, rho in enumerate(groups):
+        ax.scatter(rho, y + jitter.uniform(-0.18, 0.18, len(rho)), s=12, color="k", alpha=0.6, zorder=3)
+    ax.axvline(0, color=FLOOR_COLOUR, linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(classes)), [f"{c} ({len(g)})" for c, g in zip(classes, groups)], fontsize=8)
+    ax.set_ylim(len(classes) - 0.5, -0.5)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("Spearman ρ, attention vs true intensity (per clip)")
+    ax.set_title("per class: does FSA attend to the more intense frames? (clips in brackets)", fontsize=10)
+    return fig
+
+
+def attention_profile_figure(summary: pd.DataFrame) -> Figure:
+    """One panel per class of a :func:`fsa.attention_stats.profile_summary` table: the mean
+    attention weight per sampled position (neutral → apex) with its 95 % band over the clips, the
+    uniform weight 1/n dashed, and the mean true intensity on the right axis where the data have it."""
+    classes = list(dict.fromkeys(summary["class"]))
+    cols = min(4, len(classes))
+    rows = -(-len(classes) // cols)
+    fig = NotebookFigure(figsize=(2.6 * cols + 0.6, 2.3 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+    top = max(float(np.nanmax(summary[["attention", "high"]].to_numpy(float))), float(summary["uniform"].max()))
+    for k, (ax, label) in enumerate(zip(axes, classes)):
+        g = summary[summary["class"] == label]
+        ax.plot(g["position"], g["attention"], "o-", color=OURS_COLOUR, markersize=4)
+        ax.fill_between(g["position"], g["low"], g["high"], color=OURS_COLOUR, alpha=0.2, linewidth=0)
+        ax.axhline(g["uniform"].iloc[0], color="k", linestyle="--", linewidth=0.8)
+        if g["intensity"].notna().all():
+            twin = ax.twinx()
+            twin.plot(g["position"], g["intensity"], ":", color=FLOOR_COLOUR)
+            twin.set_ylim(0, 1.05)
+            twin.tick_params(labelsize=7, colors=FLOOR_COLOUR, labelright=k % cols == cols - 1 or k == len(classes) - 1)
+        ax.set_title(f"{label} ({g['clips'].iloc[0]} clips)", fontsize=9)
+        ax.set_ylim(0, 1.1 * top)
+    for ax in axes[len(classes):]:
+        ax.set_axis_off()
+    positions = sorted(summary["position"].unique())
+    for ax in axes[:len(classes)]:
+        ax.set_xticks(positions)
+    fig.supxlabel("sampled position in the clip (1: neutral end → n: apex end)", fontsize=9)
+    fig.supylabel("attention weight (mean, 95 % band)", fontsize=9)
+    fig.suptitle("attention over the clip's segments per class (dashed: uniform 1/n; dotted, right axis: "
+                 "mean true intensity)", fontsize=10)
+    return fig
+
+
+def sample_figure(root: str | os.PathLike, per_class: int = 1, frames: int = 5):
+    """One clip per class of a prepared dataset: ``frames`` evenly spaced aligned face crops."""
+    import cv2
+
+    from .data import frame_path, load_index
+
+    root = Path(root)
+    rows = []
+    for label, g in load_index(root).groupby("label"):
+        for _, v in g.head(per_class).iterrows():
+            picks = np.linspace(0, v["n_frames"] - 1, frames).round().astype(int)
+            crops = [cv2.cvtColor(cv2.imread(str(frame_path(root, v["video_id"], int(k)))), cv2.COLOR_BGR2RGB)
+                     for k in picks]
+            rows.append((f"{label}\n{v['video_id']}", crops))
+    return frame_grid(rows, title=f"{root.parent.name}: aligned faces, first to last frame")

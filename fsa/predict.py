@@ -20,7 +20,9 @@ windows, not with the video's length in frames.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -57,29 +59,23 @@ def to_input(crops: list[np.ndarray], image_size: int) -> torch.Tensor:
     return TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)[None]
 
 
-def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: int | None = None,
-                  out_dir: str | os.PathLike | None = None, window_s: float = DEFAULT_WINDOW_S,
-                  device: str = "auto", expect_model: str | None = None,
-                  pipeline: FacePipeline | None = None) -> dict:
-    """Predict the expression of a raw video; returns the JSON-ready dict (see the CLI help).
+def window_scores(model: torch.nn.Module, image_size: int, device: torch.device, fmt: torch.memory_format,
+                  crops: list[np.ndarray]) -> tuple[np.ndarray, list[float] | None]:
+    """One window's class probabilities (float64, summing to 1) and frame attention (``None`` for
+    a model without one), from its aligned crops."""
+    with torch.no_grad():
+        out = model(format_input(to_input(crops, image_size).to(device), fmt))
+    probs = torch.softmax(out.logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
+    probs /= probs.sum()
+    att = out.attention[0].float().cpu().numpy().tolist() if out.attention is not None else None
+    return probs, att
 
-    ``n`` defaults to the checkpoint's n. With ``out_dir`` the figure is written to
-    ``<out_dir>/<video stem>.predict.png`` and its path is in the result.
-    """
-    if n is not None and n < 1:
-        raise ConfigError(f"n={n!r}: a clip needs at least one frame")
-    if not window_s > 0:
-        raise ConfigError(f"window={window_s!r}: the window length must be > 0 seconds")
-    dev = resolve_device(device)
-    model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
-    fmt = set_memory_format(model, dev, train=False)
-    classes = list(ckpt["classes"])
-    n = n or cfg.n
-    video = Path(video)
-    frames = read_frames(video)
-    fps = video_fps(video)
-    pipeline = pipeline or FacePipeline(size=CROP_SIZE, margin=MARGIN)
 
+def _predict_windows(video: Path, frames: list[np.ndarray], fps: float, n: int, window_s: float,
+                     pipeline: FacePipeline, score: Callable, classes: list[str]
+                     ) -> tuple[list[dict], list[dict], list[dict]]:
+    """Every window's entry in the result, the windows skipped for want of a face, and the
+    panels of the figure. ``score`` maps a window's crops to :func:`window_scores`."""
     windows, skipped, drawn = [], [], []
     for start, end in window_bounds(len(frames), fps, window_s):
         idx = start + sample_indices(end - start, n)
@@ -88,11 +84,7 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
         except NoFaceError:
             skipped.append({"start_frame": start, "end_frame": end - 1, "reason": "no face found"})
             continue
-        with torch.no_grad():
-            out = model(format_input(to_input(track.crops, cfg.image_size).to(dev), fmt))
-        probs = torch.softmax(out.logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
-        probs /= probs.sum()
-        att = out.attention[0].float().cpu().numpy().tolist() if out.attention is not None else None
+        probs, att = score(track.crops)
         times = [float(k) / fps for k in idx]
         top = int(probs.argmax())
         windows.append({
@@ -109,6 +101,32 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
         })
         drawn.append({"crops": track.crops, "attention": att, "frame_indices": [int(k) for k in idx],
                       "times": times, "probs": probs, "label": f"{start / fps:.1f}-{end / fps:.1f} s"})
+    return windows, skipped, drawn
+
+
+def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: int | None = None,
+                  out_dir: str | os.PathLike | None = None, window_s: float = DEFAULT_WINDOW_S,
+                  device: str = "auto", expect_model: str | None = None,
+                  pipeline: FacePipeline | None = None) -> dict:
+    """Predict the expression of a raw video; returns the JSON-ready dict (see the CLI help).
+
+    ``n`` defaults to the checkpoint's n. With ``out_dir`` the figure is written to
+    ``<out_dir>/<video stem>.predict.png`` and its path is in the result.
+    """
+    if n is not None and n < 1:
+        raise ConfigError(f"n={n!r}: a clip needs at least one frame")
+    if not window_s > 0:
+        raise ConfigError(f"window={window_s!r}: the window length must be > 0 seconds")
+    dev = resolve_device(device)
+    model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
+    score = partial(window_scores, model, cfg.image_size, dev, set_memory_format(model, dev, train=False))
+    classes = list(ckpt["classes"])
+    n = n or cfg.n
+    video = Path(video)
+    frames = read_frames(video)
+    fps = video_fps(video)
+    pipeline = pipeline or FacePipeline(size=CROP_SIZE, margin=MARGIN)
+    windows, skipped, drawn = _predict_windows(video, frames, fps, n, window_s, pipeline, score, classes)
     if not windows:
         raise NoFaceError(f"{video}: no face found in any sampled frame ({len(skipped)} window(s) tried)")
 

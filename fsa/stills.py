@@ -13,7 +13,7 @@ the video clips. This module is the middle stage:
   encoder has no branch, and the ECNN-LSTM rows of Table 3 have FC layers in theirs.
 * **Data**: the formats of :mod:`data_prep.stills` (FER2013 CSV, SFEW 2.0, class folders),
   which also says which split is the test split when a format has no labelled one. Every image
-  is a clip of one frame (:class:`StillDataset`: the items and the training augmentation of
+  is a clip of one frame (:class:`fsa.data.StillDataset`: the items and the training augmentation of
   :class:`fsa.data.ClipDataset`, through :func:`fsa.data.frames_tensor`), so the engine trains
   on them unchanged, with model selection on the validation split only.
 * **Record**: the run goes into the results store like every run (``fsa.engine.train``), with
@@ -33,18 +33,13 @@ import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
-import torch
-from torch.utils.data import Dataset
+from data_prep.stills import FORMATS, align_stills, read_stills
 
-from data_prep.faces import to_rgb
-from data_prep.stills import FORMATS, StillSet, align_stills, aligned_report, read_stills
-from data_prep.video import DataError, read_image
-
-from .config import CLASSES_7, STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
-from .data import CACHE_BYTES, SOURCE_FACTOR, Splits, carve_validation, fit_source, frames_tensor
+from .config import STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
+from .data import build_still_splits
+from .models.registry import make_config
 
 log = logging.getLogger("fsa.stills")
 
@@ -54,9 +49,6 @@ log = logging.getLogger("fsa.stills")
 #: them: the ECNN-FSA rows that differ in their head, and the ECNN-LSTM rows with and without
 #: LBP, share one pretraining run.
 SHARED_FIELDS = ("num_classes",)
-#: Names of the validation split of each format, when it has one.
-VAL_SPLITS = {"fer2013": "FER2013 PublicTest", "sfew": "SFEW Val", "folder": "the val/ folder"}
-TEST_SPLITS = {"fer2013": "FER2013 PrivateTest", "folder": "the test/ folder"}
 
 
 def encoder_config(model: ModelConfig) -> ModelConfig:
@@ -76,7 +68,7 @@ def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", 
     The preset's numbers apply, with the still-image stage's own where
     :data:`fsa.config.STILL_PRESETS` has them.
 
-    Overrides are those of :func:`fsa.config.make_config` (strings are parsed); the format
+    Overrides are those of :func:`fsa.models.registry.make_config` (strings are parsed); the format
     and the data are given here, not as ``dataset`` / ``protocol`` overrides.
     """
     for key in ("dataset", "protocol"):
@@ -92,123 +84,6 @@ def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", 
     if "n" not in overrides:
         fields["n"] = 1
     return target.override(**fields).validate()
-
-
-class StillDataset(Dataset):
-    """Still images as clips of one frame: the item format of :class:`fsa.data.ClipDataset`.
-
-    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[1, 3, S, S]`` (ImageNet-normalised RGB;
-    grey images replicated to three channels), ``label=int``, ``video_id`` = ``clip_id`` = the
-    image's id, ``frame_indices=LongTensor([0])``, ``index=i)``. Training draws its augmentation
-    from ``np.random.default_rng([seed, epoch, index])``, like the clip datasets. Image files are
-    reduced to ``SOURCE_FACTOR × image_size`` when read and kept in memory when they all fit in
-    ``CACHE_BYTES``.
-    """
-
-    def __init__(self, stills: StillSet, idx: Sequence[int], classes: Sequence[str], image_size: int = 224,
-                 train: bool = False, seed: int = 0):
-        idx = [int(i) for i in idx]
-        self.items = [stills.items[i] for i in idx]
-        self.pixels = stills.pixels[idx] if stills.pixels is not None else None
-        self.classes = tuple(classes)
-        self.image_size = int(image_size)
-        self.train = bool(train)
-        self.seed = int(seed)
-        self.epoch = 0
-        self.source_side = SOURCE_FACTOR * self.image_size
-        files = len(self.items) if self.pixels is None else 0
-        self._cache: dict[int, np.ndarray] | None = {} if files * self.source_side**2 * 3 <= CACHE_BYTES else None
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the training randomness of an epoch (no effect in evaluation mode)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def labels(self) -> list[int]:
-        return [self.classes.index(s.label) for s in self.items]
-
-    def _image(self, i: int) -> np.ndarray:
-        if self.pixels is not None:
-            return to_rgb(self.pixels[i])
-        if self._cache is not None and i in self._cache:
-            return self._cache[i]
-        img = fit_source(read_image(self.items[i].path), self.source_side)
-        if self._cache is not None:
-            self._cache[i] = img
-        return img
-
-    def __getitem__(self, i: int) -> dict:
-        item = self.items[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
-        return {
-            "frames": frames_tensor([self._image(i)], self.image_size, rng),
-            "label": self.classes.index(item.label),
-            "video_id": item.still_id,
-            "clip_id": item.still_id,
-            "frame_indices": torch.zeros(1, dtype=torch.long),
-            "index": i,
-        }
-
-
-def load_stills(cfg: Config, progress: bool = False) -> StillSet:
-    """The still images of a config (``protocol`` = format, ``data``); an aligned folder adds the
-    skips of its alignment (:func:`data_prep.stills.align_stills`) to its own."""
-    stills = read_stills(cfg.protocol, cfg.data, progress)
-    report = aligned_report(cfg.data)
-    if report is not None:
-        stills.skipped = report["skipped"] + stills.skipped
-    return stills
-
-
-def still_splits(stills: StillSet, cfg: Config) -> Splits:
-    """Train / val / test :class:`StillDataset` of a still set, and the data's record entries.
-
-    The split rule is that of :mod:`data_prep.stills`: the format's splits; a validation split
-    carved from the training images when there is none; the validation split as the test split
-    when there is no labelled test split.
-    """
-    where = {split: np.array([i for i, s in enumerate(stills.items) if s.split == split], dtype=int)
-             for split in ("train", "val", "test", "")}
-    train = np.sort(np.concatenate([where["train"], where[""]]))
-    if len(train) == 0:
-        raise DataError(f"{stills.root}: no training images")
-    val, val_name = where["val"], VAL_SPLITS[stills.format]
-    if len(val) == 0:
-        train, val = carve_validation(stills.items, train, cfg.val_fraction, cfg.seed)
-        train, val = np.sort(train), np.sort(val)
-        val_name = f"carved from the training images (val_fraction={cfg.val_fraction:g}, seed {cfg.seed})"
-    test, test_name = where["test"], TEST_SPLITS.get(stills.format)
-    if len(test) == 0:
-        test = val
-        test_name = (f"{val_name}, the validation split, scored once with the selected weights "
-                     f"({stills.format} has no labelled test split here)")
-
-    def make(ids: np.ndarray, is_train: bool) -> StillDataset:
-        return StillDataset(stills, ids, CLASSES_7, cfg.image_size, is_train, cfg.seed)
-
-    aligned = aligned_report(stills.root)
-    record = {
-        "test_split": test_name,
-        "val_split": val_name,
-        "data_index_hash": stills.data_hash(),
-        "skipped": stills.skip_report(),
-        "stills": {
-            "format": stills.format,
-            "images": {"train": len(train), "val": len(val), "test": len(test)},
-            "aligned": None if aligned is None else {k: aligned[k] for k in ("source", "size", "margin", "complete")},
-        },
-    }
-    return Splits(make(train, True), make(val, False), make(test, False), CLASSES_7, record)
-
-
-def build_still_splits(cfg: Config) -> Splits:
-    """:func:`still_splits` of the config's still images (``fsa.data.build_datasets`` for ``stills``)."""
-    if not cfg.data:
-        raise DataError(f"config field 'data' is empty: set it to the {cfg.protocol} set to read")
-    return still_splits(load_stills(cfg), cfg)
 
 
 def default_align_out(data: str | os.PathLike, size: int) -> Path:

@@ -21,9 +21,9 @@ import torch
 
 from fsa import bench
 from fsa.bench import measure
-from fsa.config import make_config
 from fsa.models import build_model
 from fsa.models.memory_format import format_input, set_memory_format
+from fsa.models.registry import make_config
 from fsa.paper import paper_table
 
 MODELS = ("ecnn-fsa", "cnn-lstm", "score-fusion")

@@ -24,10 +24,11 @@ import torch
 
 from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
-from fsa.config import Config, make_config
+from fsa.config import Config
 from fsa.data import ClipDataset, build_datasets, load_index, make_clips, split_clips
 from fsa.engine import TrainingDiverged, epoch_batches, evaluate_checkpoint, train
 from fsa.models import build_model
+from fsa.models.registry import make_config
 
 REPO = Path(__file__).resolve().parents[1]
 #: Smaller than the smoke preset, for tests of the mechanics only.

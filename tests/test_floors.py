@@ -9,9 +9,10 @@ import pytest
 from skimage.feature import hog, local_binary_pattern
 
 from fsa import floors, report
-from fsa.config import ConfigError, make_config
+from fsa.config import ConfigError
 from fsa.data import build_datasets, dataset_clips, onset_length
 from fsa.floors import FloorConfig, frame_features
+from fsa.models.registry import make_config
 
 
 # -- descriptors on tiny images, against hand computations ------------------------------------

@@ -2,6 +2,7 @@
 
 Expected sizes are computed here from the paper's numbers, not read from the code.
 """
+import re
 from dataclasses import replace
 
 import pytest
@@ -12,6 +13,7 @@ from fsa.config import ConfigError, ModelConfig
 from fsa.models import REGISTRY, build_model
 from fsa.models.fsa import FrameSelfAttention
 from fsa.models.pretrained import PretrainedError, load_vgg16, vggface_key_map
+from fsa.models.registry import make_config
 
 TINY = dict(width=0.0625)
 
@@ -247,6 +249,12 @@ def test_invalid_configs_are_rejected():
         build_model("nope")
     with pytest.raises(ConfigError, match="fc_layers=3"):
         build_model(ModelConfig(fc_layers=3))
+    # The paper's four architectures, in the order of its Tables 4 and 2 (the proposed model first).
+    unknown_arch = "arch='transformer': expected one of ecnn-fsa, score-fusion, cnn-lstm, ecnn-lstm"
+    with pytest.raises(ConfigError, match=re.escape(unknown_arch)):
+        build_model(ModelConfig(arch="transformer"))
+    with pytest.raises(ConfigError, match=re.escape(unknown_arch)):
+        make_config("ecnn-fsa", "smoke", arch="transformer", s="0")  # the arch is reported first
 
 
 # -- pretrained weights --------------------------------------------------------------

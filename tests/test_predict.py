@@ -24,10 +24,11 @@ from data_prep.faces import METHODS
 from data_prep.video import read_frames, video_fps
 from fsa.checkpoint import load_model, save_checkpoint
 from fsa.cli import main
-from fsa.config import CLASSES_7, make_config
+from fsa.config import CLASSES_7
 from fsa.data import ClipDataset, load_index, make_clips, sample_indices
 from fsa.engine import evaluate
 from fsa.models import build_model
+from fsa.models.registry import make_config
 from fsa.predict import predict_video
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,11 +21,12 @@ from data_prep.stills import align_stills, read_stills
 from data_prep.video import DataError
 from fsa.checkpoint import save_checkpoint
 from fsa.cli import main
-from fsa.config import ConfigError, make_config
-from fsa.data import IMAGENET_MEAN, IMAGENET_STD
+from fsa.config import ConfigError
+from fsa.data import IMAGENET_MEAN, IMAGENET_STD, build_still_splits, load_stills, still_splits
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, resolve_reference, vggface_key_map
-from fsa.stills import build_still_splits, load_stills, pretrain, pretrain_config, still_splits
+from fsa.models.registry import make_config
+from fsa.stills import pretrain, pretrain_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

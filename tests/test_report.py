@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from fsa import report
-from fsa.config import ConfigError, make_config
+from fsa.config import ConfigError
+from fsa.models.registry import make_config
 from fsa.paper import paper_table
 from fsa.report import page as report_page
 from fsa.results import record
@@ -251,3 +252,26 @@ def test_claims_of_a_k_fold_summary_need_its_fold_records(tmp_path, monkeypatch)
         report.per_clip_rows(summary)
     record("ckplus-0123456789ab", {"per_clip": [{"clip_id": "b"}]}, name="h1")
     assert [c["clip_id"] for c in report.per_clip_rows(summary)] == ["a", "b"]
+
+
+def test_a_claim_pooled_over_seeds_counts_every_seeds_clips():
+    """Three seeds on the same clip ids are three replicates: their pairs add up, not merge.
+    By hand: A right and B wrong on 4 of 12 clips per seed; McNemar's exact p is 2 · 0.5^4 = 0.125
+    for one seed (cannot tell) and 2 · 0.5^12 ≈ 4.9e-4 for the three (supported)."""
+    from types import SimpleNamespace
+
+    from fsa.report.verdicts import claim_table, pooled_verdict
+
+    a_right, b_right = [True] * 12, [True] * 8 + [False] * 4
+    pairs = [(with_clips(fake_run("ecnn-fsa", seed=s), a_right), fake_floor(b_right)) for s in range(3)]
+    one, three = pooled_verdict(pairs[:1]), pooled_verdict(pairs)
+    assert (one["verdict"], one["b"], one["c"], one["n_clips"]) == ("cannot tell", 4, 0, 12)
+    assert one["mcnemar_p"] == pytest.approx(0.125)
+    assert (three["verdict"], three["b"], three["c"], three["n_clips"]) == ("supported", 12, 0, 36)
+    assert three["mcnemar_p"] == pytest.approx(2 * 0.5 ** 12)
+    page = SimpleNamespace(preset="cpu", source={"kind": "synthetic"}, table="4")
+    floors = [pairs[0][1]]
+    assert report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", three)])) \
+        == {"A > floor": "supported"}
+    with pytest.raises(AssertionError, match="cannot tell"):
+        report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]))

@@ -3,8 +3,8 @@
 ``python -m data_prep.synth --layout ckplus|afew|fer2013|sfew --out DIR [--size smoke|default] [--seed S] [-j N]``
 
 The still-image layouts ``fer2013`` and ``sfew`` (the paper's pretraining sets) are made by
-:mod:`data_prep.synth_stills` from the same faces, expressions and wild conditions; this module
-dispatches to it.
+:mod:`data_prep.synth_stills` from the same faces, expressions and wild conditions, out of this
+package's modules; its driver dispatches to it.
 
 How a video is made
 -------------------
@@ -62,13 +62,11 @@ random streams), :mod:`~data_prep.synth.sources` (source photos), :mod:`~data_pr
 """
 from __future__ import annotations
 
-# The underscore names are internals that data_prep.synth_stills builds on (as synth.<name>).
-from .driver import RENDERERS, Summary, generate, main, readme_faces, render_subject
+# The underscore names are internals that the tests reach (as synth.<name>).
+from .driver import RENDERERS, Summary, generate, main, render_subject
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
 from .layouts import (
-                      _PLAN_STREAM,
                       _SUBJECT_STREAM,
-                      _VIDEO_STREAM,
                       AFEW_CLASSES,
                       AFEW_FOLDERS,
                       AFEW_FOURCC,
@@ -85,10 +83,9 @@ from .layouts import (
                       VIDEO_LAYOUTS,
                       random_stream,
 )
-from .plans import PLANNERS, SubjectPlan, VideoPlan, _spread, plan_afew, plan_ckplus
+from .plans import PLANNERS, SubjectPlan, VideoPlan, plan_afew, plan_ckplus
 from .profiles import afew_profile, ck_profile
-from .render import _imwrite
-from .sources import SOURCES, SourcePhoto, _dlib_models, detect_landmarks, load_sources
+from .sources import SOURCES, SourcePhoto, _dlib_models, detect_landmarks, load_sources, readme_faces
 from .subjects import Subject
 from .wild import SPEECH, WildScene
 

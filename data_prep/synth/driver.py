@@ -20,7 +20,7 @@ from .. import facs
 from .layouts import LAYOUTS, SIZE_NAMES, STILL_LAYOUTS
 from .plans import PLANNERS, SubjectPlan, VideoPlan
 from .render import _render_ckplus_subject
-from .sources import SOURCES, load_sources, use_sources
+from .sources import load_sources, readme_faces, use_sources
 from .wild import _render_afew_subject
 
 RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
@@ -29,8 +29,9 @@ RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
 def _layout_parts(layout: str) -> tuple[Callable, Callable, Callable]:
     """The planner, subject renderer and finisher of a layout.
 
-    The still layouts live in :mod:`data_prep.synth_stills`, which builds on this package and is
-    therefore imported here on demand (also in worker processes), not at the top.
+    The still layouts live in :mod:`data_prep.synth_stills`, which builds on this package's modules:
+    importing it runs this package's ``__init__``, which imports this driver, so it is imported here
+    on demand (also in worker processes), not at the top.
     """
     if layout in STILL_LAYOUTS:
         from .. import synth_stills
@@ -149,17 +150,6 @@ def _write_sidecars(root: Path, results: list[tuple[VideoPlan, np.ndarray]]) -> 
         for v, intensity in results:
             for k, t in enumerate(intensity):
                 wr.writerow([v.video_id, k + 1, f"{t:.4f}"])
-
-
-def readme_faces() -> list[str]:
-    """README lines saying where the faces and the expressions come from (every layout)."""
-    return [
-        "Faces: real photographs bundled with the installed packages (" + ", ".join(SOURCES) + "),",
-        "landmarks by dlib, varied into synthetic subjects by landmark shape offsets and tone/light",
-        "transforms; expressions by FACS action-unit displacements of the 68 landmarks and a",
-        # "synth.py" kept verbatim: the output stays byte-identical to the sets made before the package split
-        "piecewise-affine warp (see data_prep/facs.py and data_prep/synth.py).",
-    ]
 
 
 def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results) -> None:

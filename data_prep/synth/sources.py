@@ -109,3 +109,14 @@ def _backgrounds() -> tuple[np.ndarray, ...]:
             data.gravel()]
     return tuple(np.ascontiguousarray(cv2.cvtColor(i, cv2.COLOR_GRAY2RGB) if i.ndim == 2 else i[..., :3])
                  for i in imgs)
+
+
+def readme_faces() -> list[str]:
+    """README lines saying where the faces and the expressions come from (every layout)."""
+    return [
+        "Faces: real photographs bundled with the installed packages (" + ", ".join(SOURCES) + "),",
+        "landmarks by dlib, varied into synthetic subjects by landmark shape offsets and tone/light",
+        "transforms; expressions by FACS action-unit displacements of the 68 landmarks and a",
+        # "synth.py" kept verbatim: the output stays byte-identical to the sets made before the package split
+        "piecewise-affine warp (see data_prep/facs.py and data_prep/synth.py).",
+    ]

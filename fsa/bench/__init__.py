@@ -68,8 +68,9 @@ CUDA both sizes run their preset's batch (48 clips at the paper size, as the pap
 
 Modules: :mod:`~fsa.bench.settings` (sizes, profiles, a run's :class:`BenchSettings`),
 :mod:`~fsa.bench.measure` (timing, load, memory), :mod:`~fsa.bench.peak`,
-:mod:`~fsa.bench.model_timing`, :mod:`~fsa.bench.data_pipeline`, :mod:`~fsa.bench.targets` and
-:mod:`~fsa.bench.report`; this one runs them in order and is the ``fsa bench`` command.
+:mod:`~fsa.bench.model_timing`, :mod:`~fsa.bench.data_pipeline`, :mod:`~fsa.bench.targets`,
+:mod:`~fsa.bench.report` and :mod:`~fsa.bench.roofline` (the points of the roofline figure); this one
+runs them in order and is the ``fsa bench`` command.
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ from .measure import Load, PeakMemory, busy, sig, summarise, timed
 from .model_timing import bench_models, bench_size, count_flops, table8_ratios, table8_rows
 from .peak import bench_peak, matmul_peak
 from .report import format_report, latest, save, store_name
+from .roofline import roofline_points, roofs
 from .settings import AMP_MODES, DTYPES, MODELS, PROFILES, SCHEMA, SIZES, BenchSettings, default_batch, default_models
 from .targets import TARGETS, check_targets
 
@@ -98,8 +100,8 @@ __all__ = [
     "AMP_MODES", "DTYPES", "MODELS", "PROFILES", "SCHEMA", "SIZES", "TARGETS", "BenchSettings", "Load", "PeakMemory",
     "bench_data", "bench_face_prep", "bench_loader", "bench_models", "bench_peak", "bench_size", "build_parser",
     "busy", "check_targets", "count_flops", "default_batch", "default_models", "environment", "format_report",
-    "latest", "main", "matmul_peak", "native_bf16", "precisions", "run_bench", "save", "sig",
-    "store_name", "summarise", "table8_ratios", "table8_rows", "timed",
+    "latest", "main", "matmul_peak", "native_bf16", "precisions", "roofline_points", "roofs", "run_bench", "save",
+    "sig", "store_name", "summarise", "table8_ratios", "table8_rows", "timed",
 ]
 
 

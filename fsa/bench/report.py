@@ -12,11 +12,11 @@ def _fmt(v: float | None, spec: str = ".2f") -> str:
     return "n/a" if v is None else format(v, spec)
 
 
-def format_report(result: dict) -> str:
-    """A readable table of a :func:`run_bench` result (schema 1 records read too)."""
+def _header_lines(result: dict) -> list[str]:
+    """The machine, the settings and the measured matmul peaks."""
     env, peak, settings = result["environment"], result["peak"], result["settings"]
     precs = settings.get("precisions") or list(dict.fromkeys(r["precision"] for r in result["models"]))
-    lines = [
+    return [
         f"fsa bench ({result['profile']}) on {env['device']} — {env.get('device_name', '')}",
         f"torch {env['torch']}, {env['threads']} threads, oneDNN {env.get('onednn_version')}, "
         f"CPU capability {env['cpu_capability']}, bf16: {env['bf16_note']}",
@@ -27,11 +27,14 @@ def format_report(result: dict) -> str:
         "peak (matmul, median [min-max]; a row's fraction is of the max of its own precision): " + "; ".join(
             f"{k} {v['gflops']:.1f} GFLOP/s [{v['gflops_min']:.1f}-{v['gflops_max']:.1f}] at {v['size']}^2"
             if v.get("gflops") else f"{k} n/a ({v['reason']})" for k, v in peak.items()),
-        "",
     ]
+
+
+def _model_lines(result: dict) -> list[str]:
+    """One row per model, size, precision and mode (training step, inference), with its legend."""
     head = (f"{'model':<13} {'size':<6} {'prec':<4} {'mode':<9} {'clips':>5} {'ms/frame':>9} {'[min-max]':>17} "
             f"{'GFLOP/frame':>11} {'GFLOP/s':>8} {'of peak':>7} {'+MiB':>6} {'load':>5}")
-    lines += [head, "-" * len(head)]
+    lines = [head, "-" * len(head)]
     for r in result["models"]:
         for mode in ("train", "inference"):
             e = r[mode]
@@ -42,16 +45,25 @@ def format_report(result: dict) -> str:
                 f"{e['ms_per_frame']:>9.4g} {spread:>17} {e['flops_per_frame'] / 1e9:>11.4g} "
                 f"{e['gflops_per_s']:>8.4g} {'n/a' if frac is None else f'{frac:.0%}':>7} "
                 f"{e['peak_memory_mib'] - e['memory_baseline_mib']:>6.0f} {e['other_load']:>5.2f}")
-    lines += ["(prec: fp32, or bf16 autocast; of peak: GFLOP/s over the matmul peak of the row's precision; "
-              "+MiB: peak memory of the step above what was held before it; load: share of the CPU used by "
-              "other processes)"]
-    lines += ["", "Table 8 ratios, ECNN-FSA / CNN-LSTM time per frame (lower = FSA faster):"]
+    return lines + ["(prec: fp32, or bf16 autocast; of peak: GFLOP/s over the matmul peak of the row's precision; "
+                    "+MiB: peak memory of the step above what was held before it; load: share of the CPU used by "
+                    "other processes)"]
+
+
+def _ratio_lines(result: dict) -> list[str]:
+    """Table 8's time ratios, published and measured."""
+    lines = ["Table 8 ratios, ECNN-FSA / CNN-LSTM time per frame (lower = FSA faster):"]
     for key, r in result["ratios"].items():
         label = "published (1080Ti)" if key == "published" else f"measured, {key}"
         best = (f"   (fastest repetitions: train {r['train_min']:.3f}, inference {r['inference_min']:.3f})"
                 if "train_min" in r else "")
         lines.append(f"  {label:<20} train {r['train']:.3f}   inference {r['inference']:.3f}{best}")
-    lines += ["", "data:"]
+    return lines
+
+
+def _data_lines(result: dict) -> list[str]:
+    """Face-preparation frames/s and DataLoader clips/s."""
+    lines = ["data:"]
     prep = result["data"]["face_prep"]
     if prep.get("available"):
         lines.append(f"  face preparation, {prep['videos']} CK+ sequences, {prep['frames']} frames of "
@@ -72,12 +84,23 @@ def format_report(result: dict) -> str:
                          + (f"; {ld['over_model_train']:.1f}x ECNN-FSA training" if "over_model_train" in ld else ""))
         else:
             lines.append(f"  DataLoader ({size}): not available: {ld['reason']}")
-    lines += ["", "targets:"]
+    return lines
+
+
+def _target_lines(result: dict) -> list[str]:
+    """Each target met, missed or not measured."""
+    lines = ["targets:"]
     for t in result["targets"]:
         state = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         lines.append(f"  [{state:>6}] {t['name']}: {_fmt(t['value'], '.3f')} (target {t['target']})")
-    lines.append(f"\nwall time {result['wall_s']:.0f} s")
-    return "\n".join(lines)
+    return lines
+
+
+def format_report(result: dict) -> str:
+    """A readable table of a :func:`run_bench` result (schema 1 records read too)."""
+    sections = (_header_lines, _model_lines, _ratio_lines, _data_lines, _target_lines)
+    lines = [line for section in sections for line in (*section(result), "")]  # a blank line after each
+    return "\n".join(lines) + f"\nwall time {result['wall_s']:.0f} s"
 
 
 def store_name(result: dict) -> str:

@@ -8,9 +8,10 @@ from typing import Any, Sequence
 
 import torch
 
-from ..config import PRESETS, Config, make_config
+from ..config import PRESETS, Config
 from ..engine import resolve_device
 from ..models.memory_format import MEMORY_FORMATS
+from ..models.registry import make_config
 
 #: 2: one model row per precision (``precision``, ``roof``), ratios keyed by size and precision.
 SCHEMA = 2

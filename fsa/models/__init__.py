@@ -8,7 +8,7 @@
 ``head.py``              regression module (LayerNorm → ReLU → Dropout → FC)
 ``ecnn_fsa.py``          the assembled ECNN-FSA
 ``baselines.py``         score fusion, CNN-LSTM, ECNN-LSTM
-``registry.py``          every row of Tables 2–9 as a named config
+``registry.py``          the architectures, every row of Tables 2–9 as a named config, ``make_config``
 ``pretrained.py``        VGG-16 / VGG-Face weights, or an fsa checkpoint's ECNN (a file or a recorded run)
 =======================  =====================================================
 """
@@ -17,17 +17,8 @@ from __future__ import annotations
 from torch import nn
 
 from ..config import ModelConfig
-from .baselines import LSTMClassifier, ScoreFusion
-from .ecnn_fsa import ECNNFSA
 from .output import ClipOutput
-from .registry import REGISTRY, get_model_config, list_models
-
-ARCH_CLASSES: dict[str, type[nn.Module]] = {
-    "ecnn-fsa": ECNNFSA,
-    "score-fusion": ScoreFusion,
-    "cnn-lstm": LSTMClassifier,
-    "ecnn-lstm": LSTMClassifier,
-}
+from .registry import REGISTRY, arch_class, get_model_config, list_models
 
 
 def build_model(name_or_config: str | ModelConfig) -> nn.Module:
@@ -37,8 +28,8 @@ def build_model(name_or_config: str | ModelConfig) -> nn.Module:
     :class:`ClipOutput` with ``logits [B, 7]`` and ``attention [B, n]`` (or None).
     """
     cfg = get_model_config(name_or_config) if isinstance(name_or_config, str) else name_or_config
-    cfg.validate()
-    return ARCH_CLASSES[cfg.arch](cfg)
+    model_class = arch_class(cfg)
+    return model_class(cfg.validate())
 
 
 __all__ = ["ClipOutput", "ModelConfig", "REGISTRY", "build_model", "get_model_config", "list_models"]

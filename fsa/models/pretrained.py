@@ -23,7 +23,7 @@ Three formats (``Config.pretrained_format``), loaded by :func:`load_pretrained`:
     names the file and every mismatching field. The reference is a path, or
     ``store:<experiment>/<config_hash>``: the recorded run ``<experiment>/<config_hash>.json``
     of the results store, whose ``best.pt`` is found where the engine writes it
-    (:func:`fsa.engine.checkpoint_dir`). That string does not depend on the machine, so a video
+    (:func:`fsa.checkpoint.checkpoint_dir`). That string does not depend on the machine, so a video
     run that starts from a still-image run has the same config hash everywhere; checkpoints are
     not committed, so the run must have been trained (or copied) into the local store.
 
@@ -130,7 +130,7 @@ def resolve_reference(ref: str | Path, results_root: str | Path | None = None) -
     if record is None:
         raise PretrainedError(f"pretrained={ref}: no recorded run {config_hash} in experiment {experiment!r} "
                               f"of the results store {root}")
-    from ..engine import checkpoint_dir
+    from ..checkpoint import checkpoint_dir
 
     path = checkpoint_dir(Config.from_dict(record["config"]), experiment, root) / "best.pt"
     if not path.is_file():

@@ -1,4 +1,8 @@
-"""Every row of the paper's Tables 2, 3, 4, 6, 7 and 9 as a named model configuration.
+"""The architectures, every row of the paper's Tables 2, 3, 4, 6, 7 and 9 as a named model
+configuration, and :func:`make_config`, which turns a row, a preset and overrides into a run's config.
+
+:data:`ARCH_CLASSES` is the one table of architectures (``ModelConfig.arch`` → the class that builds
+it); the valid ``arch`` values are its keys.
 
 ``ecnn-fsa`` is the paper's final model (2048-d features, one FC, s = 0.1). FSA variants are
 named ``ecnn-fsa-<D>-fc<k>-s<s>`` with D the frame-feature size (2048 = 1024 backbone +
@@ -8,8 +12,28 @@ s = 0.001; both are kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
-from ..config import ConfigError, ModelConfig
+from torch import nn
+
+from ..config import PRESETS, Config, ConfigError, ModelConfig, parse_value
+from .baselines import LSTMClassifier, ScoreFusion
+from .ecnn_fsa import ECNNFSA
+
+#: ``ModelConfig.arch`` → the class that builds it (the two LSTM archs differ by their config only).
+ARCH_CLASSES: dict[str, type[nn.Module]] = {
+    "ecnn-fsa": ECNNFSA,
+    "score-fusion": ScoreFusion,
+    "cnn-lstm": LSTMClassifier,
+    "ecnn-lstm": LSTMClassifier,
+}
+
+
+def arch_class(cfg: ModelConfig) -> type[nn.Module]:
+    """The class that builds ``cfg.arch``; a :class:`ConfigError` naming the value if there is none."""
+    if cfg.arch not in ARCH_CLASSES:
+        raise ConfigError(f"arch={cfg.arch!r}: expected one of {', '.join(ARCH_CLASSES)}")
+    return ARCH_CLASSES[cfg.arch]
 
 
 @dataclass(frozen=True)
@@ -91,3 +115,24 @@ def get_model_config(name: str) -> ModelConfig:
         return REGISTRY[name].config
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(REGISTRY)}") from None
+
+
+def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **overrides: Any) -> Config:
+    """A validated :class:`Config` for a named model, a preset and field overrides.
+
+    String values in ``overrides`` (as given on a command line) are parsed to the field type.
+    """
+    if preset not in PRESETS:
+        raise ConfigError(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
+    mcfg = get_model_config(model) if isinstance(model, str) else model
+    cfg = Config(model=mcfg).override(**PRESETS[preset])
+    current = {**cfg.to_dict()["model"], **{k: v for k, v in cfg.to_dict().items() if k != "model"}}
+    parsed = {}
+    for k, v in overrides.items():
+        if k not in current:
+            raise ConfigError(f"unknown config field: {k}")
+        like = getattr(cfg.model, k) if k in current and hasattr(cfg.model, k) else getattr(cfg, k)
+        parsed[k] = parse_value(v, like) if isinstance(v, str) and not isinstance(like, str) else v
+    cfg = cfg.override(**parsed)
+    arch_class(cfg.model)  # an unknown arch first: the model's other checks read it
+    return cfg.validate()

@@ -32,11 +32,27 @@ from .attention import attention_examples, attention_vs_intensity
 from .checks import CPU_CKPLUS_BAR, check_above_floor, check_metrics, check_records
 from .confidence import accuracy_interval, intervals, per_clip_rows, replicate_rows, score_mean
 from .datasets import (
-    DATA_ROOT_ENV, DATA_SIZE_ENV, data_source, dataset_summary, embedded_dataset, embedded_root, sample_figure,
+    DATA_ROOT_ENV,
+    DATA_SIZE_ENV,
+    data_source,
+    dataset_summary,
+    embedded_dataset,
+    embedded_root,
 )
 from .matching import (
-    RESULT_TABLES, SCALE_FIELDS, architecture, comparison, confusion_pct, extra_label, floor_rows, measured,
-    paper_confusion, paper_row_label, profile_of, seed_text, to_html,
+    RESULT_TABLES,
+    SCALE_FIELDS,
+    architecture,
+    comparison,
+    confusion_pct,
+    extra_label,
+    floor_rows,
+    measured,
+    paper_confusion,
+    paper_row_label,
+    profile_of,
+    seed_text,
+    to_html,
 )
 from .page import AFEW_SEEDS, EMBEDDED_STILLS, KEY_ROWS, PRESET_ENV, Page, profile_text, resolve_preset, table_models
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name, fold_runs, fold_table
@@ -50,6 +66,6 @@ __all__ = [
     "check_metrics", "check_records", "claims", "comparison", "confusion_pct", "data_source", "dataset_summary",
     "embedded_dataset", "embedded_root", "experiment_name", "extra_label", "floor_rows", "fold_runs", "fold_table",
     "intervals", "measured", "model_summary", "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of",
-    "profile_text", "replicate_rows", "resolve_preset", "sample_figure", "score_mean", "seed_text", "table1",
+    "profile_text", "replicate_rows", "resolve_preset", "score_mean", "seed_text", "table1",
     "table_models", "to_html", "verdict",
 ]

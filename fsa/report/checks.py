@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from ..config import Config
 from ..models.registry import REGISTRY
@@ -71,13 +72,21 @@ def check_records(records: Sequence[dict], page: Page) -> dict:
     return checked
 
 
-def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Page, model: str = "ecnn-fsa") -> dict:
+def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Page, model: str = "ecnn-fsa",
+                      over_seeds: pd.DataFrame | None = None) -> dict:
     """Under the ``cpu`` preset on the embedded data, the proposed model must beat every classical
     floor of the page on the same test clips (:func:`verdict` "supported": the paired bootstrap's
     interval above 0 and McNemar significant). A deep model below HOG + a linear classifier is a
-    bug to find, not a result to print. Returns the verdicts; an ``AssertionError`` names the floor."""
+    bug to find, not a result to print. ``over_seeds`` (:meth:`Page.floor_claims`), when given, is
+    the judgement checked: the claim over several seeds, not one seed's draw. Returns the
+    verdicts; an ``AssertionError`` names the floor."""
     if page.preset != "cpu" or page.source["kind"] != "synthetic":
         return {}
+    if over_seeds is not None:
+        assert len(over_seeds) == len(floors), f"Table {page.table}: {len(over_seeds)} seed claims for {len(floors)} floors"
+        for row in over_seeds.to_dict("records"):
+            assert row["verdict"] == "supported", f"{row['claim']} over {row['source']}: {row['verdict']} ({row})"
+        return dict(zip(over_seeds["claim"], over_seeds["verdict"]))
     arch = architecture(REGISTRY[model].config)
     mine = [r for r in records if architecture(r["config"]["model"]) == arch]
     assert mine and floors, f"Table {page.table}: nothing to compare ({len(mine)} {model} record(s), {len(floors)} floor(s))"

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..config import ConfigError
@@ -80,21 +79,3 @@ def dataset_summary(roots: Sequence[str | os.PathLike]) -> pd.DataFrame:
             rows.append({"dataset": prep["dataset"], "split": sp, "label": label, "videos": len(g)})
     return pd.DataFrame(rows).pivot_table(index=["dataset", "split"], columns="label", values="videos",
                                           fill_value=0, aggfunc="sum")
-
-
-def sample_figure(root: str | os.PathLike, per_class: int = 1, frames: int = 5):
-    """One clip per class of a prepared dataset: ``frames`` evenly spaced aligned face crops."""
-    import cv2
-
-    from ..data import frame_path, load_index
-    from ..plots import frame_grid
-
-    root = Path(root)
-    rows = []
-    for label, g in load_index(root).groupby("label"):
-        for _, v in g.head(per_class).iterrows():
-            picks = np.linspace(0, v["n_frames"] - 1, frames).round().astype(int)
-            crops = [cv2.cvtColor(cv2.imread(str(frame_path(root, v["video_id"], int(k)))), cv2.COLOR_BGR2RGB)
-                     for k in picks]
-            rows.append((f"{label}\n{v['video_id']}", crops))
-    return frame_grid(rows, title=f"{root.parent.name}: aligned faces, first to last frame")

@@ -16,14 +16,15 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .. import floors as floor, results as store
-from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, make_config
+from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
 from ..metrics import t_interval
+from ..models.registry import make_config
 from ..paper import paper_table
 from .confidence import accuracy_interval
 from .datasets import data_source, embedded_dataset
 from .matching import comparison
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name
-from .verdicts import claims
+from .verdicts import claim_table, claims, pooled_verdict
 
 #: Environment variable the notebooks read when a preset is left at ``None``: ``cpu`` by
 #: default, ``smoke`` in the nbval tests.
@@ -172,10 +173,13 @@ class Page:
         return [self.run(c, retrain=retrain) for c in configs]
 
     def floors(self, features: Sequence[str] = floor.FEATURES, feature_size: int = 64,
-               retrain: bool = False) -> list[dict]:
-        """The classical floors (:mod:`fsa.floors`) on this page's data, protocol and splits:
-        k-fold summaries on CK+, AFEW Val runs on AFEW; read from the store when there."""
+               retrain: bool = False, seed: int | None = None) -> list[dict]:
+        """The classical floors (:mod:`fsa.floors`) on this page's data, protocol and splits
+        (those of ``seed`` when given: on CK+ the seed draws the subject folds): k-fold summaries
+        on CK+, AFEW Val runs on AFEW; read from the store when there."""
         cfg = self.config("ecnn-fsa")  # the data fields are every model's
+        if seed is not None:
+            cfg = cfg.override(seed=seed)
         return [floor.run(floor.FloorConfig.from_config(cfg, f, feature_size), experiment_name(cfg), retrain)
                 for f in features]
 
@@ -215,6 +219,20 @@ class Page:
                 "half-width (pp)": round(100 * (ci["high"] - ci["mean"]), 2), "run": "",
                 f"Δ from seed {base.seed} (pp)": round(100 * ci["mean"] - rows[0]["acc %"], 2)}
         return pd.concat([df, pd.DataFrame([over])], ignore_index=True)
+
+    def floor_claims(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool = False
+                     ) -> pd.DataFrame:
+        """``model`` against each classical floor over this page's seed and ``seeds`` (the runs of
+        :meth:`rebuild_spread`): each seed's runs are paired with the floor on that seed's folds, and
+        the verdict pools every seed's clips (:func:`pooled_verdict`). Where :meth:`claims` judges the
+        page's one seed, this judges what a rebuild's spread leaves of the claim."""
+        base = self.config(model)
+        every = (base.seed, *seeds)
+        runs = [self.run(base.override(seed=s), retrain=retrain and s != base.seed) for s in every]
+        floors = [self.floors(retrain=retrain, seed=s) for s in every]
+        over = f"seeds {', '.join(map(str, every))}, paired on each seed's folds"
+        return claim_table([(f"{model} > {fl['label']}", over, pooled_verdict([(r, f[i]) for r, f in zip(runs, floors)]))
+                            for i, fl in enumerate(floors[0])])
 
     def comparison(self) -> pd.DataFrame:
         """Paper vs this project for this page's table, over every recorded run on this page's data."""

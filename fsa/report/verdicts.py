@@ -26,18 +26,42 @@ def verdict(record_a: dict, record_b: dict, alpha: float = 0.05) -> dict:
     seed; a single run or floor against a seeds summary is paired with each seed's predictions,
     so its clips count once per seed and McNemar's p is then optimistic (the pairs of one clip
     are not independent); the bootstrap still resamples pairs, not clips."""
-    ra, rb = replicate_rows(record_a), replicate_rows(record_b)
-    if list(ra) == ["all"]:
-        ra = dict.fromkeys(rb, ra["all"])
-    if list(rb) == ["all"]:
-        rb = dict.fromkeys(ra, rb["all"])
-    if set(ra) != set(rb):
-        raise ConfigError(f"cannot pair {sorted(ra)} with {sorted(rb)}: the two records ran different seeds")
+    return pooled_verdict([(record_a, record_b)], alpha)
 
-    def tagged(rows: dict[str, list[dict]]) -> list[dict]:
-        return [{**c, "clip_id": f"{c['clip_id']}@{k}"} for k in sorted(rows) for c in rows[k]]
 
-    return claim_verdict(tagged(ra), tagged(rb), alpha=alpha)
+def pooled_verdict(pairs: Sequence[tuple[dict, dict]], alpha: float = 0.05) -> dict:
+    """:func:`verdict` over several replicates at once: each ``(record_a, record_b)`` pair is one
+    replicate of the comparison (e.g. one seed's k-fold runs of a model and of a floor on the same
+    folds), and every clip of every replicate is one paired observation."""
+    rows_a: list[dict] = []
+    rows_b: list[dict] = []
+    for i, (record_a, record_b) in enumerate(pairs):
+        ra, rb = replicate_rows(record_a), replicate_rows(record_b)
+        if list(ra) == ["all"]:
+            ra = dict.fromkeys(rb, ra["all"])
+        if list(rb) == ["all"]:
+            rb = dict.fromkeys(ra, rb["all"])
+        if set(ra) != set(rb):
+            raise ConfigError(f"cannot pair {sorted(ra)} with {sorted(rb)}: the two records ran different seeds")
+        suffix = f"#{i}" if len(pairs) > 1 else ""
+        rows_a += [{**c, "clip_id": f"{c['clip_id']}@{k}{suffix}"} for k in sorted(ra) for c in ra[k]]
+        rows_b += [{**c, "clip_id": f"{c['clip_id']}@{k}{suffix}"} for k in sorted(rb) for c in rb[k]]
+    return claim_verdict(rows_a, rows_b, alpha=alpha)
+
+
+#: The columns of a claims table; ``{level}`` is the confidence level.
+CLAIM_COLUMNS = ["claim", "source", "verdict", "A acc %", "B acc %", "Δ acc (pp)", "Δ {level} CI", "McNemar p",
+                 "only A right", "only B right", "clips"]
+
+
+def claim_table(judged: Sequence[tuple[str, str, dict]], alpha: float = 0.05) -> pd.DataFrame:
+    """A claims table from ``(claim, source, verdict)`` triples (:func:`verdict`'s dicts)."""
+    columns = [c.format(level=f"{100 * (1 - alpha):g} %") for c in CLAIM_COLUMNS]
+    rows = [dict(zip(columns, [
+        claim, source, v["verdict"], round(100 * v["accuracy_a"], 2), round(100 * v["accuracy_b"], 2),
+        round(100 * v["diff"], 2), f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}]",
+        float(f"{v['mcnemar_p']:.3g}"), v["b"], v["c"], v["n_clips"]])) for claim, source, v in judged]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd.DataFrame:
@@ -66,14 +90,4 @@ def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd
         (la, pa, ra), (lb, pb, rb) = (a, b) if a[1] > b[1] else (b, a)
         pairs.append((f"{la} > {lb}", f"paper: {pa:g} > {pb:g}", ra, rb))
     pairs += [(f"{label} > {f['label']}", "clears the floor", r, f) for label, _, r in found for f in floors]
-    level = f"{100 * (1 - alpha):g} %"
-    columns = ["claim", "source", "verdict", "A acc %", "B acc %", "Δ acc (pp)", f"Δ {level} CI", "McNemar p",
-               "only A right", "only B right", "clips"]
-    rows = []
-    for claim, source, ra, rb in pairs:
-        v = verdict(ra, rb, alpha)
-        rows.append(dict(zip(columns, [
-            claim, source, v["verdict"], round(100 * v["accuracy_a"], 2), round(100 * v["accuracy_b"], 2),
-            round(100 * v["diff"], 2), f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}]",
-            float(f"{v['mcnemar_p']:.3g}"), v["b"], v["c"], v["n_clips"]])))
-    return pd.DataFrame(rows, columns=columns)
+    return claim_table([(claim, source, verdict(ra, rb, alpha)) for claim, source, ra, rb in pairs], alpha)
