@@ -7,7 +7,6 @@ or trains it with :mod:`fsa.engine` and records it.
 """
 from __future__ import annotations
 
-import json
 import os
 from functools import cached_property
 from pathlib import Path
@@ -150,7 +149,9 @@ class Page:
         return [self.config(m) for m in models]
 
     def run(self, cfg: Config, retrain: bool = False, track_test: bool = False) -> dict:
-        """The group summary of ``cfg``: read from the store when there, else trained and recorded.
+        """The group summary of ``cfg``: read from the store when there, else trained and recorded
+        (also when the stored summary cannot be read: :func:`fsa.results.find_run` warns and it is
+        trained again).
 
         CK+ configurations run every fold (the k-fold summary); AFEW ones train on Train and
         test on Val once per seed, :data:`AFEW_SEEDS` seeds from the page's (the seeds summary),
@@ -161,9 +162,9 @@ class Page:
         exp = experiment_name(cfg)
         key, values = (("fold", list(range(cfg.folds))) if cfg.dataset == "ckplus"
                        else ("seed", [cfg.seed + i for i in range(AFEW_SEEDS)]))
-        path = store.experiment_dir(exp) / f"{key}s-{engine.group_hash(cfg, key, values)}.json"
-        if path.is_file() and not retrain:
-            return json.loads(path.read_text())
+        found = None if retrain else store.find_run(exp, f"{key}s-{engine.group_hash(cfg, key, values)}")
+        if found is not None:
+            return found
         self.pretrain(cfg)
         return engine.run_group(cfg, exp, key, values, track_test=track_test, progress=False).summary
 
