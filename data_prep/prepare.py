@@ -136,6 +136,23 @@ def _check_settings(frames_dir: Path, settings: dict) -> None:
         _write_atomic(path, json.dumps(settings, sort_keys=True))
 
 
+class SettingsError(ValueError):
+    """A preparation argument out of range (``-j 0``, ``--size 0`` ...), refused before anything is written."""
+
+
+def check_settings(out: Path, jobs: int, size: int, margin: float) -> None:
+    """Refuse bad arguments before anything is written: a refused command leaves no
+    ``.settings.json`` that would then refuse the corrected one."""
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise SettingsError(f"jobs={jobs!r}: expected at least 1 process")
+    try:
+        FacePipeline(size=size, margin=margin)  # checks its own bounds; the dlib models load later
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
+    if out.exists() and not out.is_dir():
+        raise SettingsError(f"--out {out}: exists and is not a folder")
+
+
 def index_raw(dataset: str, raw: Path, labelled_only: bool) -> tuple[list[RawVideo], list[dict]]:
     if dataset == "ckplus":
         return ckplus.index(raw, labelled_only=labelled_only)
@@ -171,6 +188,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
     differs between a full run and a resumed one.
     """
     raw, out = Path(raw), Path(out)
+    check_settings(out, jobs, size, margin)
     records, skipped = index_raw(dataset, raw, labelled_only)
     frames_dir = out / "frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = prepare(args.dataset, args.raw, args.out, jobs=args.jobs, size=args.size, margin=args.margin,
                          labelled_only=not args.all, progress=not args.quiet)
-    except (DataError, FileNotFoundError) as e:
+    except (DataError, SettingsError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(summary(report))

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .config import PRESETS, Config, ConfigError, make_config
+from .config import PRESETS, Config, ConfigError, check_pretrained_file, make_config
 
 EXIT_USAGE, EXIT_FAILURE = 2, 1
 
@@ -114,6 +114,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None
         raise UsageError(f"--folds {args.folds}: k-fold runs are for ckplus; "
                          f"dataset={cfg.dataset!r} has a fixed test split")
     folds = parse_folds(args.folds, cfg) if args.folds is not None else None
+    check_pretrained_file(cfg.pretrained)
     check_prepared(cfg.data)
     return cfg, folds
 
@@ -123,9 +124,18 @@ def _setup_logging(quiet: bool) -> None:
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
 
+def check_experiment_option(experiment: str | None) -> None:
+    """Reject an ``--experiment`` that is not a plain name of one store folder (no work done)."""
+    from .results import check_experiment
+
+    if experiment is not None:
+        check_experiment(experiment)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from .engine import run_folds, train
 
+    check_experiment_option(args.experiment)
     cfg, folds = config_from_args(args)
     _setup_logging(args.quiet)
     experiment = args.experiment or f"{cfg.dataset}-{cfg.model.name}"
@@ -183,8 +193,10 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
     if args.format not in FORMATS:
         raise UsageError(f"--format {args.format!r}: expected one of {', '.join(FORMATS)}")
+    check_experiment_option(args.experiment)
     fields = {k: v for k, v in (("device", args.device), ("num_workers", args.workers)) if v is not None}
     cfg = pretrain_config(args.model, args.preset, args.format, args.data, **{**parse_sets(args.sets), **fields})
+    check_pretrained_file(cfg.pretrained)
     try:
         align_size = int(args.align_size)
     except ValueError:

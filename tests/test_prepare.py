@@ -345,6 +345,20 @@ def test_bad_label_code_names_the_file(capsys, write_ckplus_raw, tmp_path, conte
     assert rc == 2 and str(label) in err and problem in err
 
 
+@pytest.mark.parametrize("args, message", [(["--size", "0"], "size=0: crops must be at least 8 px"),
+                                           (["-j", "0"], "jobs=0: expected at least 1 process"),
+                                           (["-j", "-2"], "jobs=-2"),
+                                           (["--margin", "-1"], "margin=-1.0: must be a finite number >= 0"),
+                                           (["--margin", "nan"], "margin=nan")])
+def test_bad_arguments_are_refused_before_anything_is_written(capsys, write_ckplus_raw, tmp_path, args, message):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=1, frames=2)
+    out = tmp_path / "out"
+    rc = main(["--dataset", "ckplus", "--raw", str(raw), "--out", str(out), "--quiet", *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    assert not out.exists(), "a refused command leaves nothing (no .settings.json to refuse the next one)"
+
+
 def test_label_file_without_a_sequence_is_a_counted_skip(capsys, write_ckplus_raw, tmp_path):
     raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=1, frames=2)
     orphan = raw / "Emotion" / "S099" / "004"
