@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from . import afew, ckplus
 from .faces import METHODS, FacePipeline, NoFaceError
-from .video import DataError, RawVideo, VideoReadError, read_frames
+from .video import DataError, RawVideo, VideoReadError, frame_files, read_frames
 
 #: Fault injection for the resume test: SIGKILL this process as soon as this many videos of the run
 #: are prepared, like a machine that dies mid-run (its pool workers are the caller's to end).
@@ -77,13 +77,27 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def source_frames(path: Path) -> int:
+    """How many frames a clip that could not be read holds, counted as ``dropped``: the image files
+    of a frame folder (one bad PNG drops the whole sequence), else the frame count a video file
+    declares (0 when OpenCV cannot open it)."""
+    if path.is_dir():
+        return len(frame_files(path))
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
 def prepare_video(rec: RawVideo, frames_dir: Path, raw: Path) -> dict:
     """Prepare one video into ``frames_dir/<video_id>``; returns its stats or its failure."""
     failure = {"video_id": rec.video_id, "source": rec.source}
     try:
         frames = read_frames(rec.path)
     except VideoReadError as e:
-        return {**failure, "status": "failed", "reason": f"{_relative(e.path, raw)}: {e.problem}", "n_frames": 0}
+        return {**failure, "status": "failed", "reason": f"{_relative(e.path, raw)}: {e.problem}",
+                "n_frames": source_frames(rec.path)}
     try:
         track = _PIPELINE.process(frames, source=rec.source)
     except NoFaceError as e:

@@ -1,5 +1,7 @@
 """fsa.results: the provenance a run records, and a store that one bad file cannot break."""
 import json
+import os
+import stat
 import subprocess
 
 import pytest
@@ -148,3 +150,24 @@ def test_the_book_page_names_a_skipped_record(bad_store):
             assert len(skipped) >= len(BAD_FILES)
             assert all(any(name in m for m in skipped) for name in BAD_FILES)
 
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_records_and_checkpoints_get_the_umasks_mode(tmp_path, mask, mode):
+    """Written through a temporary file (mkstemp: 0600), then given the mode any new file gets."""
+    import torch
+
+    from fsa.checkpoint import save_checkpoint
+    from fsa.config import make_config
+    from fsa.models import build_model
+
+    cfg = make_config("ecnn-fsa", "smoke", width=0.03125)
+    old = os.umask(mask)
+    try:
+        written = [results.record("exp", {"config_hash": "abc"}, root=tmp_path),
+                   save_checkpoint(tmp_path / "exp" / "best.pt", model=build_model(cfg.model), cfg=cfg,
+                                   classes=["a"] * 7, epoch=0)]
+    finally:
+        os.umask(old)
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, (path, oct(path.stat().st_mode))
+    assert torch.load(written[1], weights_only=True)["epoch"] == 0
