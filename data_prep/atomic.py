@@ -11,8 +11,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+def umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    The file gets the mode any new file gets (``0o666`` less the umask: 0644 under umask 022), not
+    the owner-only 0600 of the temporary file, so a shared store stays readable by its group.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -21,6 +32,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: st
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

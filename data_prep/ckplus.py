@@ -45,9 +45,10 @@ def _dirs(folder: Path) -> list[Path]:
 def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], list[dict]]:
     """Walk a CK+ root; returns ``(records, skipped)``.
 
-    ``skipped`` lists ``{"path", "reason"}`` for things deliberately left out (unlabelled
-    sequences when ``labelled_only``, label files without an image sequence). A layout that
-    is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``, nothing at all) raises
+    ``skipped`` lists ``{"path", "reason"}`` for things left out: unlabelled sequences when
+    ``labelled_only``, label files without an image sequence, and sequences whose label file is
+    unusable (empty, not a number, an unknown code, two files), the reason naming the file. A
+    layout that is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``, nothing at all) raises
     :class:`DataError` naming the path.
     """
     raw = require_root(raw, "CK+", f"{IMAGES}/ and {EMOTION}/")
@@ -66,10 +67,15 @@ def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], 
         for seq in _dirs(subject):
             seen.add((subject.name, seq.name))
             labels = sorted((emotion / subject.name / seq.name).glob("*_emotion.txt"))
-            if len(labels) > 1:
-                raise DataError(f"{emotion / subject.name / seq.name}: {len(labels)} label files, expected at most one")
-            label = read_label(labels[0]) if labels else ""
             source = f"{IMAGES}/{subject.name}/{seq.name}"
+            try:
+                if len(labels) > 1:
+                    raise DataError(f"{emotion / subject.name / seq.name}: {len(labels)} label files, "
+                                    "expected at most one")
+                label = read_label(labels[0]) if labels else ""
+            except DataError as e:  # one sequence's bad label file leaves the others to prepare
+                skipped.append({"path": source, "reason": f"unusable label: {e}"})
+                continue
             if labelled_only and not label:
                 skipped.append({"path": source, "reason": "unlabelled sequence (prepare with --all to include)"})
                 continue

@@ -229,10 +229,10 @@ class FacePipeline:
         track_threshold: float = -0.3,
         use_cnn: bool = True,
     ):
-        if size < 8:
+        if not size >= 8:
             raise ValueError(f"size={size}: crops must be at least 8 px")
-        if margin < 0:
-            raise ValueError(f"margin={margin}: must be >= 0")
+        if not 0 <= margin < math.inf:
+            raise ValueError(f"margin={margin}: must be a finite number >= 0")
         self.size = int(size)
         self.margin = float(margin)
         self.detect_side = int(detect_side)

@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from . import afew, ckplus
 from .faces import METHODS, FacePipeline, NoFaceError
-from .video import DataError, RawVideo, VideoReadError, read_frames
+from .video import DataError, RawVideo, VideoReadError, frame_files, read_frames
 
 #: Fault injection for the resume test: SIGKILL this process as soon as this many videos of the run
 #: are prepared, like a machine that dies mid-run (its pool workers are the caller's to end).
@@ -78,13 +78,27 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def source_frames(path: Path) -> int:
+    """How many frames a clip that could not be read holds, counted as ``dropped``: the image files
+    of a frame folder (one bad PNG drops the whole sequence), else the frame count a video file
+    declares (0 when OpenCV cannot open it)."""
+    if path.is_dir():
+        return len(frame_files(path))
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
 def prepare_video(rec: RawVideo, frames_dir: Path, raw: Path) -> dict:
     """Prepare one video into ``frames_dir/<video_id>``; returns its stats or its failure."""
     failure = {"video_id": rec.video_id, "source": rec.source}
     try:
         frames = read_frames(rec.path)
     except VideoReadError as e:
-        return {**failure, "status": "failed", "reason": f"{_relative(e.path, raw)}: {e.problem}", "n_frames": 0}
+        return {**failure, "status": "failed", "reason": f"{_relative(e.path, raw)}: {e.problem}",
+                "n_frames": source_frames(rec.path)}
     try:
         track = _PIPELINE.process(frames, source=rec.source)
     except NoFaceError as e:
@@ -135,6 +149,23 @@ def _check_settings(frames_dir: Path, settings: dict) -> None:
             )
     else:
         _write_atomic(path, json.dumps(settings, sort_keys=True))
+
+
+class SettingsError(ValueError):
+    """A preparation argument out of range (``-j 0``, ``--size 0`` ...), refused before anything is written."""
+
+
+def check_settings(out: Path, jobs: int, size: int, margin: float) -> None:
+    """Refuse bad arguments before anything is written: a refused command leaves no
+    ``.settings.json`` that would then refuse the corrected one."""
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise SettingsError(f"jobs={jobs!r}: expected at least 1 process")
+    try:
+        FacePipeline(size=size, margin=margin)  # checks its own bounds; the dlib models load later
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
+    if out.exists() and not out.is_dir():
+        raise SettingsError(f"--out {out}: exists and is not a folder")
 
 
 def index_raw(dataset: str, raw: Path, labelled_only: bool) -> tuple[list[RawVideo], list[dict]]:
@@ -263,6 +294,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
     differs between a full run and a resumed one.
     """
     raw, out = Path(raw), Path(out)
+    check_settings(out, jobs, size, margin)
     records, skipped = index_raw(dataset, raw, labelled_only)
     frames_dir = out / "frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
@@ -333,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = prepare(args.dataset, args.raw, args.out, jobs=args.jobs, size=args.size, margin=args.margin,
                          labelled_only=not args.all, progress=not args.quiet)
-    except (DataError, FileNotFoundError) as e:
+    except (DataError, SettingsError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(summary(report))

@@ -1,4 +1,4 @@
-"""The ``fsa`` command (also ``python -m fsa``): train, pretrain, eval, predict, models, prep, bench.
+"""The ``fsa`` command (also ``python -m fsa``): train, pretrain, eval, predict, models, results, prep, bench.
 
 Every value is checked before any work starts: an unknown model, dataset, preset or
 config field, an out-of-range number (``s <= 0``, ``n < 1`` …) or a ``--data`` folder that
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .config import PRESETS, Config, ConfigError
+from .config import PRESETS, Config, ConfigError, check_pretrained_file
 
 EXIT_USAGE, EXIT_FAILURE = 2, 1
 
@@ -116,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None
         raise UsageError(f"--folds {args.folds}: k-fold runs are for ckplus; "
                          f"dataset={cfg.dataset!r} has a fixed test split")
     folds = parse_folds(args.folds, cfg) if args.folds is not None else None
+    check_pretrained_file(cfg.pretrained)
     check_prepared(cfg.data)
     return cfg, folds
 
@@ -125,9 +126,18 @@ def _setup_logging(quiet: bool) -> None:
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
 
+def check_experiment_option(experiment: str | None) -> None:
+    """Reject an ``--experiment`` that is not a plain name of one store folder (no work done)."""
+    from .results import check_experiment
+
+    if experiment is not None:
+        check_experiment(experiment)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from .engine import run_folds, train
 
+    check_experiment_option(args.experiment)
     cfg, folds = config_from_args(args)
     _setup_logging(args.quiet)
     experiment = args.experiment or f"{cfg.dataset}-{cfg.model.name}"
@@ -185,8 +195,10 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
     if args.format not in FORMATS:
         raise UsageError(f"--format {args.format!r}: expected one of {', '.join(FORMATS)}")
+    check_experiment_option(args.experiment)
     fields = {k: v for k, v in (("device", args.device), ("num_workers", args.workers)) if v is not None}
     cfg = pretrain_config(args.model, args.preset, args.format, args.data, **{**parse_sets(args.sets), **fields})
+    check_pretrained_file(cfg.pretrained)
     try:
         align_size = int(args.align_size)
     except ValueError:
@@ -246,6 +258,28 @@ def run_predict(args: argparse.Namespace) -> int:
                            device=args.device or "auto", expect_model=args.model)
     print(json.dumps(result, indent=1))
     return 0
+
+
+# -------------------------------------------------------------------------------- results
+def run_results_check(args: argparse.Namespace) -> int:
+    """List every record of the store with its kind and status; name each bad file on stderr."""
+    from .results import inspect_record, results_root, store_files
+
+    root = Path(args.root) if args.root else results_root()
+    if not root.is_dir():
+        raise UsageError(f"--root {root}: no results store there")
+    bad = []
+    files = store_files(root)
+    for path in files:
+        record, problem = inspect_record(path)
+        status, kind = ("ok", record["kind"]) if problem is None else ("BAD", "?")
+        print(f"{status:<4}{kind:<12}{path.relative_to(root)}" + (f"  ({problem})" if problem else ""))
+        if problem:
+            bad.append(f"{path}: {problem}")
+    print(f"{len(files)} record file(s) in {root}, {len(bad)} bad", file=sys.stderr)
+    for line in bad:
+        print(f"fsa: error: {line}", file=sys.stderr)
+    return EXIT_FAILURE if bad else 0
 
 
 # -------------------------------------------------------------------------------- models, prep
@@ -319,6 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "at 224 px, width 1.")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
+    p = sub.add_parser("results", help="inspect the results store",
+                       description="Commands on the results store (one JSON record per run).")
+    check = p.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "check", help="list every record with its kind and status; exit 1 naming each file that cannot be read",
+        description="Read every <root>/<experiment>/*.json as the notebooks and the book do: list each with "
+                    "its kind and status (ok, or BAD and why); a file that does not parse, is not a record or "
+                    "lacks the fields of its kind is named on stderr and makes the exit status 1.")
+    check.add_argument("--root", help="results store root (default $FSA_RESULTS or <repo>/results)")
+
     sub.add_parser("prep", add_help=False, help="prepare a raw CK+/AFEW dataset (python -m data_prep.prepare; "
                                                 "`fsa prep --help` for its options)")
     sub.add_parser("bench", add_help=False, help="speed benchmark: ms per frame against the measured matmul peak, "
@@ -337,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return DELEGATED[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
     handlers = {"train": run_train, "pretrain": run_pretrain, "eval": run_eval, "predict": run_predict,
-                "models": run_models}
+                "models": run_models, "results": run_results_check}
     try:
         return handlers[args.command](args)
     except (ConfigError, UsageError) as e:

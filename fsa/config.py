@@ -13,7 +13,10 @@ A leaf: this module imports from ``fsa`` only :mod:`fsa.hashing` (and the classe
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from data_prep.labels import CLASSES_7 as CLASSES_7, CLASSES_CK7 as CLASSES_CK7
@@ -80,8 +83,8 @@ class ModelConfig:
     def validate(self) -> "ModelConfig":
         """Check every field but ``arch``, which :func:`fsa.models.registry.arch_class` checks where the
         architectures' classes are (``make_config`` and ``build_model`` call both)."""
-        if not self.s > 0:
-            raise ConfigError(f"s={self.s!r}: the FSA super-parameter must be > 0")
+        if not 0 < self.s < math.inf:
+            raise ConfigError(f"s={self.s!r}: the FSA super-parameter must be a finite number > 0")
         if not 0 < self.width <= 4:
             raise ConfigError(f"width={self.width!r}: expected 0 < width <= 4")
         if self.backbone_dim not in (1024, 2048):
@@ -92,6 +95,13 @@ class ModelConfig:
             raise ConfigError(f"branch_fc={self.branch_fc!r}: expected 0, 1 or 2")
         if self.branch_kernel not in (3, 5, 7):
             raise ConfigError(f"branch_kernel={self.branch_kernel!r}: expected 3, 5 or 7")
+        for name in ("branch_dim", "branch_stride"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: expected >= 1")
+        if self.num_classes < 2:
+            raise ConfigError(f"num_classes={self.num_classes!r}: expected >= 2")
+        if any(w < 1 for w in self.lstm_widths):
+            raise ConfigError(f"lstm_widths={self.lstm_widths!r}: every LSTM layer needs a width >= 1")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout={self.dropout!r}: expected 0 <= dropout < 1")
         if self.arch.endswith("lstm") and not self.lstm_widths:
@@ -168,8 +178,21 @@ class Config:
         for name in ("batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: expected >= 1")
-        if not self.lr > 0:
-            raise ConfigError(f"lr={self.lr!r}: expected > 0")
+        if not 0 < self.lr < math.inf:
+            raise ConfigError(f"lr={self.lr!r}: expected a finite number > 0")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum={self.momentum!r}: expected 0 <= momentum < 1")
+        if not 0 <= self.weight_decay < math.inf:
+            raise ConfigError(f"weight_decay={self.weight_decay!r}: expected a finite number >= 0")
+        if not 0 < self.gamma <= 1:
+            raise ConfigError(f"gamma={self.gamma!r}: expected 0 < gamma <= 1")
+        if self.step_size < 1:
+            raise ConfigError(f"step_size={self.step_size!r}: expected >= 1")
+        for name in ("patience", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: expected >= 0")
+        if not 0 <= self.seed < 2**32:  # NumPy's and PyTorch's seed range
+            raise ConfigError(f"seed={self.seed!r}: expected 0 <= seed < 2**32")
         if self.schedule not in ("step", "cosine"):
             raise ConfigError(f"schedule={self.schedule!r}: expected 'step' or 'cosine'")
         if self.pretrained_format not in PRETRAINED_FORMATS:
@@ -180,7 +203,7 @@ class Config:
             if self.pretrained_format != "fsa":
                 raise ConfigError(f"pretrained={self.pretrained!r} is a recorded fsa run: set pretrained_format=fsa "
                                   f"(not {self.pretrained_format!r})")
-        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+        if self.device not in ("auto", "cpu") and not re.fullmatch(r"cuda(:\d+)?", self.device):
             raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda[:k]")
         return self
 
@@ -267,6 +290,14 @@ def parse_store_reference(ref: str) -> tuple[str, str]:
     return experiment, config_hash
 
 
+def check_pretrained_file(pretrained: str) -> None:
+    """A ``pretrained`` value naming a local weights file must name one that is there; checked where
+    a run is asked for (the command line, a notebook's page), before any work. A ``store:``
+    reference is resolved when the model is built."""
+    if pretrained and not pretrained.startswith(STORE_PREFIX) and not Path(pretrained).is_file():
+        raise ConfigError(f"pretrained={pretrained!r}: weights file not found")
+
+
 def parse_value(text: str, like: Any) -> Any:
     """Parse a ``--set key=value`` string to the type of the field's current value."""
     if isinstance(like, bool):
@@ -276,7 +307,10 @@ def parse_value(text: str, like: Any) -> Any:
             return False
         raise ConfigError(f"{text!r} is not a boolean")
     if isinstance(like, tuple):
-        return tuple(int(t) for t in text.replace("(", "").replace(")", "").split(",") if t.strip())
+        try:
+            return tuple(int(t) for t in text.replace("(", "").replace(")", "").split(",") if t.strip())
+        except ValueError:
+            raise ConfigError(f"{text!r} is not a comma list of integers") from None
     try:
         return type(like)(text)
     except ValueError as e:

@@ -17,9 +17,11 @@ Protocols (paper §2.1, Table 5):
   first ``max(3, ceil(m / 3))`` frames (at most ``m``) of that subject's first labelled
   sequence (lowest ``video_id``, contempt ones included — their onsets are neutral too),
   ``m`` being its length. The neutral clip shares the subject of the subject's expressive
-  clips, so subject-grouped folds keep it on the same side. A clip is thus a frame range
-  ``[start, end)`` of a prepared video: the item's ``video_id`` is the frame folder and
-  ``clip_id`` (``S005_001`` or ``S005_001#neutral``) is unique per clip.
+  clips, so subject-grouped folds keep it on the same side. A subject whose first sequence has
+  at most 3 frames gets no neutral clip (counted in a warning): its onset would be the whole
+  sequence, apex included — the very frames of its expressive clip under another label. A clip
+  is thus a frame range ``[start, end)`` of a prepared video: the item's ``video_id`` is the
+  frame folder and ``clip_id`` (``S005_001`` or ``S005_001#neutral``) is unique per clip.
 * ``afew`` — Train / Val, :data:`~fsa.config.CLASSES_7`; Val is the test set (results are
   reported on Val).
 
@@ -144,6 +146,10 @@ def load_index(root: str | os.PathLike) -> pd.DataFrame:
             raise DataError(f"{where}: unknown label {row['label']!r} (expected one of {', '.join(LABELS)})")
         if not (n_frames.iloc[i] >= 1 and n_frames.iloc[i] % 1 == 0):
             raise DataError(f"{where}: n_frames {row['n_frames']!r} is not a positive integer")
+        vid = row["video_id"]
+        if vid in ("", ".", "..") or Path(vid).name != vid or "\\" in vid:
+            raise DataError(f"{where}: video_id {vid!r} is not a folder name under "
+                            f"{root / 'frames'} (frames are never read outside the prepared dataset)")
     if df["video_id"].duplicated().any():
         raise DataError(f"{path}: duplicate video_id {df['video_id'][df['video_id'].duplicated()].iloc[0]!r}")
     return df.assign(n_frames=n_frames.astype(int))
@@ -184,9 +190,13 @@ def load_intensity(root: str | os.PathLike) -> dict[str, np.ndarray] | None:
 
 
 # -- protocols and folds ----------------------------------------------------------------
+#: The fewest frames of a neutral onset clip (see :func:`onset_length`).
+MIN_ONSET = 3
+
+
 def onset_length(m: int) -> int:
     """Frames of a CK+ sequence of length ``m`` used as its neutral onset clip."""
-    return min(m, max(3, math.ceil(m / 3)))
+    return min(m, max(MIN_ONSET, math.ceil(m / 3)))
 
 
 def make_clips(index: pd.DataFrame, protocol: str) -> tuple[list[Clip], tuple[str, ...]]:
@@ -206,10 +216,17 @@ def make_clips(index: pd.DataFrame, protocol: str) -> tuple[list[Clip], tuple[st
         if r.label in classes and not (protocol == "paper" and r.label == "neutral")
     ]
     if protocol == "paper":
+        too_short = []
         for _, group in labelled.groupby("subject", sort=True):
             first = group.iloc[0]
-            clips.append(Clip(first.video_id + NEUTRAL_SUFFIX, first.video_id, first.subject, "neutral",
-                              0, onset_length(int(first.n_frames))))
+            onset = onset_length(int(first.n_frames))
+            if onset == int(first.n_frames):  # the whole sequence: its apex frames are not neutral
+                too_short.append(first.video_id)
+                continue
+            clips.append(Clip(first.video_id + NEUTRAL_SUFFIX, first.video_id, first.subject, "neutral", 0, onset))
+        if too_short:
+            warnings.warn(f"protocol 'paper': {len(too_short)} subject(s) without a neutral clip, their first "
+                          f"sequence having {MIN_ONSET} frames or fewer ({', '.join(too_short)})", stacklevel=2)
     if not clips:
         raise DataError(f"protocol {protocol!r}: no labelled clips of classes {', '.join(classes)} in the index")
     return clips, classes

@@ -336,14 +336,13 @@ def run(fcfg: FloorConfig, experiment: str | None = None, retrain: bool = False,
     store when it is there (same settings, same data), else computed and recorded."""
     fcfg = fcfg.validate()
     experiment = experiment or default_experiment(fcfg)
-    folder = store.experiment_dir(experiment, results_root)
+    name = f"folds-{fcfg.folds_hash(range(fcfg.folds))}" if fcfg.dataset == "ckplus" else fcfg.hash()
+    found = None if retrain else store.find_run(experiment, name, results_root)
+    if found is not None:
+        return found
     if fcfg.dataset == "ckplus":
-        path = folder / f"folds-{fcfg.folds_hash(range(fcfg.folds))}.json"
-        if path.is_file() and not retrain:
-            return json.loads(path.read_text())
         return run_folds(fcfg, experiment, results_root=results_root)
-    found = None if retrain else store.find_run(experiment, fcfg.hash(), results_root)
-    return found or run_fold(fcfg, experiment, results_root)
+    return run_fold(fcfg, experiment, results_root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

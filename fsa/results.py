@@ -8,20 +8,32 @@ store keeps the latest run of every configuration.
 
 Every file is written to a temporary name in the same folder and renamed over the target
 (:mod:`data_prep.atomic`, re-exported here), so a reader (or a killed writer) never sees half a file.
+Every reader loads a file through :func:`read_record`: a file that does not parse, is not a record,
+or lacks the fields of its kind (:data:`REQUIRED_FIELDS`) — a copy cut short, a hand edit — is
+skipped with a :class:`RecordWarning` naming the file and the problem, so one bad file neither
+stops a table (or the book) nor silently becomes part of one; ``fsa results check`` lists them.
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import re
 import subprocess
+import warnings
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Iterator
 
 from data_prep.atomic import atomic_write as atomic_write, write_bytes as write_bytes, write_json
 
+from .config import ConfigError
+
 #: Environment variable that moves the results store.
 ENV_VAR = "FSA_RESULTS"
+#: An experiment name: one folder of the store, never a path out of it.
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Distributions whose versions every run records (distribution name -> key in the JSON).
@@ -37,11 +49,18 @@ def results_root() -> Path:
     return Path(env).expanduser() if env else REPO_ROOT / "results"
 
 
+def check_experiment(experiment: str) -> str:
+    """``experiment`` if it is a plain name (:data:`EXPERIMENT_NAME`, not ``.`` or ``..``), the one
+    folder of the store it names; else :class:`~fsa.config.ConfigError`."""
+    if not EXPERIMENT_NAME.fullmatch(experiment or "") or experiment in (".", ".."):
+        raise ConfigError(f"experiment={experiment!r}: expected a plain name of letters, digits and -_. "
+                          "(no path separators, not . or ..)")
+    return experiment
+
+
 def experiment_dir(experiment: str, root: str | os.PathLike | None = None) -> Path:
-    """The folder of one experiment; the name must be a single path component."""
-    if not experiment or experiment in (".", "..") or "/" in experiment or os.sep in experiment:
-        raise ValueError(f"experiment={experiment!r}: expected a plain name without path separators")
-    return (Path(root) if root is not None else results_root()) / experiment
+    """The folder of one experiment (:func:`check_experiment`)."""
+    return (Path(root) if root is not None else results_root()) / check_experiment(experiment)
 
 
 def record(experiment: str, result: dict, root: str | os.PathLike | None = None, name: str | None = None) -> Path:
@@ -53,30 +72,110 @@ def record(experiment: str, result: dict, root: str | os.PathLike | None = None,
 
 
 def load_runs(experiment: str, root: str | os.PathLike | None = None, kind: str = "run") -> list[dict]:
-    """All records of an experiment of one ``kind`` (``run`` or ``folds``), oldest first.
+    """All records of an experiment of one ``kind`` (``run``, ``folds``, ``seeds``, ...), oldest first.
 
-    A file that is not valid JSON raises an error naming it rather than being skipped, so
-    a table is never silently built from part of the store.
+    Each file is read by :func:`read_record`: one that does not parse, is not a record or lacks
+    the fields of its kind is skipped with a :class:`RecordWarning` naming it, so one bad file
+    leaves the rest of the store readable and is never silently part of a table.
     """
     folder = experiment_dir(experiment, root)
     if not folder.is_dir():
         return []
-    runs = []
-    for p in sorted(folder.glob("*.json")):
-        try:
-            data = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{p}: not a valid results JSON ({e})") from None
-        if data.get("kind", "run") == kind:
-            data.setdefault("result_path", str(p))
-            runs.append(data)
+    runs = [r for r in map(read_record, sorted(folder.glob("*.json"))) if r is not None and r["kind"] == kind]
     return sorted(runs, key=lambda r: r.get("finished_at", ""))
 
 
-def find_run(experiment: str, config_hash: str, root: str | os.PathLike | None = None) -> dict | None:
-    """The stored run of one configuration, or ``None``."""
-    p = experiment_dir(experiment, root) / f"{config_hash}.json"
-    return json.loads(p.read_text()) if p.is_file() else None
+def find_run(experiment: str, name: str, root: str | os.PathLike | None = None) -> dict | None:
+    """The stored record ``<experiment>/<name>.json`` (``name``: a run's config hash, or a summary's
+    ``folds-<hash>`` / ``seeds-<hash>``); ``None`` when there is none, or when the file is not a
+    readable record (:func:`read_record` warns and the caller treats it as not recorded)."""
+    p = experiment_dir(experiment, root) / f"{name}.json"
+    return read_record(p) if p.is_file() else None
+
+
+class RecordWarning(UserWarning):
+    """A file of the results store skipped by a reader; the message names the file and the problem."""
+
+
+#: The fields each kind of record must hold for the readers of the store (the notebooks' tables and
+#: checks, the floors, ``store:`` references, Table 8): a dotted name is a field of an object field.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "run": ("config", "config_hash", "metrics"),
+    "folds": ("experiment", "config.model", "folds_hash", "fold_config_hashes", "metrics"),
+    "seeds": ("experiment", "config.model", "seeds_hash", "seed_config_hashes", "metrics"),
+    "floor": ("config", "config_hash", "label", "metrics"),
+    "floor-folds": ("experiment", "config", "folds_hash", "fold_config_hashes", "label", "metrics"),
+    "bench": ("profile", "started_at"),
+}
+#: Fields that must be JSON objects where they are required.
+OBJECT_FIELDS = ("config", "config.model", "metrics")
+
+
+def inspect_record(path: str | os.PathLike) -> tuple[dict | None, str | None]:
+    """``(record, None)`` for a readable record of the store, else ``(None, problem)``.
+
+    A record is a JSON object whose ``kind`` (``run`` when absent) is one of
+    :data:`REQUIRED_FIELDS` and which holds that kind's fields; the returned record has its
+    ``kind`` set and its ``result_path``.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        return None, f"cannot be read ({e.strerror or e})"
+    except UnicodeDecodeError as e:
+        return None, f"not UTF-8 text ({e.reason} at byte {e.start})"
+    except json.JSONDecodeError as e:
+        return None, f"not valid JSON ({e}; truncated?)"
+    if not isinstance(data, dict):
+        return None, f"not a results record (a JSON {type(data).__name__}, expected an object)"
+    kind = data.setdefault("kind", "run")
+    if not isinstance(kind, str) or kind not in REQUIRED_FIELDS:
+        return None, f"unknown record kind {kind!r} (expected one of {', '.join(REQUIRED_FIELDS)})"
+    missing, wrong = [], []
+    for name in REQUIRED_FIELDS[kind]:
+        parent, _, leaf = name.rpartition(".")
+        holder = data.get(parent) if parent else data
+        if not isinstance(holder, dict) or leaf not in holder:
+            missing.append(name)
+        elif name in OBJECT_FIELDS and not isinstance(holder[leaf], dict):
+            wrong.append(name)
+    if missing or wrong:
+        problems = ([f"lacks {', '.join(missing)}"] if missing else []) + (
+            [f"{', '.join(wrong)} not an object"] if wrong else [])
+        return None, f"{kind} record {'; '.join(problems)}"
+    data.setdefault("result_path", str(path))
+    return data, None
+
+
+def read_record(path: str | os.PathLike) -> dict | None:
+    """The record of ``path`` (:func:`inspect_record`), or ``None`` after a :class:`RecordWarning`
+    that names the file and its problem: the one loading function of every reader of the store."""
+    data, problem = inspect_record(path)
+    if problem is not None:
+        warnings.warn(f"results store: skipped {path}: {problem}", RecordWarning, stacklevel=2)
+    return data
+
+
+@contextmanager
+def skipped_records() -> Iterator[list[str]]:
+    """Collect the :class:`RecordWarning` messages of the reads inside (each one, even one already
+    shown): the book's build puts them on the page and in its log. Other warnings are shown as usual."""
+    skipped: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RecordWarning)
+        yield skipped
+    for w in caught:
+        if issubclass(w.category, RecordWarning):
+            skipped.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def store_files(root: str | os.PathLike | None = None) -> list[Path]:
+    """Every record file of the store: ``<root>/<experiment>/*.json``, sorted."""
+    root = Path(root) if root is not None else results_root()
+    return sorted(root.glob("*/*.json")) if root.is_dir() else []
 
 
 #: What a run's ``dirty`` flag leaves out: the outputs the book's own build rewrites (executed

@@ -71,6 +71,71 @@ def test_invalid_values_are_rejected_before_any_work(args, message, ck, tmp_path
     assert out == "" and not (tmp_path / "res").exists()
 
 
+#: For every config field a command line can set, values it must refuse before any work: each is
+#: either unparsable or outside what the field's code accepts (NumPy's seed range, SGD's momentum,
+#: torch's LSTM and conv sizes, a CUDA device name ...).
+BAD_FIELD_VALUES = {
+    "arch": ["resnet"], "width": ["0", "nan", "5"], "batch_norm": ["maybe"], "backbone_dim": ["512"],
+    "branch": ["2"], "branch_dim": ["0"], "branch_kernel": ["4"], "branch_stride": ["0"], "branch_fc": ["3"],
+    "s": ["0", "-1", "nan", "inf", "abc"], "fc_layers": ["3"], "dropout": ["1", "nan"],
+    "lstm_widths": ["abc", "0", "-5,3"], "lbp": ["x"], "num_classes": ["1"],
+    "protocol": ["ck+9"], "folds": ["1"], "fold": ["-1", "5"], "val_fraction": ["0", "1", "nan"], "n": ["0"],
+    "image_size": ["31"], "batch_size": ["0"], "epochs": ["0", "1.5"], "lr": ["0", "nan", "inf", "fast"],
+    "momentum": ["-0.1", "1", "nan"], "weight_decay": ["-1", "nan", "inf"], "gamma": ["0", "1.5", "nan"],
+    "schedule": ["linear"], "step_size": ["0"], "patience": ["-1"], "seed": ["-1", "4294967296", "x"],
+    "pretrained": ["store:../x", "store:exp/nothex"], "pretrained_format": ["onnx"],
+    "device": ["gpu", "cudax", "cuda:"], "num_workers": ["-1"], "compile": ["perhaps"],
+}
+#: Fields that --set cannot make bad: the model's label, and the data fields the options set.
+FREE_FIELDS = {"name", "dataset", "data"}
+
+
+def test_every_settable_field_is_probed_with_bad_values():
+    from dataclasses import fields
+
+    from fsa.config import Config, ModelConfig
+
+    settable = {f.name for f in fields(Config) + fields(ModelConfig)} - {"model"} - FREE_FIELDS
+    assert settable == set(BAD_FIELD_VALUES)
+
+
+@pytest.mark.parametrize("field", sorted(BAD_FIELD_VALUES))
+def test_a_bad_field_value_is_one_line_naming_it(field, tmp_path, capsys):
+    """``--set field=bad``: exit 2 and one ``fsa: error:`` line naming the field (or the value that
+    does not parse) — not a traceback, and not the later complaint about ``--data``."""
+    for value in BAD_FIELD_VALUES[field]:
+        code, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--preset", "smoke",
+                                   "--data", str(tmp_path / "not-prepared"), "--set", f"{field}={value}",
+                                   "--results", str(tmp_path / "res")], capsys)
+        assert code == 2 and out == "" and err.startswith("fsa: error:") and err.count("\n") == 1, (value, err)
+        assert f"{field}=" in err or f"{value!r} is not" in err, (value, err)
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("experiment", ["../evil", "a/b", "..", ".", "", "x y", "/abs"])
+def test_an_experiment_must_be_a_plain_name(experiment, ck, tmp_path, capsys, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the experiment name was checked after the work started")
+
+    for name in ("fsa.data.build_datasets", "fsa.stills.pretrain_config"):
+        monkeypatch.setattr(name, no_work)
+    for command in (["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck)],
+                    ["pretrain", "--format", "fer2013", "--data", str(tmp_path / "fer2013.csv")]):
+        code, out, err = run_main([*command, "--experiment", experiment, "--results", str(tmp_path / "res")], capsys)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert f"experiment={experiment!r}: expected a plain name" in err
+    assert not (tmp_path / "res").exists() and not (tmp_path / "evil").exists()
+
+
+def test_a_missing_pretrained_file_is_refused_before_any_work(ck, tmp_path, capsys):
+    code, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck),
+                               "--set", f"pretrained={tmp_path / 'vgg.pth'}", "--results", str(tmp_path / "res")],
+                              capsys)
+    assert code == 2 and f"pretrained={str(tmp_path / 'vgg.pth')!r}: weights file not found" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "res").exists()
+
+
 def test_data_folder_that_is_not_a_prepared_dataset_is_rejected(tmp_path, capsys):
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 
 import cv2
 import numpy as np
@@ -116,6 +117,22 @@ def test_paper_protocol_drops_contempt_and_adds_one_onset_neutral_clip_per_subje
         assert (c.start, c.end) == (0, max(3, math.ceil(m / 3)))
     assert len({c.clip_id for c in clips}) == len(clips), "clip ids are unique"
     assert onset_length(2) == 2 and onset_length(7) == 3 and onset_length(30) == 10
+
+
+def test_a_subject_whose_first_sequence_is_too_short_gets_no_neutral_clip():
+    """A first sequence of <= 3 frames would be its own onset: the neutral clip would be the very
+    frames of the expressive clip. The subject keeps its expressive clips, the skip is counted."""
+    index = pd.DataFrame([
+        dict(video_id="S001_001", subject="S001", label="happy", split="", n_frames=3, source="a"),
+        dict(video_id="S001_002", subject="S001", label="anger", split="", n_frames=12, source="b"),
+        dict(video_id="S002_001", subject="S002", label="contempt", split="", n_frames=2, source="c"),
+        dict(video_id="S003_001", subject="S003", label="fear", split="", n_frames=4, source="d"),
+    ])
+    with pytest.warns(UserWarning, match=r"2 subject\(s\) without a neutral clip.*S001_001, S002_001"):
+        clips, _ = make_clips(index, "paper")
+    assert [(c.clip_id, c.label, c.start, c.end) for c in clips] == [
+        ("S001_001", "happy", 0, 3), ("S001_002", "anger", 0, 12), ("S003_001", "fear", 0, 4),
+        ("S003_001#neutral", "neutral", 0, 3)]
 
 
 def test_unlabelled_rows_are_ignored_by_the_protocols():
@@ -256,6 +273,17 @@ def test_training_augmentation_is_one_crop_and_flip_per_clip(tmp_path):
 def test_unknown_label_in_index_names_the_row(tmp_path):
     write_prepared(tmp_path, {"S000_001": 3, "S001_001": 3}, labels={"S001_001": "bored"})
     with pytest.raises(DataError, match=r"index.csv: row 3 \(S001_001\): unknown label 'bored'"):
+        load_index(tmp_path)
+
+
+@pytest.mark.parametrize("video_id", ["../../x/frames/S000_001", "/etc", "S000/001", "..", ".", "a\\b"])
+def test_a_video_id_that_leaves_the_frames_folder_is_refused(tmp_path, video_id):
+    write_prepared(tmp_path, {"S000_001": 3, "S001_001": 3})
+    df = pd.read_csv(tmp_path / "index.csv", dtype=str, keep_default_na=False)
+    df.loc[1, "video_id"] = video_id
+    df.to_csv(tmp_path / "index.csv", index=False)
+    where = rf"index.csv: row 3 \({re.escape(video_id)}\)"
+    with pytest.raises(DataError, match=rf"{where}: video_id .* is not a folder name"):
         load_index(tmp_path)
 
 

@@ -315,8 +315,9 @@ def test_ckplus_grayscale_pngs_and_a_corrupt_frame(capsys, write_ckplus_raw, tmp
     png.write_bytes(png.read_bytes()[:100])
     out = tmp_path / "out"
     assert run(capsys, "ckplus", raw, out)[0] == 0
-    assert_failed(out, "S011_001", "cohn-kanade-images/S011/001/S011_001_00000002.png", "not a decodable image")
+    rep = assert_failed(out, "S011_001", "cohn-kanade-images/S011/001/S011_001_00000002.png", "not a decodable image")
     assert read_index(out)["video_id"].tolist() == ["S010_001"]
+    assert rep["frames"]["dropped"] == 3 and rep["frames"]["total"] == 3, "the bad sequence's 3 frames are dropped"
 
 
 def test_empty_sequence_folder_is_reported(capsys, write_ckplus_raw, tmp_path):
@@ -337,12 +338,31 @@ def test_missing_emotion_folder_is_a_clear_error(capsys, write_ckplus_raw, tmp_p
 @pytest.mark.parametrize("content, problem", [("   9.0000000e+00", "unknown CK+ emotion code"),
                                               ("   2.5", "unknown CK+ emotion code"),
                                               ("happy", "not a number"), ("", "empty CK+ label file")])
-def test_bad_label_code_names_the_file(capsys, write_ckplus_raw, tmp_path, content, problem):
+def test_a_bad_label_file_is_a_reported_skip_of_its_sequence(capsys, write_ckplus_raw, tmp_path, content, problem):
     raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=2, frames=2)
     label = next((raw / "Emotion" / "S010" / "002").glob("*_emotion.txt"))
     label.write_text(content)
-    rc, _, err = run(capsys, "ckplus", raw, tmp_path / "out")
-    assert rc == 2 and str(label) in err and problem in err
+    out = tmp_path / "out"
+    assert run(capsys, "ckplus", raw, out)[0] == 0
+    rep = report(out)
+    skip = [s for s in rep["skipped"] if s["path"] == "cohn-kanade-images/S010/002"]
+    assert len(skip) == 1 and str(label) in skip[0]["reason"] and problem in skip[0]["reason"]
+    assert rep["videos"] == {"indexed": 1, "prepared": 1, "failed": 0, "skipped": 1}
+    assert read_index(out)["video_id"].tolist() == ["S010_001"]
+
+
+@pytest.mark.parametrize("args, message", [(["--size", "0"], "size=0: crops must be at least 8 px"),
+                                           (["-j", "0"], "jobs=0: expected at least 1 process"),
+                                           (["-j", "-2"], "jobs=-2"),
+                                           (["--margin", "-1"], "margin=-1.0: must be a finite number >= 0"),
+                                           (["--margin", "nan"], "margin=nan")])
+def test_bad_arguments_are_refused_before_anything_is_written(capsys, write_ckplus_raw, tmp_path, args, message):
+    raw = write_ckplus_raw(tmp_path / "ck", subjects=1, seqs=1, frames=2)
+    out = tmp_path / "out"
+    rc = main(["--dataset", "ckplus", "--raw", str(raw), "--out", str(out), "--quiet", *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    assert not out.exists(), "a refused command leaves nothing (no .settings.json to refuse the next one)"
 
 
 def test_label_file_without_a_sequence_is_a_counted_skip(capsys, write_ckplus_raw, tmp_path):

@@ -45,6 +45,7 @@ def fake_seeds(run: dict, accuracies: list[float]) -> dict:
     """The seeds summary of ``run``'s configuration (fsa.engine.run_group's fields that the report reads)."""
     per = {"mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)), "per_fold": accuracies}
     return {**run, "kind": "seeds", "seeds_hash": "5eed5eed5eed", "seeds_run": list(range(len(accuracies))),
+            "seed_config_hashes": [f"seed{k}" for k in range(len(accuracies))],
             "metrics": {"accuracy": per, "uar": per, "macro_f1": per,
                         "pooled": {"confusion": run["metrics"]["confusion"]}}}
 
@@ -247,10 +248,11 @@ def test_claims_of_a_k_fold_summary_need_its_fold_records(tmp_path, monkeypatch)
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
     summary = {"kind": "folds", "experiment": "ckplus-0123456789ab", "folds_hash": "ab",
                "fold_config_hashes": ["h0", "h1"]}
-    record("ckplus-0123456789ab", {"per_clip": [{"clip_id": "a"}]}, name="h0")
+    fold = {"config": {}, "metrics": {}}  # the fields every run record has
+    record("ckplus-0123456789ab", {**fold, "config_hash": "h0", "per_clip": [{"clip_id": "a"}]}, name="h0")
     with pytest.raises(ConfigError, match="h1 are missing"):
         report.per_clip_rows(summary)
-    record("ckplus-0123456789ab", {"per_clip": [{"clip_id": "b"}]}, name="h1")
+    record("ckplus-0123456789ab", {**fold, "config_hash": "h1", "per_clip": [{"clip_id": "b"}]}, name="h1")
     assert [c["clip_id"] for c in report.per_clip_rows(summary)] == ["a", "b"]
 
 

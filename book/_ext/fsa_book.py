@@ -7,13 +7,18 @@ store at build time, so they can never go stale.
     Table N of the paper beside every run recorded for it (:func:`fsa.report.comparison`).
     Pages holding one are re-read on every build, so a run recorded since the last build
     (``papermill notebooks/table6.ipynb -p s 0.2``) shows up without touching the page.
+    A file of the store that cannot be read (:func:`fsa.results.read_record`) is left out of
+    the table and named in a warning box above it and in the build log.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from docutils import nodes
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 
 class ArchitectureDirective(SphinxDirective):
@@ -33,13 +38,17 @@ class TableDirective(SphinxDirective):
 
     def run(self):
         from fsa import report
-        from fsa.results import results_root
+        from fsa.results import results_root, skipped_records
 
         table = self.arguments[0]
         if not hasattr(self.env, "fsa_table_docs"):
             self.env.fsa_table_docs = set()
         self.env.fsa_table_docs.add(self.env.docname)
-        df = report.comparison(table)
+        with skipped_records() as skipped:
+            df = report.comparison(table)
+        skipped = list(dict.fromkeys(skipped))
+        for message in skipped:  # logged, not a Sphinx warning: under -W one bad record must not stop the book
+            logger.info(f"{self.get_location()}: {message}", color="red")
         note = nodes.paragraph(text=(
             f"Paper vs this project, read from the results store ({results_root().name}/) when the book was "
             f"built: {int((df['status'] == 'measured').sum())} measured row(s). 'profile' is the preset whose "
@@ -50,7 +59,9 @@ class TableDirective(SphinxDirective):
             "folds, the seeds or the test clips as 'CI over' says. Rows marked 'floor' are classical "
             "baselines (HOG or LBP features + logistic regression) on the same clips and splits, with "
             "their feature size as 'profile': the floor every deep model must clear."))
-        return [note, nodes.raw("", report.to_html(df), format="html")]
+        warnings = [nodes.warning("", nodes.paragraph(text=f"{message}; it is left out of the table below."))
+                    for message in skipped]
+        return [*warnings, note, nodes.raw("", report.to_html(df), format="html")]
 
 
 def _always_reread(app, env, added, changed, removed):

@@ -85,6 +85,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ..config import ConfigError
 from ..models.memory_format import MEMORY_FORMATS
 from ..results import device_name, git_commit
 from .data_pipeline import bench_data, bench_face_prep, bench_loader
@@ -121,7 +122,7 @@ def native_bf16(device: torch.device) -> tuple[bool, str]:
 def precisions(device: torch.device, amp: str = "auto") -> tuple[str, ...]:
     """The precisions the models are timed in: ``auto`` = fp32, plus bf16 where it is native."""
     if amp not in AMP_MODES:
-        raise ValueError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
+        raise ConfigError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
     if amp == "off":
         return ("fp32",)
     if amp == "bf16":
@@ -180,6 +181,8 @@ def run_bench(profile: str = "default", device: str = "auto", models: Sequence[s
     :func:`bench_size`); ``settings.repeats`` in the result records it, and every
     measurement lists its own ``times_s``. ``threads`` sets torch's thread count for the run.
     """
+    if threads is not None and threads < 1:
+        raise ConfigError(f"threads={threads}: expected >= 1")
     settings = BenchSettings.check(profile, device=device, models=models, sizes=sizes, repeats=repeats,
                                    warmup=warmup, memory_format=memory_format, amp=amp, compile=compile,
                                    train_batch=train_batch, infer_batch=infer_batch, n=n, data=data, raw=raw,

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..config import PRESETS, Config
+from ..config import PRESETS, Config, ConfigError
 from ..engine import resolve_device
 from ..models.memory_format import MEMORY_FORMATS
 from ..models.registry import make_config
@@ -92,24 +92,28 @@ class BenchSettings:
               memory_format: str = "auto", amp: str = "auto", compile: bool = False, train_batch: int | None = None,
               infer_batch: int | None = None, n: int = 5, data: bool = True, raw: str | os.PathLike | None = None,
               loader_workers: Sequence[int] | None = None) -> "BenchSettings":
-        """The settings of a run; a ``ValueError`` names the first bad argument, before any work."""
+        """The settings of a run; a :class:`~fsa.config.ConfigError` (a ``ValueError``) names the first bad
+        argument, before any work."""
         if profile not in PROFILES:
-            raise ValueError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
+            raise ConfigError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
         if memory_format not in MEMORY_FORMATS:
-            raise ValueError(f"memory_format={memory_format!r}: expected one of {', '.join(MEMORY_FORMATS)}")
+            raise ConfigError(f"memory_format={memory_format!r}: expected one of {', '.join(MEMORY_FORMATS)}")
         if amp not in AMP_MODES:
-            raise ValueError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
+            raise ConfigError(f"amp={amp!r}: expected {', '.join(AMP_MODES)}")
         prof = PROFILES[profile]
         sizes = tuple(sizes or prof["sizes"])
         for s in sizes:
             if s not in SIZES:
-                raise ValueError(f"size={s!r}: expected one of {', '.join(SIZES)}")
+                raise ConfigError(f"size={s!r}: expected one of {', '.join(SIZES)}")
         for m in models or ():
             make_config(m, "smoke")  # rejects an unknown model before any work
         warmup = prof["warmup"] if warmup is None else warmup
         repeats = prof["repeats"] if repeats is None else repeats
         if repeats < 1 or warmup < 1:
-            raise ValueError(f"repeats={repeats}, warmup={warmup}: need repeats >= 1 and warmup >= 1")
+            raise ConfigError(f"repeats={repeats}, warmup={warmup}: need repeats >= 1 and warmup >= 1")
+        for name, batch in (("train_batch", train_batch), ("infer_batch", infer_batch)):
+            if batch is not None and batch < 1:
+                raise ConfigError(f"{name}={batch}: expected >= 1 clips per step")
         Config(device=device).validate()  # auto, cpu or cuda[:k]
         workers = tuple(loader_workers) if loader_workers is not None else (0, min(4, os.cpu_count() or 1))
         return cls(profile=profile, device=resolve_device(device), sizes=sizes,

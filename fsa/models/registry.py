@@ -132,7 +132,10 @@ def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **ov
         if k not in current:
             raise ConfigError(f"unknown config field: {k}")
         like = getattr(cfg.model, k) if k in current and hasattr(cfg.model, k) else getattr(cfg, k)
-        parsed[k] = parse_value(v, like) if isinstance(v, str) and not isinstance(like, str) else v
+        try:
+            parsed[k] = parse_value(v, like) if isinstance(v, str) and not isinstance(like, str) else v
+        except ConfigError as e:
+            raise ConfigError(f"{k}={v!r}: {e}") from None
     cfg = cfg.override(**parsed)
     arch_class(cfg.model)  # an unknown arch first: the model's other checks read it
     return cfg.validate()

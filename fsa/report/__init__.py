@@ -54,18 +54,29 @@ from .matching import (
     seed_text,
     to_html,
 )
-from .page import AFEW_SEEDS, EMBEDDED_STILLS, KEY_ROWS, PRESET_ENV, Page, profile_text, resolve_preset, table_models
+from .page import (
+    AFEW_SEEDS,
+    EMBEDDED_STILLS,
+    KEY_ROWS,
+    PRESET_ENV,
+    ROWS,
+    Page,
+    one_line_errors,
+    profile_text,
+    resolve_preset,
+    table_models,
+)
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name, fold_runs, fold_table
 from .tracing import TABLE1_MODULES, model_summary, table1
 from .verdicts import claims, verdict
 
 __all__ = [
     "AFEW_SEEDS", "CPU_CKPLUS_BAR", "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND",
-    "KEY_ROWS", "PRESET_ENV", "RESULT_TABLES", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
+    "KEY_ROWS", "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
     "all_records", "architecture", "attention_examples", "attention_vs_intensity", "check_above_floor",
     "check_metrics", "check_records", "claims", "comparison", "confusion_pct", "data_source", "dataset_summary",
     "embedded_dataset", "embedded_root", "experiment_name", "extra_label", "floor_rows", "fold_runs", "fold_table",
-    "intervals", "measured", "model_summary", "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of",
-    "profile_text", "replicate_rows", "resolve_preset", "score_mean", "seed_text", "table1",
-    "table_models", "to_html", "verdict",
+    "intervals", "measured", "model_summary", "one_line_errors", "paper_confusion", "paper_row_label", "per_clip_rows",
+    "profile_of", "profile_text", "replicate_rows", "resolve_preset", "score_mean", "seed_text",
+    "table1", "table_models", "to_html", "verdict",
 ]

@@ -7,7 +7,6 @@ or trains it with :mod:`fsa.engine` and records it.
 """
 from __future__ import annotations
 
-import json
 import os
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .. import floors as floor, results as store
-from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
+from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, check_pretrained_file
 from ..metrics import t_interval
 from ..models.registry import make_config
 from ..paper import paper_table
@@ -32,6 +31,8 @@ PRESET_ENV = "FSA_PRESET"
 #: The still-image stage of every run on the embedded data: its synthetic FER2013 set (the paper's
 #: FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
 EMBEDDED_STILLS = "fer2013"
+#: What a table notebook's ``rows`` may be: its key rows (:data:`KEY_ROWS`) or all the paper's.
+ROWS = ("key", "all")
 #: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
 #: reproduced number is over seeds, as CK+'s is over folds).
 AFEW_SEEDS = 3
@@ -58,6 +59,9 @@ class Page:
     Building a page validates every value (a bad one raises :class:`ConfigError` naming it) and
     does no data work: the embedded dataset, when ``data`` is ``None``, is generated and prepared
     when first needed (:attr:`data`, :attr:`source`, :attr:`stills`, or the first :meth:`config`).
+    A notebook hands it all its parameters — the table's ``rows``, ``retrain`` and its model
+    ``knobs`` (``s``, ``fc_layers`` ...) too, the defaults of :meth:`configs` and :meth:`run` — so
+    that a bad one fails in its first cell, not after the data are made.
 
     On the embedded data, every model starts from the still-image stage, as the paper's do
     (VGG-Face → FER2013 / SFEW → video): unless ``pretrained`` is given, a configuration's
@@ -68,7 +72,8 @@ class Page:
     """
 
     def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
-                 device: str = "auto", seed: int = 0, **overrides: Any):
+                 device: str = "auto", seed: int = 0, rows: str = "key", retrain: bool = False,
+                 knobs: dict[str, Any] | None = None, **overrides: Any):
         self.table = str(table)
         self.spec = paper_table(table)
         self.dataset = self.spec.get("dataset", "ckplus")
@@ -80,9 +85,18 @@ class Page:
         self._pretrain_configs: dict[str, Config] = {}
         # Every value is validated here, before any data work, so that a bad parameter fails at once.
         make_config("ecnn-fsa", self.preset, dataset=self.dataset, data="", **self.overrides)
+        check_pretrained_file(str(self.overrides.get("pretrained") or ""))
         if data is not None and not (Path(data) / "index.csv").is_file():
             raise ConfigError(f"data={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
         self._given_data = Path(data) if data is not None else None
+        check_rows(rows)
+        if not isinstance(retrain, bool):
+            raise ConfigError(f"retrain={retrain!r}: expected True or False")
+        self.rows, self.retrain = rows, retrain
+        self.knobs = {k: v for k, v in (knobs or {}).items() if v is not None}
+        if self.knobs:  # they vary the table's base model (configs)
+            make_config(table_models(self.table)[-1], self.preset, dataset=self.dataset, data="",
+                        **{**self.overrides, **self.knobs})
 
     @cached_property
     def data(self) -> Path:
@@ -142,17 +156,20 @@ class Page:
                 f"`{self.source['index_hash']}`) with the **`{self.preset}` profile** "
                 f"({profile_text(self.preset)}); the paper's come from {name} with pretrained weights at 224 px.")
 
-    def configs(self, rows: str = "key", **model_overrides: Any) -> list[Config]:
-        """The table's configurations: its key rows (or ``all`` the paper's rows); model knobs
-        set to a value (e.g. ``s=0.2``) replace them by one run of the table's base model."""
-        custom = {k: v for k, v in model_overrides.items() if v is not None}
-        models = table_models(self.table, rows)
+    def configs(self, rows: str | None = None, **model_overrides: Any) -> list[Config]:
+        """The table's configurations: its key rows (or ``all`` the paper's rows; default the page's
+        ``rows``); model knobs set to a value (e.g. ``s=0.2``; default the page's ``knobs``)
+        replace them by one run of the table's base model."""
+        custom = {k: v for k, v in model_overrides.items() if v is not None} or self.knobs
+        models = table_models(self.table, rows or self.rows)
         if custom:
             return [self.config(models[-1], **custom)]
         return [self.config(m) for m in models]
 
-    def run(self, cfg: Config, retrain: bool = False, track_test: bool = False) -> dict:
-        """The group summary of ``cfg``: read from the store when there, else trained and recorded.
+    def run(self, cfg: Config, retrain: bool | None = None, track_test: bool = False) -> dict:
+        """The group summary of ``cfg``: read from the store when there, else trained and recorded
+        (also when ``retrain``, by default the page's, or when the stored summary cannot be read:
+        :func:`fsa.results.find_run` warns and it is trained again).
 
         CK+ configurations run every fold (the k-fold summary); AFEW ones train on Train and
         test on Val once per seed, :data:`AFEW_SEEDS` seeds from the page's (the seeds summary),
@@ -163,21 +180,24 @@ class Page:
         exp = experiment_name(cfg)
         key, values = (("fold", list(range(cfg.folds))) if cfg.dataset == "ckplus"
                        else ("seed", [cfg.seed + i for i in range(AFEW_SEEDS)]))
-        path = store.experiment_dir(exp) / f"{key}s-{engine.group_hash(cfg, key, values)}.json"
-        if path.is_file() and not retrain:
-            return json.loads(path.read_text())
+        retrain = self.retrain if retrain is None else retrain
+        found = None if retrain else store.find_run(exp, f"{key}s-{engine.group_hash(cfg, key, values)}")
+        if found is not None:
+            return found
         self.pretrain(cfg)
         return engine.run_group(cfg, exp, key, values, track_test=track_test, progress=False).summary
 
-    def run_all(self, configs: Sequence[Config], retrain: bool = False) -> list[dict]:
+    def run_all(self, configs: Sequence[Config], retrain: bool | None = None) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]
 
     def floors(self, features: Sequence[str] = floor.FEATURES, feature_size: int = 64,
-               retrain: bool = False, seed: int | None = None) -> list[dict]:
+               retrain: bool | None = None, seed: int | None = None) -> list[dict]:
         """The classical floors (:mod:`fsa.floors`) on this page's data, protocol and splits
         (those of ``seed`` when given: on CK+ the seed draws the subject folds): k-fold summaries
-        on CK+, AFEW Val runs on AFEW; read from the store when there."""
+        on CK+, AFEW Val runs on AFEW; read from the store when there (unless ``retrain``, by
+        default the page's)."""
         cfg = self.config("ecnn-fsa")  # the data fields are every model's
+        retrain = self.retrain if retrain is None else retrain
         if seed is not None:
             cfg = cfg.override(seed=seed)
         return [floor.run(floor.FloorConfig.from_config(cfg, f, feature_size), experiment_name(cfg), retrain)
@@ -187,7 +207,7 @@ class Page:
         """The verdict on each claim this page's records can test (see :func:`claims`)."""
         return claims(self.table, [*records, *floor_records])
 
-    def rebuild_spread(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool = False
+    def rebuild_spread(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool | None = None
                        ) -> pd.DataFrame:
         """How far a rebuild may move this page's number for ``model``: the same configuration
         trained again with other seeds, beside the page's own.
@@ -200,6 +220,7 @@ class Page:
         estimates, where a row of one seed is one draw.
         """
         base = self.config(model)
+        retrain = self.retrain if retrain is None else retrain
         rows = []
         for seed in (base.seed, *seeds):
             rec = self.run(base.override(seed=seed), retrain=retrain and seed != base.seed)
@@ -220,13 +241,14 @@ class Page:
                 f"Δ from seed {base.seed} (pp)": round(100 * ci["mean"] - rows[0]["acc %"], 2)}
         return pd.concat([df, pd.DataFrame([over])], ignore_index=True)
 
-    def floor_claims(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool = False
+    def floor_claims(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool | None = None
                      ) -> pd.DataFrame:
         """``model`` against each classical floor over this page's seed and ``seeds`` (the runs of
         :meth:`rebuild_spread`): each seed's runs are paired with the floor on that seed's folds, and
         the verdict pools every seed's clips (:func:`pooled_verdict`). Where :meth:`claims` judges the
         page's one seed, this judges what a rebuild's spread leaves of the claim."""
         base = self.config(model)
+        retrain = self.retrain if retrain is None else retrain
         every = (base.seed, *seeds)
         runs = [self.run(base.override(seed=s), retrain=retrain and s != base.seed) for s in every]
         floors = [self.floors(retrain=retrain, seed=s) for s in every]
@@ -249,11 +271,34 @@ class Page:
                 *all_records(self.dataset, FLOOR_KIND[self.dataset], self.experiment)]
 
 
+def one_line_errors() -> None:
+    """In a notebook's kernel, show a bad parameter (:class:`ConfigError`) or another failure the
+    ``fsa`` command reports in one line (:func:`fsa.cli.expected_errors`: bad data, a diverged run
+    ...) as that line, not a traceback, so that papermill's report of the failed notebook is short;
+    any other exception keeps its traceback. The notebooks call it in their first, hidden cell;
+    outside IPython it does nothing."""
+    from IPython import get_ipython
+
+    from ..cli import expected_errors
+
+    def one_line(shell, etype, value, tb, tb_offset=None):
+        shell.showtraceback((etype, value, tb), exception_only=True)
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ConfigError, *expected_errors()), one_line)
+
+
+def check_rows(rows: str) -> str:
+    """``rows`` if it is one of :data:`ROWS`, else :class:`ConfigError`."""
+    if rows not in ROWS:
+        raise ConfigError(f"rows={rows!r}: expected {' or '.join(map(repr, ROWS))}")
+    return rows
+
+
 def table_models(table: int | str, rows: str = "key") -> list[str]:
     """Named models a table notebook trains: its key rows, or (``all``) every row of the paper."""
-    if rows not in ("key", "all"):
-        raise ConfigError(f"rows={rows!r}: expected 'key' or 'all'")
-    if rows == "all":
+    if check_rows(rows) == "all":
         return [r["model"] for r in paper_table(table)["rows"] if r.get("model")]
     return list(KEY_ROWS[str(table)])
 

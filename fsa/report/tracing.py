@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..config import ConfigError
 from ..models.registry import REGISTRY
 from ..paper import paper_table
 
@@ -15,6 +16,10 @@ def table1(size: int = 224, n: int = 5) -> pd.DataFrame:
     """The paper's Table 1 beside the traced ECNN-FSA (output without the batch dimension)."""
     from ..models.describe import module_outputs
 
+    if not (isinstance(size, int) and size >= 32):  # the VGG-16's five poolings need 32 px
+        raise ConfigError(f"size={size!r}: expected an integer input side >= 32 px")
+    if not (isinstance(n, int) and n >= 1):
+        raise ConfigError(f"n={n!r}: expected an integer number of frames >= 1")
     traced = {r["module"]: r for r in module_outputs("ecnn-fsa", size, n)}
     cfg = REGISTRY["ecnn-fsa"].config
     rows = []
