@@ -18,24 +18,13 @@ from pathlib import Path
 from typing import Sequence
 
 from .config import PRESETS, Config, ConfigError, check_pretrained_file
+from .errors import expected_errors
 
 EXIT_USAGE, EXIT_FAILURE = 2, 1
 
 
 class UsageError(ValueError):
     """A command-line value that is rejected before any work starts (exit status 2)."""
-
-
-def expected_errors() -> tuple[type[BaseException], ...]:
-    from data_prep.faces import NoFaceError
-    from data_prep.video import VideoReadError
-
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .engine import TrainingDiverged
-    from .models.pretrained import PretrainedError
-
-    return (CheckpointError, DataError, TrainingDiverged, NoFaceError, PretrainedError, VideoReadError)
 
 
 # -------------------------------------------------------------------------------- train

@@ -12,8 +12,9 @@ import argparse
 import sys
 from typing import Sequence
 
-from .cli import EXIT_FAILURE, EXIT_USAGE, UsageError, add_train_arguments, expected_errors, fail, run_train
+from .cli import EXIT_FAILURE, EXIT_USAGE, UsageError, add_train_arguments, fail, run_train
 from .config import ConfigError
+from .errors import expected_errors
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -273,13 +273,13 @@ class Page:
 
 def one_line_errors() -> None:
     """In a notebook's kernel, show a bad parameter (:class:`ConfigError`) or another failure the
-    ``fsa`` command reports in one line (:func:`fsa.cli.expected_errors`: bad data, a diverged run
+    ``fsa`` command reports in one line (:func:`fsa.errors.expected_errors`: bad data, a diverged run
     ...) as that line, not a traceback, so that papermill's report of the failed notebook is short;
     any other exception keeps its traceback. The notebooks call it in their first, hidden cell;
     outside IPython it does nothing."""
     from IPython import get_ipython
 
-    from ..cli import expected_errors
+    from ..errors import expected_errors
 
     def one_line(shell, etype, value, tb, tb_offset=None):
         shell.showtraceback((etype, value, tb), exception_only=True)
