@@ -1,7 +1,7 @@
 """``fsa predict``: a raw video → faces → n frames → expression probabilities and attention.
 
-Steps: OpenCV reads the video (:func:`fsa.video.read_frames`, RGB); the video is cut into
-windows; in each window n frames are picked with the evaluation rule of the datasets
+Steps: OpenCV counts the video's frames (:func:`fsa.video.frame_count`, a decoding pass that
+keeps none); the video is cut into windows; in each window n frames are picked with the evaluation rule of the datasets
 (:func:`fsa.data.sample_indices`: the centres of n equal segments); the face pipeline
 (:class:`fsa.faces.FacePipeline`, dlib, 25 % margin, 224 px — the ``data_prep`` defaults)
 aligns and crops those n frames; the crops are resized to the checkpoint's input size and
@@ -15,12 +15,18 @@ default), one prediction each, and the video's probabilities are the mean over w
 window in which no face is found is reported and skipped; a video without any face is an error.
 
 Only the sampled frames go through the face pipeline, so the cost grows with the number of
-windows, not with the video's length in frames.
+windows, not with the video's length in frames. Memory does not grow with it either: a second
+pass (:func:`fsa.video.iter_frames`) converts and keeps only the sampled frames, one window at a
+time, and the figure's windows (:func:`fsa.plots.windows_to_draw`) are chosen before reading, so
+only their crops are kept; a chosen window without a face hands its place to the next window
+with one. What does grow is the JSON, by one entry of ~1 kB per window.
 """
 from __future__ import annotations
 
 import os
+from itertools import islice
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,8 +38,8 @@ from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
 from .engine import resolve_device
 from .faces import FacePipeline, NoFaceError
 from .models.memory_format import format_input, set_memory_format
-from .plots import prediction_figure, save_figure
-from .video import read_frames, video_fps
+from .plots import prediction_figure, save_figure, windows_to_draw
+from .video import frame_count, iter_frames, video_fps
 
 #: Crop side and margin of the face pipeline (``data_prep.prepare`` defaults).
 CROP_SIZE, MARGIN = 224, 0.25
@@ -46,6 +52,16 @@ def window_bounds(n_frames: int, fps: float, window_s: float) -> list[tuple[int,
     count = min(count, n_frames)
     edges = (np.arange(count + 1) * n_frames) // count
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def sampled_frames(video: str | os.PathLike, plan: Sequence[np.ndarray]) -> Iterator[list[np.ndarray]]:
+    """Per window of ``plan`` (its sampled frame indices; windows consecutive and increasing),
+    the frames at those indices, read in one pass that holds only the current window's frames."""
+    wanted = sorted({int(k) for idx in plan for k in idx})
+    stream = zip(wanted, iter_frames(video, wanted))
+    for idx in plan:
+        frames = dict(islice(stream, len(set(idx.tolist()))))
+        yield [frames[int(k)] for k in idx]
 
 
 def to_input(crops: list[np.ndarray], image_size: int) -> torch.Tensor:
@@ -75,15 +91,19 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
     classes = list(ckpt["classes"])
     n = n or cfg.n
     video = Path(video)
-    frames = read_frames(video)
+    n_frames = frame_count(video)
     fps = video_fps(video)
     pipeline = pipeline or FacePipeline(size=CROP_SIZE, margin=MARGIN)
+    bounds = window_bounds(n_frames, fps, window_s)
+    plan = [start + sample_indices(end - start, n) for start, end in bounds]
+    to_draw = set(windows_to_draw(len(plan)))
 
     windows, skipped, drawn = [], [], []
-    for start, end in window_bounds(len(frames), fps, window_s):
-        idx = start + sample_indices(end - start, n)
+    draw_next = False
+    for i, ((start, end), idx, frames) in enumerate(zip(bounds, plan, sampled_frames(video, plan))):
+        draw_next = draw_next or i in to_draw
         try:
-            track = pipeline.process([frames[int(k)] for k in idx], source=f"{video} frames {start}-{end - 1}")
+            track = pipeline.process(frames, source=f"{video} frames {start}-{end - 1}")
         except NoFaceError:
             skipped.append({"start_frame": start, "end_frame": end - 1, "reason": "no face found"})
             continue
@@ -106,12 +126,14 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
                 for j, (k, t) in enumerate(zip(idx, times))
             ],
         })
-        drawn.append({"crops": track.crops, "attention": att, "frame_indices": [int(k) for k in idx],
-                      "times": times, "probs": probs, "label": f"{start / fps:.1f}-{end / fps:.1f} s"})
+        if draw_next:
+            drawn.append({"crops": track.crops, "attention": att, "frame_indices": [int(k) for k in idx],
+                          "times": times, "probs": probs, "label": f"{start / fps:.1f}-{end / fps:.1f} s"})
+            draw_next = False
     if not windows:
         raise NoFaceError(f"{video}: no face found in any sampled frame ({len(skipped)} window(s) tried)")
 
-    mean = np.mean([w["probs"] for w in drawn], axis=0)
+    mean = np.mean([list(w["probabilities"].values()) for w in windows], axis=0)
     mean /= mean.sum()
     top = int(mean.argmax())
     result = {
@@ -121,8 +143,8 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
         "classes": classes,
         "n": n,
         "fps": fps,
-        "n_frames": len(frames),
-        "duration_s": round(len(frames) / fps, 3),
+        "n_frames": n_frames,
+        "duration_s": round(n_frames / fps, 3),
         "window_s": window_s,
         "probabilities": {c: float(p) for c, p in zip(classes, mean)},
         "top_class": classes[top],
