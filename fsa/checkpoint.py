@@ -2,9 +2,10 @@
 
 A checkpoint is a ``torch.save`` dict loadable with ``weights_only=True`` (tensors and
 plain Python values only): the run's full :class:`~fsa.config.Config` (so ``fsa eval`` and
-``fsa predict`` rebuild the same model and input size from the file alone), the class
-names, the model weights and — in ``last.pt`` — the optimizer and scheduler states, the
-last completed epoch, the per-epoch history and the model-selection bookkeeping.
+``fsa predict`` rebuild the same model and input size from the file alone), the index hash
+of the data it was trained on (``data_index_hash``, checked on resume), the class names,
+the model weights and — in ``last.pt`` — the optimizer and scheduler states, the last
+completed epoch, the per-epoch history and the model-selection bookkeeping.
 
 No random-number state is stored: the engine reseeds every epoch from (seed, epoch, rank)
 and the datasets draw from (seed, epoch, index), so a resumed run replays exactly the
