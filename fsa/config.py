@@ -288,6 +288,13 @@ def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **ov
     """A validated :class:`Config` for a named model, a preset and field overrides.
 
     String values in ``overrides`` (as given on a command line) are parsed to the field type.
+    An ``arch`` other than the named model's is refused rather than renamed: the run's model
+    name is what its record and checkpoint are known by (``predict --model``, the tables'
+    rows), so it must name the architecture that was trained, and a name derived from a
+    changed ``arch`` would match no registered row (``ecnn-fsa`` with ``arch=cnn-lstm`` keeps
+    its enhanced branch: it is no ``cnn-lstm`` either). Other fields are the knobs of the named
+    architecture (``s``, widths, FC layers, as a notebook's ``-p s 0.2``) and may be varied; the
+    record keeps the full configuration.
     """
     from .models.registry import get_model_config
 
@@ -302,4 +309,7 @@ def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **ov
             raise ConfigError(f"unknown config field: {k}")
         like = getattr(cfg.model, k) if k in current and hasattr(cfg.model, k) else getattr(cfg, k)
         parsed[k] = parse_value(v, like) if isinstance(v, str) and not isinstance(like, str) else v
+    if parsed.get("arch", mcfg.arch) != mcfg.arch:
+        raise ConfigError(f"arch={parsed['arch']!r}: model {mcfg.name!r} is an {mcfg.arch} model; choose another "
+                          "architecture by its name (--model, see `fsa models`), so that the run is named after it")
     return cfg.override(**parsed).validate()

@@ -1,9 +1,11 @@
-"""A run is keyed by its data (``fsa train``).
+"""A run is keyed by its data and named by its architecture (``fsa train`` / ``fsa predict``).
 
 * the default experiment is ``<dataset>-<index hash>``, so runs on other data get their own
   record and checkpoint folder;
 * ``--resume`` refuses a checkpoint of other data; a record of other data under the same key is
-  kept unless ``--force``; a run being trained by another process is refused (lock file).
+  kept unless ``--force``; a run being trained by another process is refused (lock file);
+* ``--set arch=…`` cannot contradict ``--model``; ``--model X`` refuses a checkpoint whose
+  architecture is not X's.
 
 Runs are one epoch of the smoke preset shrunk to 32 px and width 1/16: the mechanics, not the numbers.
 """
@@ -16,10 +18,13 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
+from fsa.checkpoint import save_checkpoint
 from fsa.cli import main
-from fsa.config import make_config
+from fsa.config import CLASSES_7, make_config
 from fsa.engine import checkpoint_dir
+from fsa.models import build_model
 
 TINY = {"epochs": "1", "image_size": "32", "width": "0.0625", "batch_size": "8"}
 
@@ -120,3 +125,27 @@ def test_a_run_being_trained_elsewhere_is_refused(ck, tmp_path, capsys):
     code, out, err = train(ck, res, capsys, "--experiment", "x")
     assert code == 0, err
     assert Path(json.loads(out)["checkpoint"]).parent == lock.parent
+
+
+def test_arch_that_contradicts_the_model_name_is_refused(ck, tmp_path, capsys):
+    res = tmp_path / "res"
+    code, out, err = train(ck, res, capsys, "--set", "arch=cnn-lstm")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "arch='cnn-lstm'" in err and "ecnn-fsa" in err and "--model" in err, err
+    assert not res.exists()
+
+
+def test_model_guard_checks_the_architecture_not_only_the_name(smoke_raw, tmp_path, capsys):
+    """A checkpoint named ``ecnn-fsa`` that holds a CNN-LSTM (as a run with ``--set arch=cnn-lstm``
+    once recorded) is not an ``ecnn-fsa`` for ``predict --model`` or ``eval --model``."""
+    cfg = make_config("ecnn-fsa", "smoke", width=0.0625).override(arch="cnn-lstm")
+    torch.manual_seed(0)
+    path = tmp_path / "mislabelled.pt"
+    save_checkpoint(path, model=build_model(cfg.model), cfg=cfg, classes=list(CLASSES_7), epoch=0)
+    clip = sorted((smoke_raw("afew") / "Val").glob("*/*.avi"))[0]
+    for argv in (["predict", str(clip), "--checkpoint", str(path), "--out", str(tmp_path), "--device", "cpu"],
+                 ["eval", "--checkpoint", str(path), "--device", "cpu"]):
+        code, out, err = run_main([*argv, "--model", "ecnn-fsa"], capsys)
+        assert code == 1 and out == "" and "Traceback" not in err, err
+        assert "mislabelled.pt" in err and "cnn-lstm" in err and "architecture" in err, err
+    assert not list(tmp_path.glob("*.png"))
