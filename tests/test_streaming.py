@@ -23,7 +23,7 @@ from fsa.checkpoint import save_checkpoint
 from fsa.config import CLASSES_7, make_config
 from fsa.faces import FacePipeline
 from fsa.models import build_model
-from fsa.predict import predict_video
+from fsa.predict import predict_video, sampled_frames
 from fsa.video import VideoReadError, frame_count, iter_frames
 
 SIZE = (160, 120)  # frame width x height
@@ -121,6 +121,18 @@ def test_iter_frames_yields_the_requested_frames_only(tmp_path, face_photos, wri
     for k, frame in zip([1, 5], iter_frames(folder, [1, 5])):
         gray = cv2.imread(str(pngs[k]), cv2.IMREAD_GRAYSCALE)
         np.testing.assert_array_equal(frame, np.stack([gray] * 3, axis=-1))
+
+
+def test_sampled_frames_gives_each_window_its_frames(tmp_path, face_photos):
+    """Windows read in one pass, a window shorter than n repeating frames as sample_indices does."""
+    path = write_avi(tmp_path / "clip.avi", face_clip(face_photos, 1, 30, size=SIZE))
+    reference = decoded(path)
+    plan = [np.array([0, 0, 1, 2, 2]), np.array([10, 12, 14]), np.array([29])]
+    windows = list(sampled_frames(path, plan))
+    assert [len(w) for w in windows] == [5, 3, 1]
+    for idx, frames in zip(plan, windows):
+        for k, frame in zip(idx, frames):
+            np.testing.assert_array_equal(frame, reference[k])
 
 
 def test_streamed_alignments_give_the_crops_of_the_whole_clip(face_photos):
