@@ -55,7 +55,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TextIO
 
 import numpy as np
 import torch
@@ -382,7 +382,7 @@ def _data_hash(cfg: Config, splits: Any) -> str | None:
     return splits.record.get("data_index_hash") if splits.record else _index_hash(cfg)
 
 
-def _lock_run(ckdir: Path, dist: DistInfo):
+def _lock_run(ckdir: Path, dist: DistInfo) -> TextIO | None:
     """Take ``<ckdir>/.lock`` (exclusive ``flock``, this pid written in it) for the process that writes
     the run (rank 0), or raise :class:`RunConflict` naming the pid that holds it. The lock goes
     with the returned file: closed, or its process gone, it is free."""
