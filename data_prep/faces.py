@@ -5,6 +5,11 @@ Input frames are RGB (or grayscale ``HxW``, replicated to three channels); crops
 ``uint8`` of shape ``[size, size, 3]``, exactly one crop per input frame, so frame ``k``
 of the source is crop ``k`` whatever happened to it.
 
+:meth:`FacePipeline.process` takes a clip's frames at once. A clip too long to hold goes
+through :meth:`FacePipeline.alignments` instead, which looks at one frame at a time and keeps
+only each frame's method and alignment (four numbers); a second pass over the frames then cuts
+the crops with :meth:`FacePipeline.crop` — the same crops, in a memory independent of the length.
+
 How each frame gets its face (the method is recorded per frame):
 
 * **Detection cascade** (first frame, or when tracking fails): dlib's HOG frontal detector
@@ -56,7 +61,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -74,7 +79,15 @@ _SAME_FACE_IOU = 0.3
 
 
 class NoFaceError(RuntimeError):
-    """No frame of a clip has a detectable face; the message names the source."""
+    """No frame of a clip has a detectable face; the message names the source.
+
+    ``n_frames``: how many frames were searched, when known (a streamed clip's length is
+    known only once it has been read).
+    """
+
+    def __init__(self, message: str, n_frames: int | None = None):
+        super().__init__(message)
+        self.n_frames = n_frames
 
 
 class ModelPaths(NamedTuple):
@@ -102,6 +115,12 @@ def model_paths() -> ModelPaths:
     return paths
 
 
+def method_counts(methods: Sequence[str]) -> dict[str, int]:
+    """Number of frames per face method (every name of :data:`METHODS`, zeros included)."""
+    c = Counter(methods)
+    return {m: c.get(m, 0) for m in METHODS}
+
+
 @dataclass
 class FaceTrack:
     """Result of :meth:`FacePipeline.process`, one entry per input frame.
@@ -120,8 +139,7 @@ class FaceTrack:
 
     def counts(self) -> dict[str, int]:
         """Number of frames per method (every name of :data:`METHODS`, zeros included)."""
-        c = Counter(self.methods)
-        return {m: c.get(m, 0) for m in METHODS}
+        return method_counts(self.methods)
 
     @property
     def n_found(self) -> int:
@@ -325,15 +343,10 @@ class FacePipeline:
         return area > 0 and 0.7 < area / prev_area < 1.4 and _iou(lbox, prev) >= self.min_iou
 
     # -- the clip -------------------------------------------------------------------
-    def process(self, frames: Sequence[np.ndarray], source: str = "") -> FaceTrack:
-        """Aligned crops of every frame; raises :class:`NoFaceError` if no frame has a face."""
-        if len(frames) == 0:
-            raise ValueError(f"{source or 'clip'}: no frames to process")
-        n = len(frames)
-        methods: list[str | None] = [None] * n
-        marks: list[np.ndarray | None] = [None] * n
+    def _locate(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[str | None, np.ndarray | None]]:
+        """Per frame, as the frames come: the face method and 68 landmarks, ``(None, None)`` if lost."""
         prev: np.ndarray | None = None  # face box of the last found frame
-        for t, frame in enumerate(frames):
+        for frame in frames:
             gray = to_gray(frame)
             found: tuple[np.ndarray, str] | None = None
             if prev is not None:
@@ -347,28 +360,56 @@ class FacePipeline:
                     found = (self.landmarks(gray, det[0]), det[1])
             if found is None:
                 prev = None  # lost: the next frame starts from a fresh detection
-                continue
-            marks[t], methods[t] = found
-            prev = face_box(found[0])
-        found_idx = [t for t in range(n) if methods[t] is not None]
-        if not found_idx:
-            raise NoFaceError(f"{source or 'clip'}: no face found in any of its {n} frames")
-        aligns = self._alignments(marks, found_idx)
-        crops = [warp_crop(frame, al, self.size, self.margin) for frame, al in zip(frames, aligns)]
+                yield None, None
+            else:
+                prev = face_box(found[0])
+                yield found[1], found[0]
+
+    def process(self, frames: Sequence[np.ndarray], source: str = "") -> FaceTrack:
+        """Aligned crops of every frame; raises :class:`NoFaceError` if no frame has a face."""
+        if len(frames) == 0:
+            raise ValueError(f"{source or 'clip'}: no frames to process")
+        located = list(self._locate(frames))
+        marks = [lm for _, lm in located]
+        known = {t: alignment_from_landmarks(lm) for t, lm in enumerate(marks) if lm is not None}
+        aligns = self._alignments(known, len(frames), source)
         return FaceTrack(
-            crops=crops,
-            methods=[m if m is not None else "interpolated" for m in methods],
+            crops=[self.crop(frame, al) for frame, al in zip(frames, aligns)],
+            methods=[m if m is not None else "interpolated" for m, _ in located],
             boxes=[al.box() for al in aligns],
             angles=[al.angle for al in aligns],
             landmarks=marks,
             source=source,
         )
 
+    def alignments(self, frames: Iterable[np.ndarray], source: str = "") -> tuple[list[str], list[Alignment]]:
+        """The streaming form of :meth:`process`: each frame's method and crop alignment, reading
+        ``frames`` (any iterable, e.g. :func:`data_prep.video.iter_frames`) once and keeping none of them.
+
+        :meth:`crop` of frame ``k`` with alignment ``k`` is crop ``k`` of :meth:`process`.
+        Raises :class:`NoFaceError` (with ``n_frames``) if no frame has a face.
+        """
+        methods, known = [], {}
+        for t, (method, lm) in enumerate(self._locate(frames)):
+            methods.append(method or "interpolated")
+            if lm is not None:
+                known[t] = alignment_from_landmarks(lm)
+        if not methods:
+            raise ValueError(f"{source or 'clip'}: no frames to process")
+        return methods, self._alignments(known, len(methods), source)
+
+    def crop(self, frame: np.ndarray, al: Alignment) -> np.ndarray:
+        """The aligned ``size`` x ``size`` RGB crop of one frame."""
+        return warp_crop(frame, al, self.size, self.margin)
+
     @staticmethod
-    def _alignments(marks: list[np.ndarray | None], found_idx: list[int]) -> list[Alignment]:
-        known = {t: alignment_from_landmarks(marks[t]) for t in found_idx}
+    def _alignments(known: dict[int, Alignment], n: int, source: str) -> list[Alignment]:
+        """Alignments of ``n`` frames from those of the found ones (``known``), interpolated in time."""
+        if not known:
+            raise NoFaceError(f"{source or 'clip'}: no face found in any of its {n} frames", n_frames=n)
+        found_idx = sorted(known)
         out = []
-        for t in range(len(marks)):
+        for t in range(n):
             if t in known:
                 out.append(known[t])
                 continue

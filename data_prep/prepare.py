@@ -12,7 +12,9 @@ Output (the prepared layout read by :mod:`fsa.data`)::
     OUT/intensity.csv                     synthetic data only: the sidecar rows of prepared videos
 
 Each video runs the :class:`data_prep.faces.FacePipeline` (detect on the first frame, then track,
-re-detect when tracking fails, interpolate what is left). Frames are never dropped from a
+re-detect when tracking fails, interpolate what is left) as a stream: a first pass finds each
+frame's face alignment, a second cuts and writes the crops, each holding one frame at a time, so
+memory does not grow with a video's length. Frames are never dropped from a
 prepared video, so frame ``k`` of the source is ``0000k.jpg``; interpolated frames are kept
 and counted. A video that cannot be used (unreadable, zero bytes, no frames, no face in any
 frame) is listed in the report with its reason, left out of ``index.csv``, and leaves no
@@ -45,8 +47,8 @@ import cv2
 from tqdm import tqdm
 
 from . import afew, ckplus
-from .faces import METHODS, FacePipeline, NoFaceError
-from .video import DataError, RawVideo, VideoReadError, frame_files, read_frames
+from .faces import METHODS, FacePipeline, NoFaceError, method_counts
+from .video import DataError, RawVideo, VideoReadError, frame_files, iter_frames
 
 #: Fault injection for the resume test: SIGKILL this process as soon as this many videos of the run
 #: are prepared, like a machine that dies mid-run (its pool workers are the caller's to end).
@@ -94,30 +96,31 @@ def source_frames(path: Path) -> int:
 def prepare_video(rec: RawVideo, frames_dir: Path, raw: Path) -> dict:
     """Prepare one video into ``frames_dir/<video_id>``; returns its stats or its failure."""
     failure = {"video_id": rec.video_id, "source": rec.source}
+    tmp = frames_dir / f".tmp-{rec.video_id}"
     try:
-        frames = read_frames(rec.path)
+        methods, aligns = _PIPELINE.alignments(iter_frames(rec.path), source=rec.source)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        # The second pass asks for exactly the frames of the first, so a shorter read is an error.
+        for k, (frame, al) in enumerate(zip(iter_frames(rec.path, range(len(aligns))), aligns), 1):
+            path = tmp / f"{k:05d}.jpg"
+            crop = cv2.cvtColor(_PIPELINE.crop(frame, al), cv2.COLOR_RGB2BGR)
+            if not cv2.imwrite(str(path), crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+                raise OSError(f"{path}: could not write the JPEG")
     except VideoReadError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
         return {**failure, "status": "failed", "reason": f"{_relative(e.path, raw)}: {e.problem}",
                 "n_frames": source_frames(rec.path)}
-    try:
-        track = _PIPELINE.process(frames, source=rec.source)
     except NoFaceError as e:
-        return {**failure, "status": "failed", "reason": str(e), "n_frames": len(frames)}
-    tmp = frames_dir / f".tmp-{rec.video_id}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    for k, crop in enumerate(track.crops, 1):
-        path = tmp / f"{k:05d}.jpg"
-        if not cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-            raise OSError(f"{path}: could not write the JPEG")
+        return {**failure, "status": "failed", "reason": str(e), "n_frames": e.n_frames}
     stats = {
         "video_id": rec.video_id,
         "source": rec.source,
         "status": "done",
-        "n_frames": len(track.crops),
-        "counts": track.counts(),
-        "methods": track.methods,
+        "n_frames": len(methods),
+        "counts": method_counts(methods),
+        "methods": methods,
     }
     (tmp / STATS).write_text(json.dumps(stats))
     os.rename(tmp, frames_dir / rec.video_id)

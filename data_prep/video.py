@@ -5,6 +5,14 @@ RGB ``uint8`` array of shape ``[H, W, 3]`` (OpenCV decodes BGR, converted here; 
 sources such as CK+ are replicated to three channels), in source order, so frame ``k``
 (0-based) of the returned list is frame ``k`` of the clip.
 
+Long videos are read as a stream: :func:`iter_frames` yields one frame at a time (all of
+them, or only the indices asked for, skipping the others without converting them), so a
+reader holds what it keeps, not the video. A clip's length comes from :func:`frame_count`,
+one decoding pass that keeps no frame: the container's ``CAP_PROP_FRAME_COUNT`` is only what
+its header claims, wrong for a truncated file (and an estimate for some codecs). Frame ``k``
+is the ``k``-th frame OpenCV decodes, the count is the number it decodes before its first
+failure, in every function here.
+
 A file that cannot be read raises :class:`VideoReadError` whose message names the path and
 the problem (missing, zero bytes, not decodable, no frames) — never an empty list.
 """
@@ -12,7 +20,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -88,43 +98,106 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def _to_rgb(frame: np.ndarray) -> np.ndarray:
+    """An OpenCV frame (BGR, or grayscale for some codecs) as RGB."""
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise VideoReadError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise VideoReadError(path, "empty file (0 bytes)")
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise VideoReadError(path, "not a decodable video (OpenCV cannot open it)")
+    return cap
+
+
+def _folder_images(path: Path) -> list[Path]:
+    files = frame_files(path)
+    if not files:
+        raise VideoReadError(path, f"frame folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def frame_count(path: str | os.PathLike) -> int:
+    """Number of frames of a video file (decoded once, none kept) or an image folder.
+
+    Raises :class:`VideoReadError` like :func:`read_frames`, a video without a decodable frame included.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return len(_folder_images(path))
+    return sum(1 for _ in iter_frames(path))
+
+
+def iter_frames(path: str | os.PathLike, indices: Iterable[int] | None = None) -> Iterator[np.ndarray]:
+    """The frames of a video file or an image folder one at a time, as RGB uint8 arrays in source order.
+
+    ``indices`` (increasing 0-based frame numbers) yields only those frames; the others are
+    decoded but neither converted nor kept. A missing, empty or unopenable file raises
+    :class:`VideoReadError` here; a video without frames, or one that ends before the last of
+    ``indices``, raises it while iterating.
+    """
+    path = Path(path)
+    wanted = None if indices is None else [int(k) for k in indices]
+    if wanted is not None and any(b <= a for a, b in zip(wanted, wanted[1:])):
+        raise ValueError(f"{path}: frame indices must be increasing")
+    if path.is_dir():
+        return _image_frames(path, _folder_images(path), wanted)
+    _check_file(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return _image_frames(path, [path], wanted)
+    return _video_frames(path, _open_video(path), wanted)
+
+
+def _image_frames(path: Path, files: list[Path], wanted: list[int] | None) -> Iterator[np.ndarray]:
+    for k in range(len(files)) if wanted is None else wanted:
+        if k >= len(files):
+            raise VideoReadError(path, f"clip has {len(files)} frames, no frame {k}")
+        yield read_image(files[k])
+
+
+def _video_frames(path: Path, cap: cv2.VideoCapture, wanted: list[int] | None) -> Iterator[np.ndarray]:
+    try:
+        k = 0  # frames decoded so far
+        if wanted is None:
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                k += 1
+                yield _to_rgb(frame)
+            if not k:
+                raise VideoReadError(path, "video has no decodable frames (corrupt or truncated)")
+            return
+        for target in wanted:
+            while k < target:
+                if not cap.grab():  # decoded, not converted: a skipped frame costs no copy
+                    break
+                k += 1
+            ok, frame = cap.read() if k == target else (False, None)
+            if not ok:
+                raise VideoReadError(path, f"video ends after {k} frames, before frame {target}")
+            k += 1
+            yield _to_rgb(frame)
+    finally:
+        cap.release()
+
+
 def read_frames(path: str | os.PathLike, max_frames: int | None = None) -> list[np.ndarray]:
     """All frames of a video file or an image folder, as RGB uint8 arrays in source order.
 
     ``max_frames`` stops early (``None`` reads everything). Raises :class:`VideoReadError`
     for a missing path, a zero-byte file, an undecodable file or a clip without frames.
+    Short clips only: a long video is read with :func:`iter_frames`.
     """
-    path = Path(path)
-    if path.is_dir():
-        files = frame_files(path)
-        if not files:
-            raise VideoReadError(path, f"frame folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return [read_image(f) for f in files[:max_frames]]
-    if not path.exists():
-        raise VideoReadError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise VideoReadError(path, "empty file (0 bytes)")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return [read_image(path)]
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise VideoReadError(path, "not a decodable video (OpenCV cannot open it)")
-        frames = []
-        while max_frames is None or len(frames) < max_frames:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if frame.ndim == 2:
-                frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
-            else:
-                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            frames.append(frame)
-    finally:
-        cap.release()
-    if not frames:
-        raise VideoReadError(path, "video has no decodable frames (corrupt or truncated)")
-    return frames
+    return list(islice(iter_frames(path), max_frames))
 
 
 def video_fps(path: str | os.PathLike, default: float = 25.0) -> float:

@@ -2,9 +2,10 @@
 
 A checkpoint is a ``torch.save`` dict loadable with ``weights_only=True`` (tensors and
 plain Python values only): the run's full :class:`~fsa.config.Config` (so ``fsa eval`` and
-``fsa predict`` rebuild the same model and input size from the file alone), the class
-names, the model weights and — in ``last.pt`` — the optimizer and scheduler states, the
-last completed epoch, the per-epoch history and the model-selection bookkeeping.
+``fsa predict`` rebuild the same model and input size from the file alone), the index hash
+of the data it was trained on (``data_index_hash``, checked on resume), the class names,
+the model weights and — in ``last.pt`` — the optimizer and scheduler states, the last
+completed epoch, the per-epoch history and the model-selection bookkeeping.
 
 No random-number state is stored: the engine reseeds every epoch from (seed, epoch, rank)
 and the datasets draw from (seed, epoch, index), so a resumed run replays exactly the
@@ -109,10 +110,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
                ) -> tuple[nn.Module, Config, dict]:
     """Rebuild the model a checkpoint was trained as, with its weights, in eval mode.
 
-    ``expect_model`` (a registry name) guards against using a checkpoint of another model.
-    Returns ``(model, config, checkpoint)``.
+    ``expect_model`` (a registry name) guards against using a checkpoint of another model: its
+    name and its architecture (``arch``) must be the registered model's, since an older run could
+    record a name that its ``arch`` contradicts. Returns ``(model, config, checkpoint)``.
     """
     from .models import build_model
+    from .models.registry import get_model_config
 
     ckpt = load_checkpoint(path)
     try:
@@ -121,6 +124,9 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", expe
         raise CheckpointError(f"{path}: stored config is not valid for this version of fsa ({e})") from None
     if expect_model is not None and cfg.model.name != expect_model:
         raise CheckpointError(f"{path}: checkpoint of model {cfg.model.name!r}, not {expect_model!r}")
+    if expect_model is not None and cfg.model.arch != get_model_config(expect_model).arch:
+        raise CheckpointError(f"{path}: checkpoint named {expect_model!r} holds the architecture {cfg.model.arch!r}, "
+                              f"not {get_model_config(expect_model).arch!r}")
     model = build_model(cfg.model)
     load_weights(model, ckpt, path)
     return model.to(device).eval(), cfg, ckpt

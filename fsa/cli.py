@@ -40,9 +40,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--preset", default="cpu", help=f"numbers profile: {', '.join(PRESETS)} (default cpu)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set s=0.2 --set epochs=3 (repeatable)")
-    p.add_argument("--experiment", help="results-store experiment name (default <dataset>-<model>)")
+    p.add_argument("--experiment", help="results-store experiment name (default <dataset>-<index hash of --data>, "
+                                        "the book's)")
     p.add_argument("--results", help="results store root (default $FSA_RESULTS or <repo>/results)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="replace the experiment's record of this configuration made on other data (kept otherwise)")
     p.add_argument("--track-test", action="store_true",
                    help="also score the test split every epoch (diagnostic only; never used for selection)")
     p.add_argument("--device", help="auto (default), cpu or cuda[:k]")
@@ -125,21 +128,23 @@ def check_experiment_option(experiment: str | None) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from .engine import run_folds, train
+    from .report import experiment_name
 
     check_experiment_option(args.experiment)
     cfg, folds = config_from_args(args)
     _setup_logging(args.quiet)
-    experiment = args.experiment or f"{cfg.dataset}-{cfg.model.name}"
+    experiment = args.experiment or experiment_name(cfg)
     progress = None if not args.quiet else False
     main_rank = os.environ.get("RANK", "0") == "0"
     if folds is not None:
-        res = run_folds(cfg, experiment, folds, args.results, args.resume, args.track_test, progress=progress)
+        res = run_folds(cfg, experiment, folds, args.results, args.resume, args.track_test, progress=progress,
+                        force=args.force)
         summary = {"experiment": experiment, "folds_hash": res.summary["folds_hash"],
                    "result": str(res.summary_path), "folds": folds,
                    "runs": [str(r.result_path) for r in res.runs],
                    **{k: res.summary["metrics"][k] for k in ("accuracy", "uar", "macro_f1")}}
     else:
-        run = train(cfg, experiment, args.results, args.resume, args.track_test, progress=progress)
+        run = train(cfg, experiment, args.results, args.resume, args.track_test, progress=progress, force=args.force)
         summary = {"experiment": experiment, "config_hash": run.config_hash, "result": str(run.result_path),
                    "checkpoint": str(run.checkpoint), "selected_epoch": run.selected_epoch,
                    **{k: run.metrics[k] for k in ("accuracy", "uar", "macro_f1")}}

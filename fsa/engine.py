@@ -35,12 +35,18 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
   ``test_ms_per_frame`` the forward-pass time per frame on the test split.
 * A non-finite loss stops the run with :class:`TrainingDiverged` before the update is
   applied; ``last.pt`` still holds the last completed epoch.
+* **A run's data**: the record and the checkpoints carry the data's index hash
+  (``data_index_hash``). ``resume`` refuses a ``last.pt`` of other data; a record of the same
+  configuration on other data is kept (:class:`RunConflict`) unless ``force``; and the process
+  that trains a run holds an exclusive lock on ``<checkpoint folder>/.lock`` (its pid inside)
+  until it returns, so two processes cannot write one record or one checkpoint folder at once.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import datetime as _dt
+import fcntl
 import logging
 import math
 import os
@@ -48,7 +54,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TextIO
 
 import numpy as np
 import torch
@@ -81,6 +87,11 @@ _SAMPLER_TAG, _DROPOUT_TAG = 1, 2
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch, step and kept checkpoint."""
+
+
+class RunConflict(RuntimeError):
+    """The run's record holds the same configuration on other data, or its checkpoint folder is
+    being trained by another process; the message names the file and the way out."""
 
 
 # --------------------------------------------------------------------------------------
@@ -363,6 +374,54 @@ def split_ids(splits: Any) -> dict:
     return {**ids, "hash": stable_hash(ids)}
 
 
+def _data_hash(cfg: Config, splits: Any) -> str | None:
+    """The identity of the run's data, as its record states it: the index hash its splits record
+    (still images), else the hash of ``cfg.data``'s ``index.csv``."""
+    return splits.record.get("data_index_hash") if splits.record else _index_hash(cfg)
+
+
+def _lock_run(ckdir: Path, dist: DistInfo) -> TextIO | None:
+    """Take ``<ckdir>/.lock`` (exclusive ``flock``, this pid written in it) for the process that writes
+    the run (rank 0), or raise :class:`RunConflict` naming the pid that holds it. The lock goes
+    with the returned file: closed, or its process gone, it is free."""
+    if not dist.is_main:
+        return None
+    ckdir.mkdir(parents=True, exist_ok=True)
+    lock = open(ckdir / ".lock", "a+")  # not truncated before it is ours: it names the holder
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise RunConflict(f"{ckdir}: this run is already being trained by pid {holder}; wait for it to end "
+                          "or choose another experiment") from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def _check_record_data(cfg: Config, experiment: str, results_root: str | os.PathLike | None, data_hash: str | None,
+                       force: bool) -> None:
+    """Refuse to replace the record of this configuration when it was made on other data, unless ``force``."""
+    old = store.find_run(experiment, cfg.hash(), results_root)
+    if old is not None and old.get("data_index_hash") != data_hash and not force:
+        path = store.experiment_dir(experiment, results_root) / f"{cfg.hash()}.json"
+        raise RunConflict(f"{path}: records this configuration on data {old.get('data_index_hash')}, this run's "
+                          f"data is {data_hash}; kept: choose another experiment, or --force (force=True) to "
+                          "replace it")
+
+
+def _check_resume_data(ckpt: dict, data_hash: str | None, path: Path) -> None:
+    """Refuse to continue a checkpoint trained on other data (or on data it does not name)."""
+    stored = ckpt.get("data_index_hash")
+    if stored != data_hash:
+        of = f"data {stored}" if stored else "unnamed data (written before checkpoints named their data)"
+        raise CheckpointError(f"{path}: checkpoint of {of}, this run's data is {data_hash}; resume it on its own "
+                              "data, or train without --resume")
+
+
 def _check_splits(splits: Any) -> None:
     from .data import DataError
 
@@ -385,6 +444,7 @@ class _Run:
     last_path: Path
     best_path: Path
     progress: bool
+    data_hash: str | None  # the identity of the run's data (:func:`_data_hash`), kept in its checkpoints
 
     def evaluate(self, model: nn.Module, split: str) -> EvalOutput:
         """Score ``model`` on the ``val`` or ``test`` split."""
@@ -420,7 +480,8 @@ def _prepare_run(cfg: Config, experiment: str, results_root: str | os.PathLike |
     if len(classes) != cfg.model.num_classes:
         raise ConfigError(f"num_classes={cfg.model.num_classes}: the dataset has {len(classes)} classes")
     ckdir = checkpoint_dir(cfg, experiment, results_root)
-    return _Run(cfg, device, dist, splits, classes, ckdir / "last.pt", ckdir / "best.pt", progress and dist.is_main)
+    return _Run(cfg, device, dist, splits, classes, ckdir / "last.pt", ckdir / "best.pt", progress and dist.is_main,
+                _data_hash(cfg, splits))
 
 
 def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
@@ -447,6 +508,7 @@ def _resume(run: _Run, model: nn.Module, optimizer: torch.optim.Optimizer, sched
     ckpt = load_checkpoint(path, map_location=run.device)
     if ckpt["config_hash"] != run.cfg.hash():
         raise CheckpointError(f"{path}: checkpoint of config {ckpt['config_hash']}, not {run.cfg.hash()}")
+    _check_resume_data(ckpt, run.data_hash, path)
     load_weights(model, ckpt, path)
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
@@ -493,8 +555,10 @@ def _save_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: A
     """Rank 0 writes ``best.pt`` when the epoch improved, and ``last.pt`` after every epoch."""
     row, cfg = state.history[-1], run.cfg
     if improved:
-        save_checkpoint(run.best_path, model=model, cfg=cfg, classes=run.classes, epoch=epoch, best=state.best)
+        save_checkpoint(run.best_path, model=model, cfg=cfg, classes=run.classes, epoch=epoch, best=state.best,
+                        data_index_hash=run.data_hash)
     save_checkpoint(run.last_path, model=model, cfg=cfg, classes=run.classes, epoch=epoch,
+                    data_index_hash=run.data_hash,
                     optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                     history=state.history, best=state.best, stopped_early=state.stopped)
     log.info("epoch %d/%d  train loss %.4f acc %.3f | val loss %.4f acc %.3f uar %.3f%s",
@@ -576,7 +640,7 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
 
 def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None = None, resume: bool = False,
           track_test: bool = False, splits: Any = None, progress: bool | None = None,
-          on_epoch_end: Callable[[int], None] | None = None) -> RunResult:
+          on_epoch_end: Callable[[int], None] | None = None, force: bool = False) -> RunResult:
     """Train ``cfg`` with validation-based model selection, test once, record the run.
 
     ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
@@ -585,14 +649,18 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     by :func:`fsa.models.pretrained.load_pretrained` (a ``store:`` reference is resolved in
     ``results_root``). ``on_epoch_end`` is called on rank 0 with the number of completed epochs,
     once that epoch's checkpoints are on disk (the resume test kills the process there).
-    Under ``torchrun`` every rank calls this; only rank 0 writes files.
+    ``force`` replaces a record of this configuration made on other data.
+    Under ``torchrun`` every rank calls this; only rank 0 writes files (and holds the run's lock).
     """
     cfg = cfg.validate()
     wall0 = time.perf_counter()
     started = _now()
     dist, owns_group = init_distributed(cfg.device)
+    lock = None
     try:
         run = _prepare_run(cfg, experiment, results_root, splits, progress, dist)
+        lock = _lock_run(run.last_path.parent, dist)
+        _check_record_data(cfg, experiment, results_root, run.data_hash, force)
         model = _build(run, results_root)
         optimizer, scheduler = make_optimizer(model, cfg)
         state = _resume(run, model, optimizer, scheduler) if resume else _Progress()
@@ -609,6 +677,8 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         return RunResult(experiment, cfg, cfg.hash(), test.metrics, val.metrics, state.best["epoch"], state.history,
                          test.per_clip, run.best_path, path, record)
     finally:
+        if lock is not None:
+            lock.close()
         if owns_group:
             torch_dist.destroy_process_group()
 
@@ -648,7 +718,7 @@ def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
 
 def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None) -> FoldsResult:
+              progress: bool | None = None, force: bool = False) -> FoldsResult:
     """One run per value of ``key`` (``fold`` | ``seed``), then mean ± std over them and the pooled
     confusion. Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json``
     with ``kind`` = ``<key>s``.
@@ -661,8 +731,8 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
     values = sorted(set(int(v) for v in values))
     if not values:
         raise ConfigError(f"no {key}s to run")
-    runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress)
-            for v in values]
+    runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
+                  force=force) for v in values]
     index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
     pooled = [c for r in runs for c in r.per_clip]
     summary = {
@@ -690,7 +760,7 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
 
 def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None) -> FoldsResult:
+              progress: bool | None = None, force: bool = False) -> FoldsResult:
     """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
 
     ``folds`` defaults to all ``cfg.folds`` folds (see :func:`run_group`).
@@ -699,13 +769,14 @@ def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
     for k in folds:
         if not 0 <= k < cfg.folds:
             raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
-    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress)
+    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress, force)
 
 
 def run_seeds(cfg: Config, experiment: str, seeds: Iterable[int], results_root: str | os.PathLike | None = None,
-              resume: bool = False, track_test: bool = False, progress: bool | None = None) -> FoldsResult:
+              resume: bool = False, track_test: bool = False, progress: bool | None = None, force: bool = False
+              ) -> FoldsResult:
     """The same configuration trained once per seed (see :func:`run_group`)."""
-    return run_group(cfg, experiment, "seed", list(seeds), results_root, resume, track_test, progress)
+    return run_group(cfg, experiment, "seed", list(seeds), results_root, resume, track_test, progress, force)
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike | None = None, split: str = "test",

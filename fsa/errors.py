@@ -10,7 +10,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
 
     from .checkpoint import CheckpointError
     from .data import DataError
-    from .engine import TrainingDiverged
+    from .engine import RunConflict, TrainingDiverged
     from .models.pretrained import PretrainedError
 
-    return (CheckpointError, DataError, TrainingDiverged, NoFaceError, PretrainedError, VideoReadError)
+    return (CheckpointError, DataError, RunConflict, TrainingDiverged, NoFaceError, PretrainedError, VideoReadError)

@@ -34,6 +34,14 @@ class NotebookFigure(Figure):
 MAX_WINDOWS_DRAWN = 6
 
 
+def windows_to_draw(count: int) -> list[int]:
+    """Which of ``count`` windows the prediction figure draws: all, or :data:`MAX_WINDOWS_DRAWN`
+    evenly spread (``fsa predict`` knows them before reading, so it keeps only their crops)."""
+    if count <= MAX_WINDOWS_DRAWN:
+        return list(range(count))
+    return np.linspace(0, count - 1, MAX_WINDOWS_DRAWN).round().astype(int).tolist()
+
+
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG atomically (rendered in memory, then written and renamed)."""
     buf = io.BytesIO()
@@ -66,9 +74,7 @@ def prediction_figure(windows: Sequence[dict], classes: Sequence[str], title: st
     """
     if not windows:
         raise ValueError("no windows to draw")
-    if len(windows) > MAX_WINDOWS_DRAWN:
-        keep = np.linspace(0, len(windows) - 1, MAX_WINDOWS_DRAWN).round().astype(int)
-        windows = [windows[i] for i in keep]
+    windows = [windows[i] for i in windows_to_draw(len(windows))]
     n = max(len(w["crops"]) for w in windows)
     rows = len(windows)
     fig = NotebookFigure(figsize=(1.7 * n + 4.2, 2.3 * rows + 0.5))

@@ -1,7 +1,7 @@
 """``fsa predict``: a raw video → faces → n frames → expression probabilities and attention.
 
-Steps: OpenCV reads the video (:func:`data_prep.video.read_frames`, RGB); the video is cut into
-windows; in each window n frames are picked with the evaluation rule of the datasets
+Steps: OpenCV counts the video's frames (:func:`data_prep.video.frame_count`, a decoding pass that
+keeps none); the video is cut into windows; in each window n frames are picked with the evaluation rule of the datasets
 (:func:`fsa.data.sample_indices`: the centres of n equal segments); the face pipeline
 (:class:`data_prep.faces.FacePipeline`, dlib, 25 % margin, 224 px — the ``data_prep`` defaults)
 aligns and crops those n frames; the crops are resized to the checkpoint's input size and
@@ -21,22 +21,23 @@ from __future__ import annotations
 
 import os
 from functools import partial
+from itertools import islice
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
 from data_prep.faces import FacePipeline, NoFaceError
-from data_prep.video import read_frames, video_fps
+from data_prep.video import frame_count, iter_frames, video_fps
 
 from .checkpoint import load_model
 from .config import ConfigError
 from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
 from .engine import resolve_device
 from .models.memory_format import format_input, set_memory_format
-from .plots import prediction_figure, save_figure
+from .plots import prediction_figure, save_figure, windows_to_draw
 
 #: Crop side and margin of the face pipeline (``data_prep.prepare`` defaults).
 CROP_SIZE, MARGIN = 224, 0.25
@@ -49,6 +50,16 @@ def window_bounds(n_frames: int, fps: float, window_s: float) -> list[tuple[int,
     count = min(count, n_frames)
     edges = (np.arange(count + 1) * n_frames) // count
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def sampled_frames(video: str | os.PathLike, plan: Sequence[np.ndarray]) -> Iterator[list[np.ndarray]]:
+    """Per window of ``plan`` (its sampled frame indices; windows consecutive and increasing),
+    the frames at those indices, read in one pass that holds only the current window's frames."""
+    wanted = sorted({int(k) for idx in plan for k in idx})
+    stream = zip(wanted, iter_frames(video, wanted))
+    for idx in plan:
+        frames = dict(islice(stream, len(set(idx.tolist()))))
+        yield [frames[int(k)] for k in idx]
 
 
 def to_input(crops: list[np.ndarray], image_size: int) -> torch.Tensor:
@@ -71,16 +82,22 @@ def window_scores(model: torch.nn.Module, image_size: int, device: torch.device,
     return probs, att
 
 
-def _predict_windows(video: Path, frames: list[np.ndarray], fps: float, n: int, window_s: float,
+def _predict_windows(video: Path, n_frames: int, fps: float, n: int, window_s: float,
                      pipeline: FacePipeline, score: Callable, classes: list[str]
                      ) -> tuple[list[dict], list[dict], list[dict]]:
     """Every window's entry in the result, the windows skipped for want of a face, and the
-    panels of the figure. ``score`` maps a window's crops to :func:`window_scores`."""
+    panels of the figure (:func:`fsa.plots.windows_to_draw`'s windows, a skipped one handing its
+    place to the next with a face). ``score`` maps a window's crops to :func:`window_scores`.
+    The video is read once, one window's sampled frames at a time."""
+    bounds = window_bounds(n_frames, fps, window_s)
+    plan = [start + sample_indices(end - start, n) for start, end in bounds]
+    to_draw = set(windows_to_draw(len(plan)))
     windows, skipped, drawn = [], [], []
-    for start, end in window_bounds(len(frames), fps, window_s):
-        idx = start + sample_indices(end - start, n)
+    draw_next = False
+    for i, ((start, end), idx, frames) in enumerate(zip(bounds, plan, sampled_frames(video, plan))):
+        draw_next = draw_next or i in to_draw
         try:
-            track = pipeline.process([frames[int(k)] for k in idx], source=f"{video} frames {start}-{end - 1}")
+            track = pipeline.process(frames, source=f"{video} frames {start}-{end - 1}")
         except NoFaceError:
             skipped.append({"start_frame": start, "end_frame": end - 1, "reason": "no face found"})
             continue
@@ -99,8 +116,10 @@ def _predict_windows(video: Path, frames: list[np.ndarray], fps: float, n: int, 
                 for j, (k, t) in enumerate(zip(idx, times))
             ],
         })
-        drawn.append({"crops": track.crops, "attention": att, "frame_indices": [int(k) for k in idx],
-                      "times": times, "probs": probs, "label": f"{start / fps:.1f}-{end / fps:.1f} s"})
+        if draw_next:
+            drawn.append({"crops": track.crops, "attention": att, "frame_indices": [int(k) for k in idx],
+                          "times": times, "probs": probs, "label": f"{start / fps:.1f}-{end / fps:.1f} s"})
+            draw_next = False
     return windows, skipped, drawn
 
 
@@ -123,14 +142,14 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
     classes = list(ckpt["classes"])
     n = n or cfg.n
     video = Path(video)
-    frames = read_frames(video)
+    n_frames = frame_count(video)
     fps = video_fps(video)
     pipeline = pipeline or FacePipeline(size=CROP_SIZE, margin=MARGIN)
-    windows, skipped, drawn = _predict_windows(video, frames, fps, n, window_s, pipeline, score, classes)
+    windows, skipped, drawn = _predict_windows(video, n_frames, fps, n, window_s, pipeline, score, classes)
     if not windows:
         raise NoFaceError(f"{video}: no face found in any sampled frame ({len(skipped)} window(s) tried)")
 
-    mean = np.mean([w["probs"] for w in drawn], axis=0)
+    mean = np.mean([list(w["probabilities"].values()) for w in windows], axis=0)
     mean /= mean.sum()
     top = int(mean.argmax())
     result = {
@@ -140,8 +159,8 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
         "classes": classes,
         "n": n,
         "fps": fps,
-        "n_frames": len(frames),
-        "duration_s": round(len(frames) / fps, 3),
+        "n_frames": n_frames,
+        "duration_s": round(n_frames / fps, 3),
         "window_s": window_s,
         "probabilities": {c: float(p) for c, p in zip(classes, mean)},
         "top_class": classes[top],

@@ -121,6 +121,13 @@ def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **ov
     """A validated :class:`Config` for a named model, a preset and field overrides.
 
     String values in ``overrides`` (as given on a command line) are parsed to the field type.
+    An ``arch`` other than the named model's is refused rather than renamed: the run's model
+    name is what its record and checkpoint are known by (``predict --model``, the tables'
+    rows), so it must name the architecture that was trained, and a name derived from a
+    changed ``arch`` would match no registered row (``ecnn-fsa`` with ``arch=cnn-lstm`` keeps
+    its enhanced branch: it is no ``cnn-lstm`` either). Other fields are the knobs of the named
+    architecture (``s``, widths, FC layers, as a notebook's ``-p s 0.2``) and may be varied; the
+    record keeps the full configuration.
     """
     if preset not in PRESETS:
         raise ConfigError(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
@@ -138,4 +145,7 @@ def make_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", **ov
             raise ConfigError(f"{k}={v!r}: {e}") from None
     cfg = cfg.override(**parsed)
     arch_class(cfg.model)  # an unknown arch first: the model's other checks read it
+    if cfg.model.arch != mcfg.arch:
+        raise ConfigError(f"arch={cfg.model.arch!r}: model {mcfg.name!r} is an {mcfg.arch} model; choose another "
+                          "architecture by its name (--model, see `fsa models`), so that the run is named after it")
     return cfg.validate()
