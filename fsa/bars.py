@@ -3,11 +3,10 @@
 A bar is the recorded mean accuracy of a page's group — its folds on CK+, its seeds on AFEW —
 minus :data:`SE_MULTIPLE` standard errors of that mean (sample standard deviation over the
 replicates / √n), with the group it came from. The notebooks' hidden checks
-(:func:`fsa.report.checks.check_records`) hold every other group of the same configuration
-(another seed, or the same configuration trained again: a rebuild) to it, so a regression shows
-whatever one trajectory did; the group the bar came from clears it by construction and is held
-to the independent checks only (every fold above the majority rate, every model above its
-classical floors).
+(:func:`fsa.report.checks.check_records`) hold every other group of the same configuration to
+it: another seed's, or the same group trained again with other numbers (a rebuild). The group
+the bar came from clears it by construction and is held to the independent checks only (every
+fold or seed above the majority class of its test clips, the proposed model above its floors).
 
 A bar belongs to the profile it was recorded under (:func:`profile_hash`: the configuration
 without its seed, fold, registry name and execution fields). When a preset changes, the new
