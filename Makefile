@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DATA ?= data
 JOBS ?= 2
 
-.PHONY: all venv book test test-fast lint mutants browser data clean-data
+.PHONY: all venv book bars test test-fast lint mutants browser data clean-data
 
 all: test
 
@@ -42,6 +42,12 @@ lint:
 # tree must make the fast tests fail; prints the test that kills each one.
 mutants: venv
 	$(PY) tools/mutants.py
+
+# The notebooks' accuracy bars (fsa/bars.json), derived from the groups the book reads from the results
+# store: run after `make book` when a preset changed, and commit with the store. Not a step of the book:
+# a rebuild that wrote its own bars would accept whatever it produced.
+bars: venv
+	$(PY) -m fsa.bars --write
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \

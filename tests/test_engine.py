@@ -67,41 +67,48 @@ def assert_same_weights(a, b):
 #: Trained from scratch on the 35 training clips of the smoke CK+ set, the 12 epochs of the smoke
 #: preset do not lift ECNN-FSA off chance. Without BatchNorm (the paper's plain VGG-16) nothing
 #: learns for ~150 epochs; with it (the smoke and cpu presets) what learns here is dropout 0,
-#: momentum 0.95, lr 0.003, batches of 8, 250 epochs, at 32 px and width 1/16.
+#: momentum 0.95, lr 0.003 (constant: the step comes after the run), batches of 8, at 32 px and
+#: width 1/16.
 #:
-#: Calibration on fold 0 (14 test clips, chance 1/7 = 0.143), seed 0, BatchNorm on: mean test
-#: accuracy over the last 50 epochs 0.571, validation-selected epoch 141 with test 0.500 (val
-#: 0.714), last train accuracy 0.457. Without BatchNorm the same run gave 0.50 / 0.29, and seeds
-#: 1-3 gave 0.36 / 0.31 / 0.14 (seed 3 never left the plateau). Selection on 7 validation clips
-#: is noisy, which is why the learning bar is the 50-epoch mean (the per-epoch test scores are
-#: diagnostics, never used for selection). A run is bit-reproducible on the CPU, so the test pins
-#: seed 0 and asks for a 50-epoch mean of at least 0.35 (2.5x chance) and a selected model above
-#: chance (at least 3 of 14 clips).
-LEARNING = dict(image_size=32, width=0.0625, dropout=0.0, momentum=0.95, lr=0.003, batch_size=8, epochs=250,
-                step_size=400, seed=0)
-LEARNING_BAR = 0.35
+#: One trajectory is not a bar: on fold 0 (14 test clips, chance 1/7 = 0.143), one thread, the mean
+#: test accuracy over the last 50 epochs of 250 was 0.571 for seed 0 where the test was first
+#: calibrated and 0.594 on the development machine (AMD EPYC, 2 cores), where seeds 1 and 2 gave
+#: 0.553 and 0.320. The bar is therefore on the mean of two seeds, 0 and 1, trained 200 epochs each
+#: (1.6x the CPU of the former single 250-epoch run; with a constant lr a shorter run is the start
+#: of a longer one). Measured there at epoch 200, seeds 0, 1, 2: 0.514, 0.529, 0.396. The bar is the
+#: observed two-seed mean, 0.521, minus two standard deviations of a two-seed mean (the three
+#: seeds' sample standard deviation 0.073 / sqrt 2 = 0.052): 0.418, taken as 0.40, 2.8x chance.
+#: The validation-selected models (7 validation clips: a noisy selection, hence the 50-epoch mean
+#: as the bar; the per-epoch test scores are diagnostics, never used for selection) score 0.571
+#: and 0.500 (seed 2: 0.429); their mean must be above chance (at least 3 of 14 clips).
+LEARNING = dict(image_size=32, width=0.0625, dropout=0.0, momentum=0.95, lr=0.003, batch_size=8, epochs=200,
+                step_size=400)
+LEARNING_SEEDS = (0, 1)
+LEARNING_BAR = 0.40
 SELECTED_BAR = 3 / 14
 
 
 @pytest.mark.slow
 def test_smoke_training_learns_well_above_chance(ck, tmp_path):
-    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), **LEARNING)
-    run = train(cfg, "smoke", results_root=tmp_path, track_test=True, progress=False)
-    chance = 1 / len(run.metrics["classes"])
-    late = float(np.mean(run.record["test_per_epoch"]["accuracy"][-50:]))
-    print(f"smoke ecnn-fsa fold 0 (chance {chance:.3f}): test accuracy, mean of the last 50 epochs {late:.3f}; "
-          f"selected epoch {run.selected_epoch}: test {run.metrics['accuracy']:.3f}, "
-          f"val {run.val_metrics['accuracy']:.3f}; last train accuracy {run.history[-1]['train_accuracy']:.3f}")
-    assert late >= LEARNING_BAR > 2.4 * chance
-    assert run.metrics["accuracy"] >= SELECTED_BAR - 1e-9 > chance
-    assert run.history[-1]["train_accuracy"] > 2 * chance
-    rec = json.loads(run.result_path.read_text())
-    assert rec["metrics"]["accuracy"] == run.metrics["accuracy"]
+    runs = [train(make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), seed=seed, **LEARNING), "smoke",
+                  results_root=tmp_path, track_test=True, progress=False) for seed in LEARNING_SEEDS]
+    chance = 1 / len(runs[0].metrics["classes"])
+    late = [float(np.mean(run.record["test_per_epoch"]["accuracy"][-50:])) for run in runs]
+    selected = [run.metrics["accuracy"] for run in runs]
+    for seed, run, mean50 in zip(LEARNING_SEEDS, runs, late):
+        print(f"smoke ecnn-fsa fold 0 seed {seed} (chance {chance:.3f}): test accuracy, mean of the last 50 epochs "
+              f"{mean50:.3f}; selected epoch {run.selected_epoch}: test {run.metrics['accuracy']:.3f}, "
+              f"val {run.val_metrics['accuracy']:.3f}; last train accuracy {run.history[-1]['train_accuracy']:.3f}")
+    assert np.mean(late) >= LEARNING_BAR > 2.4 * chance
+    assert np.mean(selected) >= SELECTED_BAR - 1e-9 > chance
+    assert all(run.history[-1]["train_accuracy"] > 2 * chance for run in runs)
+    rec = json.loads(runs[0].result_path.read_text())
+    assert rec["metrics"]["accuracy"] == runs[0].metrics["accuracy"]
 
 
-#: The control below stops here: by epoch 150 the real run's 50-epoch mean is already well over the bar
-#: (0.46 over epochs 101-150 where it was measured), so a shorter control would prove nothing and a
-#: longer one costs time.
+#: The control below stops here: by epoch 150 the real runs' 50-epoch means are already over the bar
+#: (0.450 and 0.474 over epochs 101-150 for seeds 0 and 1 where they were measured), so a shorter
+#: control would prove nothing and a longer one costs time.
 CONTROL_EPOCHS = 150
 
 
@@ -110,7 +117,8 @@ def test_shuffled_label_control_stays_near_chance(ck, tmp_path):
     """The learning test with the training labels permuted (test labels untouched): the bar must be out
     of reach without the labels. Measured: 0.11 over the last 50 of 150 epochs (chance 0.143), while
     the training accuracy climbs (the 35 clips are memorised)."""
-    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), **{**LEARNING, "epochs": CONTROL_EPOCHS})
+    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), seed=LEARNING_SEEDS[0],
+                      **{**LEARNING, "epochs": CONTROL_EPOCHS})
     splits = build_datasets(cfg)
     train_clips = splits.train.clips
     permuted = np.random.default_rng(0).permutation([c.label for c in train_clips])

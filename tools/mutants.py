@@ -6,13 +6,13 @@ axis, labels shuffled, frames reversed, a head that ignores its input, test subj
 training folds. For each mutant the script applies the edit to a copy of the working tree (the files
 ``git ls-files`` lists: tracked ones and untracked ones that are not ignored) in a temporary folder,
 never to the tree itself, and runs ``pytest -m "not slow" -x`` there on the test files of the
-mutated behaviour (``--full``: the whole fast loop). A mutant is killed when pytest fails; the
-report names the first failing test and the seconds each run took. The unmutated copy runs first
-(``baseline``): it must pass, or a kill would mean nothing.
+mutated behaviour (``--full``: the whole fast loop; ``--tests``: the files given). A mutant is
+killed when pytest fails; the report names the first failing test and the seconds each run took.
+The unmutated copy runs first (``baseline``): it must pass, or a kill would mean nothing.
 
 Usage::
 
-    python tools/mutants.py [--full] [--every] [NAME ...]      # all mutants, or the named ones
+    python tools/mutants.py [NAME ...] [--full | --tests FILE ...] [--every]   # all mutants, or the named ones
 
 Exit status 0 when every mutant is killed; 1 when one survives, no longer applies (its text is
 not found exactly once: update it with the code) or the baseline fails. Standard library and git only.
@@ -100,7 +100,10 @@ def run_tests(tree: Path, tests: tuple[str, ...], every: bool = False) -> tuple[
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python tools/mutants.py", description=__doc__.split("\n")[0])
     ap.add_argument("names", nargs="*", help=f"mutants to run (default: all: {', '.join(m.name for m in MUTANTS)})")
-    ap.add_argument("--full", action="store_true", help='run the whole fast loop (pytest -m "not slow") per mutant')
+    scope = ap.add_mutually_exclusive_group()
+    scope.add_argument("--full", action="store_true", help='run the whole fast loop (pytest -m "not slow") per mutant')
+    scope.add_argument("--tests", nargs="+", default=(), metavar="FILE",
+                       help="run these test files against every mutant instead of the mutant's own")
     ap.add_argument("--every", action="store_true", help="run past the first failure and list every failing test")
     args = ap.parse_args(argv)
     known = {m.name: m for m in MUTANTS}
@@ -108,13 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown mutant(s) {', '.join(unknown)}; known: {', '.join(known)}")
     mutants = [known[n] for n in args.names] if args.names else list(MUTANTS)
+    tests = {m.name: () if args.full else tuple(args.tests) or m.tests for m in mutants}
 
     t_start = time.perf_counter()
     bad = 0
     with tempfile.TemporaryDirectory(prefix="fsa-mutants-") as tmp:
         tree = Path(tmp)
         copy_tree(tree)
-        baseline = () if args.full else tuple(sorted({t for m in mutants for t in m.tests}))
+        baseline = () if args.full else tuple(sorted({t for m in mutants for t in tests[m.name]}))
         ok, first, seconds = run_tests(tree, baseline)
         print(f"{'baseline':<20} {'passes' if ok else 'FAILS':<9} {first:<88} {seconds:5.0f} s", flush=True)
         if not ok:
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             target.write_text(original.replace(m.old, m.new))
             try:
-                passed, first, seconds = run_tests(tree, () if args.full else m.tests, args.every)
+                passed, first, seconds = run_tests(tree, tests[m.name], args.every)
             finally:
                 target.write_text(original)
             bad += passed

@@ -29,7 +29,7 @@ embedded synthetic set, its smoke version and a real CK+ / AFEW preparation neve
 from __future__ import annotations
 
 from .attention import attention_examples, attention_vs_intensity
-from .checks import CPU_CKPLUS_BAR, check_above_floor, check_metrics, check_records
+from .checks import MEASURED_PRESET, check_above_floor, check_above_majority, check_bar, check_metrics, check_records
 from .confidence import accuracy_interval, intervals, per_clip_rows, replicate_rows, score_mean
 from .datasets import (
     DATA_ROOT_ENV,
@@ -71,12 +71,12 @@ from .tracing import TABLE1_MODULES, model_summary, table1
 from .verdicts import claims, verdict
 
 __all__ = [
-    "AFEW_SEEDS", "CPU_CKPLUS_BAR", "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND",
-    "KEY_ROWS", "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
-    "all_records", "architecture", "attention_examples", "attention_vs_intensity", "check_above_floor",
-    "check_metrics", "check_records", "claims", "comparison", "confusion_pct", "data_source", "dataset_summary",
-    "embedded_dataset", "embedded_root", "experiment_name", "extra_label", "floor_rows", "fold_runs", "fold_table",
-    "intervals", "measured", "model_summary", "one_line_errors", "paper_confusion", "paper_row_label", "per_clip_rows",
-    "profile_of", "profile_text", "replicate_rows", "resolve_preset", "score_mean", "seed_text",
-    "table1", "table_models", "to_html", "verdict",
+    "AFEW_SEEDS", "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS",
+    "MEASURED_PRESET", "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page",
+    "accuracy_interval", "all_records", "architecture", "attention_examples", "attention_vs_intensity",
+    "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims", "comparison",
+    "confusion_pct", "data_source", "dataset_summary", "embedded_dataset", "embedded_root", "experiment_name",
+    "extra_label", "floor_rows", "fold_runs", "fold_table", "intervals", "measured", "model_summary", "one_line_errors",
+    "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of", "profile_text", "replicate_rows",
+    "resolve_preset", "score_mean", "seed_text", "table1", "table_models", "to_html", "verdict",
 ]

@@ -177,15 +177,21 @@ class Page:
         """
         from .. import engine
 
-        exp = experiment_name(cfg)
-        key, values = (("fold", list(range(cfg.folds))) if cfg.dataset == "ckplus"
-                       else ("seed", [cfg.seed + i for i in range(AFEW_SEEDS)]))
         retrain = self.retrain if retrain is None else retrain
-        found = None if retrain else store.find_run(exp, f"{key}s-{engine.group_hash(cfg, key, values)}")
+        found = None if retrain else self.stored(cfg)
         if found is not None:
             return found
         self.pretrain(cfg)
-        return engine.run_group(cfg, exp, key, values, track_test=track_test, progress=False).summary
+        key, values = replicates(cfg)
+        return engine.run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=False).summary
+
+    def stored(self, cfg: Config) -> dict | None:
+        """The group summary of ``cfg`` as :meth:`run` would return it from the results store, or
+        ``None`` when that group was never recorded (nothing is trained)."""
+        from .. import engine
+
+        key, values = replicates(cfg)
+        return store.find_run(experiment_name(cfg), f"{key}s-{engine.group_hash(cfg, key, values)}")
 
     def run_all(self, configs: Sequence[Config], retrain: bool | None = None) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]
@@ -294,6 +300,14 @@ def check_rows(rows: str) -> str:
     if rows not in ROWS:
         raise ConfigError(f"rows={rows!r}: expected {' or '.join(map(repr, ROWS))}")
     return rows
+
+
+def replicates(cfg: Config) -> tuple[str, list[int]]:
+    """The runs of a configuration's group: every fold on CK+, :data:`AFEW_SEEDS` seeds from its
+    own on AFEW (one Train / Val split)."""
+    if cfg.dataset == "ckplus":
+        return "fold", list(range(cfg.folds))
+    return "seed", [cfg.seed + i for i in range(AFEW_SEEDS)]
 
 
 def table_models(table: int | str, rows: str = "key") -> list[str]:

@@ -1,0 +1,146 @@
+"""Accuracy bars derived from recorded runs, never typed: one per (table page, model, preset).
+
+A bar is the recorded mean accuracy of a page's group — its folds on CK+, its seeds on AFEW —
+minus :data:`SE_MULTIPLE` standard errors of that mean (sample standard deviation over the
+replicates / √n), with the group it came from. The notebooks' hidden checks
+(:func:`fsa.report.checks.check_records`) hold every other group of the same configuration to
+it: another seed's, or the same group trained again with other numbers (a rebuild). The group
+the bar came from clears it by construction and is held to the independent checks only (every
+fold or seed above the majority class of its test clips, the proposed model above its floors).
+
+A bar belongs to the profile it was recorded under (:func:`profile_hash`: the configuration
+without its seed, fold, registry name and execution fields). When a preset changes, the new
+runs are not held to the old profile's bars; ``make book`` records them, then ``make bars``
+(``python -m fsa.bars --write``) derives the bars again from them. The bars are not written by
+the book itself: a rebuild that wrote its own bars would accept whatever it produced.
+
+``fsa/bars.json`` is the committed file; ``python -m fsa.bars`` prints what the store gives
+beside it, ``--write`` replaces it (all pages' groups must be recorded, or nothing is written).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from . import results as store
+from .config import Config, ConfigError
+from .hashing import stable_hash
+from .paper import paper_table
+from .report.page import KEY_ROWS, Page
+
+#: The committed bars.
+BARS_FILE = Path(__file__).with_name("bars.json")
+#: How many standard errors of the recorded mean a bar lies below it.
+SE_MULTIPLE = 2.0
+#: The deep-model groups each table page shows and checks: the key rows of the results tables
+#: (:data:`fsa.report.page.KEY_ROWS`) and the proposed model of the confusion-matrix pages.
+PAGE_MODELS: dict[str, tuple[str, ...]] = dict(sorted({**KEY_ROWS, "5": ("ecnn-fsa",), "10": ("ecnn-fsa",)}.items(),
+                                                       key=lambda item: int(item[0])))
+#: What a group's configuration may differ in and still be held to a bar: the replicate it ran
+#: (fold, seed), the model's registry name (a label) and where and how it ran.
+NOT_PROFILE = ("seed", "fold", *Config.EXECUTION_FIELDS)
+
+
+def profile_hash(config: dict) -> str:
+    """Hash of a run's or group's configuration (a ``Config.to_dict()``) without :data:`NOT_PROFILE`
+    and the registry name: equal for every seed and every rebuild of one configuration."""
+    d = {k: v for k, v in config.items() if k not in NOT_PROFILE}
+    d["model"] = {k: v for k, v in config["model"].items() if k != "name"}
+    return stable_hash(d)
+
+
+def group_name(summary: dict) -> str:
+    """``folds-<hash>`` | ``seeds-<hash>``: a group summary's name in the results store."""
+    return f"{summary['kind']}-{summary[summary['kind'] + '_hash']}"
+
+
+def bar_of(summary: dict, table: str, model: str, preset: str) -> dict:
+    """The bar of one recorded group summary: its mean accuracy over its folds or seeds minus
+    :data:`SE_MULTIPLE` standard errors (sample standard deviation / √n)."""
+    acc = [float(a) for a in summary["metrics"]["accuracy"]["per_fold"]]
+    if len(acc) < 2:
+        raise ConfigError(f"{group_name(summary)} ({summary['experiment']}): {len(acc)} replicate(s); "
+                          "a standard error needs two or more")
+    n = len(acc)
+    mean = sum(acc) / n
+    se = math.sqrt(sum((a - mean) ** 2 for a in acc) / (n - 1) / n)
+    return {"table": str(table), "model": model, "preset": preset, "experiment": summary["experiment"],
+            "group": group_name(summary), "profile": profile_hash(summary["config"]),
+            "over": summary["kind"], "accuracies": acc, "mean": round(mean, 6), "se": round(se, 6),
+            "bar": round(mean - SE_MULTIPLE * se, 6)}
+
+
+def derive(preset: str = "cpu", tables: Mapping[str, Sequence[str]] = PAGE_MODELS,
+           data: Mapping[str, str | os.PathLike] | None = None) -> tuple[list[dict], list[str]]:
+    """The bars of every page in ``tables`` under ``preset``, from the groups the page would read
+    from the results store (:meth:`fsa.report.Page.stored`, seed 0, the embedded data unless
+    ``data`` maps a dataset to its prepared root); returns the bars and, for every group not in
+    the store, a line naming it."""
+    bars, missing = [], []
+    for table, models in tables.items():
+        page = Page(table, preset=preset, data=(data or {}).get(paper_table(table)["dataset"]))
+        for model in models:
+            summary = page.stored(page.config(model))
+            if summary is None:
+                missing.append(f"Table {table} {model} ({preset}): no recorded group in "
+                               f"{store.experiment_dir(page.experiment)}; run its notebook (make book) first")
+            else:
+                bars.append(bar_of(summary, table, model, preset))
+    return bars, missing
+
+
+def load_bars(path: str | os.PathLike | None = None) -> list[dict]:
+    """The bars of a bars file (:data:`BARS_FILE` by default); none when the file does not exist."""
+    path = Path(path) if path is not None else BARS_FILE
+    if not path.is_file():
+        return []
+    try:
+        return json.loads(path.read_text())["bars"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path}: not a bars file ({e}); write it again with python -m fsa.bars --write") from None
+
+
+def write_bars(bars: Sequence[dict], path: str | os.PathLike | None = None) -> Path:
+    """Write ``bars`` atomically to ``path`` (:data:`BARS_FILE` by default)."""
+    about = (f"Written by `python -m fsa.bars --write` (make bars) from the results store: per page, model and "
+             f"preset, the recorded mean accuracy of the group minus {SE_MULTIPLE:g} standard errors over its "
+             "folds or seeds. Do not edit: derive it again.")
+    return store.write_json(Path(path) if path is not None else BARS_FILE,
+                            {"about": about, "se_multiple": SE_MULTIPLE, "bars": list(bars)})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m fsa.bars", description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="cpu", help="the preset whose groups give the bars (default cpu)")
+    ap.add_argument("--write", action="store_true", help=f"replace {BARS_FILE.name} with the bars the store gives")
+    args = ap.parse_args(argv)
+    try:
+        bars, missing = derive(args.preset)
+        committed = {(b["table"], b["model"], b["preset"]): b for b in load_bars()}
+    except ConfigError as e:
+        print(f"python -m fsa.bars: error: {e}", file=sys.stderr)
+        return 1
+    for b in bars:
+        was = committed.get((b["table"], b["model"], b["preset"]))
+        state = "new" if was is None else "unchanged" if was == b else f"was {was['bar']:.4f} from {was['group']}"
+        print(f"Table {b['table']:>2} {b['model']:<24} {b['preset']}: bar {b['bar']:.4f} = {b['mean']:.4f} - "
+              f"{SE_MULTIPLE:g} x {b['se']:.4f} over {len(b['accuracies'])} {b['over']} of {b['group']} ({state})")
+    for line in missing:
+        print(line, file=sys.stderr)
+    if not args.write:
+        return 0
+    if missing:
+        print(f"python -m fsa.bars: {len(missing)} group(s) not recorded; {BARS_FILE} left as it was", file=sys.stderr)
+        return 1
+    others = [b for key, b in committed.items() if key[2] != args.preset]
+    print(f"wrote {write_bars([*others, *bars])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
