@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -240,8 +241,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"n={args.n}: a clip needs at least one frame")
-    if not args.window > 0:
-        raise ConfigError(f"window={args.window}: expected > 0 seconds")
+    if not 0 < args.window < math.inf:
+        raise ConfigError(f"window={args.window}: expected a finite number of seconds > 0")
     if args.device is not None:
         Config(device=args.device).validate()
     if not Path(args.video).exists():

@@ -174,7 +174,10 @@ def resolve_device(spec: str, dist: DistInfo = DistInfo()) -> torch.device:
     if spec.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(f"device={spec!r}: CUDA is not available on this machine")
-        return torch.device("cuda", dist.local_rank) if dist.active else torch.device(spec)
+        device = torch.device("cuda", dist.local_rank) if dist.active else torch.device(spec)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device={spec!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return device
     return torch.device("cpu")
 
 

@@ -19,6 +19,7 @@ windows, not with the video's length in frames.
 """
 from __future__ import annotations
 
+import math
 import os
 from functools import partial
 from itertools import islice
@@ -134,8 +135,8 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
     """
     if n is not None and n < 1:
         raise ConfigError(f"n={n!r}: a clip needs at least one frame")
-    if not window_s > 0:
-        raise ConfigError(f"window={window_s!r}: the window length must be > 0 seconds")
+    if not 0 < window_s < math.inf:
+        raise ConfigError(f"window={window_s!r}: the window length must be a finite number of seconds > 0")
     dev = resolve_device(device)
     model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
     score = partial(window_scores, model, cfg.image_size, dev, set_memory_format(model, dev, train=False))

@@ -175,9 +175,23 @@ def test_clear_errors_and_nonzero_exit(clip, checkpoint, tmp_path, capsys):
         ([str(tmp_path / "missing.avi"), "--checkpoint", str(checkpoint)], 2, "missing.avi: video file not found"),
         ([str(clip), "--checkpoint", str(checkpoint), "--n", "0"], 2, "n=0"),
         ([str(clip), "--checkpoint", str(checkpoint), "--window", "0"], 2, "window=0.0"),
+        ([str(clip), "--checkpoint", str(checkpoint), "--window", "inf"], 2, "window=inf: expected a finite"),
+        ([str(clip), "--checkpoint", str(checkpoint), "--window", "nan"], 2, "window=nan"),
     ]
     for args, code_expected, message in cases:
         code, out, err = run_main(["predict", *args, "--out", str(tmp_path / "png"), "--device", "cpu"], capsys)
         assert code == code_expected and message in err, (args, code, err)
         assert out == "" and "Traceback" not in err
     assert not (tmp_path / "png").exists()
+
+
+def test_a_cuda_index_beyond_the_machines_devices_is_refused(monkeypatch):
+    """``cuda:7`` on a machine with one GPU: a clear error, not a failure when the model moves."""
+    from fsa.config import ConfigError
+    from fsa.engine import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    with pytest.raises(ConfigError, match=r"device='cuda:7': this machine has 1 CUDA device\(s\)"):
+        resolve_device("cuda:7")
