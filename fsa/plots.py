@@ -354,7 +354,7 @@ SWEEPS = {
 SERIES_DODGE, PAPER_DODGE = 7.0, 2.5
 
 
-def _swept(config: dict, field: str) -> float:
+def swept_value(config: dict, field: str) -> float:
     """The value of ``field`` in a run's config (a model field, else a run field)."""
     return config["model"][field] if field in config["model"] else config[field]
 
@@ -365,6 +365,23 @@ def _sweep_legend(ax, colours: dict) -> None:
         ax.plot([], [], "o", color=colour, label=name)
     ax.scatter([], [], marker="D", facecolor="none", edgecolor="k", label="paper")
     ax.scatter([], [], marker="o", color="k", label="reproduced, 95 % CI")
+
+
+def _sweep_archs(field: str, table: str) -> set[str]:
+    """The architectures a sweep draws: its own (:data:`SWEEPS`), else those of the table's rows."""
+    from .models.registry import REGISTRY
+
+    if field not in SWEEPS:
+        raise ValueError(f"field={field!r}: expected one of {', '.join(SWEEPS)}")
+    spec = SWEEPS[field]
+    return set(spec.archs or {REGISTRY[p["model"]].config.arch for p in paper_table(table)["rows"] if p.get("model")})
+
+
+def sweep_records(records: Sequence[dict], field: str, table: int | str) -> list[dict]:
+    """The records :func:`sweep_figure` draws as points, in the order of the swept field."""
+    archs = _sweep_archs(field, str(table))
+    ours = [r for r in records if r["config"].get("model", {}).get("arch") in archs]
+    return sorted(ours, key=lambda r: swept_value(r["config"], field))
 
 
 def sweep_figure(records: Sequence[dict], field: str, table: int | str) -> Figure:
@@ -380,11 +397,9 @@ def sweep_figure(records: Sequence[dict], field: str, table: int | str) -> Figur
     from .models.registry import REGISTRY
     from .report import intervals
 
-    if field not in SWEEPS:
-        raise ValueError(f"field={field!r}: expected one of {', '.join(SWEEPS)}")
+    archs = _sweep_archs(field, str(table))
     spec, table = SWEEPS[field], str(table)
-    archs = spec.archs or {REGISTRY[p["model"]].config.arch for p in paper_table(table)["rows"] if p.get("model")}
-    ours = [r for r in records if r["config"].get("model", {}).get("arch") in archs]
+    ours = sweep_records(records, field, table)
     paper = [(Config(model=REGISTRY[p["model"]].config).to_dict(), p["accuracy"]) for p in paper_table(table)["rows"]
              if p.get("model") and p.get("accuracy") is not None and REGISTRY[p["model"]].config.arch in archs]
     recorded = {spec.series(r["config"]["model"], table) for r in ours}
@@ -403,11 +418,11 @@ def sweep_figure(records: Sequence[dict], field: str, table: int | str) -> Figur
     extent = []  # data limits by hand: autoscaling skips artists drawn with an offset transform
     for c, acc in paper:
         name = spec.series(c["model"], table)
-        ax.scatter(_swept(c, field), acc, marker="D", facecolor="none", edgecolor=colours[name], zorder=3,
+        ax.scatter(swept_value(c, field), acc, marker="D", facecolor="none", edgecolor=colours[name], zorder=3,
                    transform=shifted(name, -PAPER_DODGE))
-        extent.append((_swept(c, field), acc))
-    for r in sorted(ours, key=lambda r: _swept(r["config"], field)):
-        c, name, x = ci[id(r)], spec.series(r["config"]["model"], table), _swept(r["config"], field)
+        extent.append((swept_value(c, field), acc))
+    for r in sorted(ours, key=lambda r: swept_value(r["config"], field)):
+        c, name, x = ci[id(r)], spec.series(r["config"]["model"], table), swept_value(r["config"], field)
         ax.errorbar(x, 100 * c["mean"], capsize=4, fmt="o", zorder=3, color=colours[name],
                     yerr=[[100 * (c["mean"] - c["low"])], [100 * (c["high"] - c["mean"])]],
                     transform=shifted(name, PAPER_DODGE))

@@ -126,3 +126,12 @@ def test_next_book_build_shows_the_new_row(flow, monkeypatch):
     committed = report.comparison(6)
     assert sorted(r["run"] for r in measured if r["profile"] != "smoke") == sorted(
         committed.loc[committed["status"] == "measured", "run"])
+
+
+def test_next_book_build_draws_the_new_run_on_the_s_curve(flow):
+    """The Table 6 page's s curve is drawn when the book is built: the run recorded by papermill is
+    one of its points (the caption lists them), beside the committed ECNN-FSA runs."""
+    html = flow["html"].read_text(encoding="utf-8")
+    assert 'alt="Table 6: accuracy against s"' in html and "_images/sweep-6-s.png" in html
+    assert "s = 0.2 (ecnn-fsa-2048-fc1-s0.1, smoke)" in html, "the new run is not a point of the s curve"
+    assert "s = 0.1 (ecnn-fsa, cpu)" in html or "s = 0.1 (ecnn-fsa-2048-fc1-s0.1, cpu)" in html

@@ -9,6 +9,10 @@ store at build time, so they can never go stale.
     (``papermill notebooks/table6.ipynb -p s 0.2``) shows up without touching the page.
     A file of the store that cannot be read (:func:`fsa.results.read_record`) is left out of
     the table and named in a warning box above it and in the build log.
+``{fsa-sweep} N FIELD``
+    Table N's accuracy against ``s`` or ``n`` (:func:`fsa.plots.sweep_figure`), drawn from the
+    store at build time like ``{fsa-table}``, so a run recorded since the notebook was executed
+    is a point on the curve; the caption lists every point.
 """
 from __future__ import annotations
 
@@ -41,9 +45,7 @@ class TableDirective(SphinxDirective):
         from fsa.results import results_root, skipped_records
 
         table = self.arguments[0]
-        if not hasattr(self.env, "fsa_table_docs"):
-            self.env.fsa_table_docs = set()
-        self.env.fsa_table_docs.add(self.env.docname)
+        _read_on_every_build(self.env)
         with skipped_records() as skipped:
             df = report.comparison(table)
         skipped = list(dict.fromkeys(skipped))
@@ -64,6 +66,37 @@ class TableDirective(SphinxDirective):
         return [*warnings, note, nodes.raw("", report.to_html(df), format="html")]
 
 
+class SweepDirective(SphinxDirective):
+    required_arguments = 2
+
+    def run(self):
+        from fsa import plots, report
+        from fsa.paper import paper_table
+        from fsa.results import skipped_records
+
+        table, field = self.arguments
+        _read_on_every_build(self.env)
+        dataset = paper_table(table)["dataset"]
+        with skipped_records():
+            records = report.all_records(dataset, report.GROUP_KIND[dataset])
+        name = f"sweep-{table}-{field}.png"
+        plots.save_figure(plots.sweep_figure(records, field, table), Path(self.env.srcdir) / "_generated" / name)
+        sweep = plots.sweep_records(records, field, table)
+        ci = report.intervals(sweep)
+        points = "; ".join(f"{field} = {plots.swept_value(r['config'], field):g} ({r['model']}, "
+                           f"{report.profile_of(r['config'])}): {100 * ci[id(r)]['mean']:.1f} %" for r in sweep)
+        image = nodes.image(uri=f"/_generated/{name}", alt=f"Table {table}: accuracy against {field}")
+        caption = (f"Accuracy against {field}, drawn from the results store when the book was built. "
+                   f"{plots.figure_caption(sweep).strip()} Reproduced points: {points or 'none yet'}.")
+        return [nodes.figure("", image, nodes.caption(text=caption))]
+
+
+def _read_on_every_build(env) -> None:
+    if not hasattr(env, "fsa_table_docs"):
+        env.fsa_table_docs = set()
+    env.fsa_table_docs.add(env.docname)
+
+
 def _always_reread(app, env, added, changed, removed):
     return sorted(getattr(env, "fsa_table_docs", set()) - set(removed))
 
@@ -79,6 +112,7 @@ def _merge(app, env, docnames, other):
 def setup(app):
     app.add_directive("fsa-architecture", ArchitectureDirective)
     app.add_directive("fsa-table", TableDirective)
+    app.add_directive("fsa-sweep", SweepDirective)
     app.connect("env-get-outdated", _always_reread)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
