@@ -410,9 +410,8 @@ def _check_record_data(cfg: Config, experiment: str, results_root: str | os.Path
     """Refuse to replace the record of this configuration when it was made on other data, unless ``force``."""
     old = store.find_run(experiment, cfg.hash(), results_root)
     if old is not None and old.get("data_index_hash") != data_hash and not force:
-        path = store.experiment_dir(experiment, results_root) / f"{cfg.hash()}.json"
-        raise RunConflict(f"{path}: records this configuration on data {old.get('data_index_hash')}, this run's "
-                          f"data is {data_hash}; kept: choose another experiment, or --force (force=True) to "
+        raise RunConflict(f"{old['result_path']}: records this configuration on data {old.get('data_index_hash')}, "
+                          f"this run's data is {data_hash}; kept: choose another experiment, or --force (force=True) to "
                           "replace it")
 
 

@@ -44,9 +44,15 @@ def pooled_verdict(pairs: Sequence[tuple[dict, dict]], alpha: float = 0.05) -> d
         if set(ra) != set(rb):
             raise ConfigError(f"cannot pair {sorted(ra)} with {sorted(rb)}: the two records ran different seeds")
         suffix = f"#{i}" if len(pairs) > 1 else ""
-        rows_a += [{**c, "clip_id": f"{c['clip_id']}@{k}{suffix}"} for k in sorted(ra) for c in ra[k]]
-        rows_b += [{**c, "clip_id": f"{c['clip_id']}@{k}{suffix}"} for k in sorted(rb) for c in rb[k]]
+        rows_a += _tagged(ra, suffix)
+        rows_b += _tagged(rb, suffix)
     return claim_verdict(rows_a, rows_b, alpha=alpha)
+
+
+def _tagged(rows: dict[str, list[dict]], suffix: str) -> list[dict]:
+    """Every replicate's rows, each clip id tagged with its replicate (and pair), so that the same
+    clip in two replicates is two paired observations."""
+    return [{**c, "clip_id": f"{c['clip_id']}@{k}{suffix}"} for k in sorted(rows) for c in rows[k]]
 
 
 #: The columns of a claims table; ``{level}`` is the confidence level.
