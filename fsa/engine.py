@@ -250,6 +250,34 @@ def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer
     return opt, sched
 
 
+def _rounded(t: torch.Tensor) -> list:
+    return [_rounded(v) for v in t] if t.dim() else round(float(t), 6)
+
+
+def _clip_rows(batch: dict, out, logits: torch.Tensor, classes: Sequence[str]) -> list[dict]:
+    """One row per clip of a batch: label, prediction, class probabilities, the model's frame
+    attention and, for models that classify each frame, the frames' class probabilities."""
+    probs = torch.softmax(logits, dim=1).cpu()
+    att = out.attention.float().cpu() if out.attention is not None else None
+    frame_probs = out.frame_probs.float().cpu() if out.frame_probs is not None else None
+    rows = []
+    for j, p in enumerate(probs):
+        row = {
+            "index": int(batch["index"][j]),
+            "video_id": batch["video_id"][j],
+            "clip_id": batch.get("clip_id", batch["video_id"])[j],
+            "label": classes[int(batch["label"][j])],
+            "pred": classes[int(p.argmax())],
+            "probs": _rounded(p),
+            "attention": _rounded(att[j]) if att is not None else None,
+            "frame_indices": [int(v) for v in batch["frame_indices"][j]],
+        }
+        if frame_probs is not None:
+            row["frame_probs"] = _rounded(frame_probs[j])
+        rows.append(row)
+    return rows
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, device: torch.device | str = "cpu",
              batch_size: int = 16, num_workers: int = 0, dist: DistInfo = DistInfo(),
@@ -257,7 +285,8 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
     """Score ``model`` on every clip of ``dataset`` (shared over ranks under DDP).
 
     Per clip: video and clip id, true and predicted class, class probabilities, the model's frame
-    attention (``None`` for models without one) and the source frame indices it saw.
+    attention (``None`` for models without one), the source frame indices it saw and, for models
+    that classify each frame (score fusion), the frames' class probabilities (``frame_probs``).
     """
     device = torch.device(device)
     net = unwrap(model).eval()
@@ -277,21 +306,8 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
         forward_s += time.perf_counter() - t0
         logits = out.logits.float()
         loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-        probs = torch.softmax(logits, dim=1).cpu()
-        att = out.attention.float().cpu() if out.attention is not None else None
         frames += x.shape[0] * x.shape[1]
-        for j in range(x.shape[0]):
-            p = probs[j]
-            rows.append({
-                "index": int(batch["index"][j]),
-                "video_id": batch["video_id"][j],
-                "clip_id": batch.get("clip_id", batch["video_id"])[j],
-                "label": classes[int(y[j])],
-                "pred": classes[int(p.argmax())],
-                "probs": [round(float(v), 6) for v in p],
-                "attention": [round(float(v), 6) for v in att[j]] if att is not None else None,
-                "frame_indices": [int(v) for v in batch["frame_indices"][j]],
-            })
+        rows += _clip_rows(batch, out, logits, classes)
     gathered = _gather((rows, loss_sum, frames, forward_s), dist)
     rows = sorted((r for part in gathered for r in part[0]), key=lambda r: r["index"])
     loss_sum = sum(part[1] for part in gathered)
