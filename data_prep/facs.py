@@ -11,17 +11,20 @@ landmarks and warping the image piecewise-affinely. This module is the table beh
   its roll.
 * :data:`EXPRESSIONS` — each of the eight class names (the seven CK+ emotions plus neutral) as AUs
   with intensities in [0, 1]. The prototypes follow the EMFACS / CK+ emotion criteria (Lucey et al.,
-  CVPR-W 2010, Table 2): e.g. happy = AU6+12, surprise = AU1+2+5B+26, contempt = unilateral R12A+R14.
+  CVPR-W 2010, Table 2): e.g. happy = AU6+12+25, surprise = AU1+2+5+26, contempt = unilateral R12A+R14.
 
 Interpretations made here (no landmark-level AU model is standard):
 
 * A landmark displacement is the visible, first-order geometric effect of the AU on the 68 points
-  (brows, lids, nose wings, lips, jaw line). Appearance changes that landmarks cannot carry
-  (wrinkles, furrows, bulges) are not modelled; a parted mouth is rendered as a dark cavity by the
-  generator, not here.
-* Magnitudes are chosen so that an apex is clearly visible and measurable by dlib's 68-point
-  predictor at CK+ resolution (IOD ~ 100 px): about 0.05–0.15 IOD for brows, lids and lip corners,
-  about 0.2 IOD for the jaw drop.
+  (brows, lids, nose wings, lips, jaw line). The appearance changes that landmarks cannot carry
+  (mouth interior and teeth, eye whites, wrinkles, furrows, bulges) are drawn by the generator
+  (:mod:`data_prep.synth.appearance`) from the same AU intensities, not here.
+* Magnitudes are chosen so that an apex is a strong, unambiguous prototype like a posed CK+ apex,
+  clearly visible and measurable by dlib's 68-point predictor at CK+ resolution (IOD ~ 100 px):
+  about 0.05–0.15 IOD for brows, lids and lip corners, about 0.1 IOD for parted lips and about
+  0.25 IOD for the jaw drop. Happy parts the lips fully (AU25) with a slight jaw drop, so that the
+  upper teeth show; surprise widens the eyes fully (AU5 at E rather than CK+'s "at most B"), so
+  that the white shows above the iris.
 * Intensities combine linearly: the displacement of an expression is the intensity-weighted sum of
   its AUs, and a video frame at expression intensity ``t`` uses ``t`` times that sum.
 * Unilateral AUs (prefix ``R``/``L``) move only the subject's right/left half; the subject's right
@@ -89,10 +92,10 @@ ACTION_UNITS: dict[str, ActionUnit] = dict([
          17: (0.0, -0.02), 37: (0.0, -0.015), 38: (0.0, -0.015)}),
     _au("5", "Upper lid raiser", "levator palpebrae superioris",
         "raises the upper eyelid, widening the eye opening",
-        {37: (0.0, 0.05), 38: (0.0, 0.05), 36: (0.0, 0.01), 39: (0.0, 0.01)}),
+        {37: (0.0, 0.08), 38: (0.0, 0.08), 36: (0.0, 0.015), 39: (0.0, 0.015)}),
     _au("6", "Cheek raiser", "orbicularis oculi, pars orbitalis",
         "lifts the cheeks, pushes the lower lids up and narrows the eye from below",
-        {40: (0.0, 0.03), 41: (0.0, 0.03), 17: (0.0, -0.02), 1: (0.0, 0.02), 2: (0.0, 0.02)}),
+        {40: (0.0, 0.05), 41: (0.0, 0.05), 17: (0.0, -0.02), 1: (0.0, 0.02), 2: (0.0, 0.02)}),
     _au("7", "Lid tightener", "orbicularis oculi, pars palpebralis",
         "tightens the lids, raising the lower lid and narrowing the eye",
         {40: (0.0, 0.035), 41: (0.0, 0.035), 37: (0.0, -0.015), 38: (0.0, -0.015)}),
@@ -134,25 +137,25 @@ ACTION_UNITS: dict[str, ActionUnit] = dict([
         {50: (0.0, -0.02), 51: (0.0, -0.02), 58: (0.0, 0.03), 57: (0.0, 0.03), 48: (-0.02, 0.0)}),
     _au("25", "Lips part", "depressor labii inferioris, or relaxation of mentalis / orbicularis oris",
         "parts the lips",
-        {66: (0.0, -0.05), 67: (0.0, -0.04), 62: (0.0, 0.015), 61: (0.0, 0.01), 57: (0.0, -0.04),
-         58: (0.0, -0.035), 59: (0.0, -0.02)}),
+        {66: (0.0, -0.07), 67: (0.0, -0.06), 62: (0.0, 0.03), 61: (0.0, 0.025), 57: (0.0, -0.05),
+         58: (0.0, -0.045), 59: (0.0, -0.025), 51: (0.0, 0.015), 50: (0.0, 0.012)}),
     _au("26", "Jaw drop", "masseter, temporalis and internal pterygoid relaxed",
         "lets the mandible drop, opening the mouth",
-        {8: (0.0, -0.22), 7: (0.0, -0.21), 6: (0.0, -0.17), 5: (0.0, -0.11), 4: (0.0, -0.05),
-         3: (0.0, -0.02), 57: (0.0, -0.20), 58: (0.0, -0.19), 59: (0.0, -0.13), 66: (0.0, -0.20),
-         67: (0.0, -0.18), 48: (-0.01, -0.06), 60: (-0.01, -0.06)}),
+        {8: (0.0, -0.27), 7: (0.0, -0.26), 6: (0.0, -0.21), 5: (0.0, -0.13), 4: (0.0, -0.06),
+         3: (0.0, -0.02), 57: (0.0, -0.25), 58: (0.0, -0.235), 59: (0.0, -0.16), 66: (0.0, -0.25),
+         67: (0.0, -0.22), 48: (-0.03, -0.07), 60: (-0.03, -0.07)}),
 ])
 
 #: Class name -> {AU code: intensity in [0, 1]}; "R"/"L" prefixes mark unilateral AUs.
 EXPRESSIONS: dict[str, dict[str, float]] = {
-    "anger": {"4": 1.0, "5": 0.5, "7": 1.0, "23": 1.0, "24": 0.5},
-    "contempt": {"R12": 0.6, "R14": 1.0},
-    "disgust": {"9": 1.0, "10": 0.8, "15": 0.4, "16": 0.4, "25": 0.3},
-    "fear": {"1": 1.0, "2": 0.6, "4": 0.6, "5": 1.0, "20": 1.0, "25": 0.6, "26": 0.4},
-    "happy": {"6": 1.0, "12": 1.0, "25": 0.4},
+    "anger": {"4": 1.0, "5": 0.5, "7": 1.0, "23": 1.0, "24": 1.0},
+    "contempt": {"R12": 0.45, "R14": 1.0},
+    "disgust": {"9": 1.0, "10": 1.0, "15": 0.4, "16": 0.4, "25": 0.5},
+    "fear": {"1": 1.0, "2": 0.8, "4": 0.6, "5": 1.0, "20": 1.0, "25": 0.8, "26": 0.4},
+    "happy": {"6": 1.0, "12": 1.0, "25": 1.0, "26": 0.2},
     "neutral": {},
-    "sadness": {"1": 0.9, "4": 0.5, "15": 1.0, "17": 0.5},
-    "surprise": {"1": 1.0, "2": 1.0, "5": 0.8, "26": 1.0},
+    "sadness": {"1": 0.9, "4": 0.6, "15": 1.0, "17": 0.8},
+    "surprise": {"1": 1.0, "2": 1.0, "5": 1.0, "26": 1.0},
 }
 
 

@@ -30,10 +30,17 @@ How a video is made
   around the head and the image border, so the background stays put). The dense backward
   displacement field is computed once per video at the apex and scaled by the frame's intensity
   (``cv2.remap``), so in-between frames are a linear blend of the warp — an approximation of
-  re-triangulating each frame that is visually indistinguishable at these magnitudes. Parted lips
-  are painted as a dark mouth cavity inside the inner-lip polygon.
+  re-triangulating each frame that is visually indistinguishable at these magnitudes.
+* **Appearance**: each frame then gets the appearance changes of its AU intensities
+  (:mod:`~data_prep.synth.appearance`), as soft shading in the face frame sized in IOD units: the
+  mouth interior with upper (and, for a dropped jaw, lower) teeth as the lips part, eye whites
+  above the iris for AU5, the lower-lid bulge, cheek highlight and crow's feet of AU6, glabellar
+  furrows and brow shadow (AU4), forehead wrinkles (AU1+2), nose-bridge wrinkles (AU9),
+  nasolabial folds (AU9/10/12), the dimple of AU14, shadows under lowered corners (AU15), stretch
+  lines (AU20), chin-boss dimpling (AU17) and the tight lip line (AU23/24). A frame at intensity 0
+  is the untouched neutral face.
 * **ckplus** ("lab"): grayscale 640x490 PNG sequences (10-30 frames; CK+ has 10-60), from neutral
-  (intensity 0) after a hold of 0-2 frames to the apex (0.7-1.0) at the last frame, with a CK+-coded
+  (intensity 0) after a hold of 0-2 frames to the apex (0.85-1.0) at the last frame, with a CK+-coded
   emotion file on the last frame of the labelled sequences. About a quarter of the sequences are
   unlabelled, as in CK+: they show a blend of two prototypes (which is why CK+ coders would not
   label them) and have no emotion file. A subject keeps its pose across its sequences, with a small
@@ -61,6 +68,7 @@ Modules, in the order a video is made: :mod:`~data_prep.synth.layouts` (layouts,
 random streams), :mod:`~data_prep.synth.sources` (source photos), :mod:`~data_prep.synth.geometry`,
 :mod:`~data_prep.synth.subjects`, :mod:`~data_prep.synth.plans`, :mod:`~data_prep.synth.profiles`
 (intensity profiles), :mod:`~data_prep.synth.render` (the animated face, CK+ sequences),
+:mod:`~data_prep.synth.appearance` (the appearance layers drawn on each frame),
 :mod:`~data_prep.synth.wild` (wild scenes, AFEW clips) and :mod:`~data_prep.synth.driver`
 (:func:`generate` and the command).
 """
