@@ -102,6 +102,9 @@ ACTION_UNITS: dict[str, ActionUnit] = dict([
     _au("7", "Lid tightener", "orbicularis oculi, pars palpebralis",
         "tightens the lids, raising the lower lid and narrowing the eye",
         {40: (0.0, 0.035), 41: (0.0, 0.035), 37: (0.0, -0.015), 38: (0.0, -0.015)}),
+    _au("41", "Lid droop", "levator palpebrae superioris relaxed",
+        "lowers the upper eyelid, so that the eyes look heavy and half covered",
+        {37: (0.0, -0.035), 38: (0.0, -0.035), 36: (0.0, -0.005), 39: (0.0, -0.005)}),
     _au("9", "Nose wrinkler", "levator labii superioris alaeque nasi",
         "wrinkles the nose, raising the nose wings and upper lip and lowering the inner brows",
         {31: (0.0, 0.05), 32: (0.0, 0.04), 33: (0.0, 0.03), 30: (0.0, 0.02), 50: (0.0, 0.04),
@@ -161,12 +164,12 @@ ACTION_UNITS: dict[str, ActionUnit] = dict([
 #: Class name -> {AU code: intensity in [0, 1]}; "R"/"L" prefixes mark unilateral AUs.
 EXPRESSIONS: dict[str, dict[str, float]] = {
     "anger": {"4": 1.0, "5": 0.4, "7": 1.0, "17": 0.6, "23": 1.0, "24": 1.0},
-    "contempt": {"R12": 0.45, "R14": 1.0},
+    "contempt": {"R12": 0.6, "R14": 1.0},
     "disgust": {"9": 1.0, "10": 1.0, "15": 0.4, "16": 0.4, "25": 0.5},
     "fear": {"1": 1.0, "2": 0.8, "4": 0.6, "5": 1.0, "20": 1.0, "25": 0.8, "26": 0.4},
     "happy": {"6": 1.0, "12": 1.0, "25": 1.0, "26": 0.25},
     "neutral": {},
-    "sadness": {"1": 1.0, "4": 0.6, "15": 1.0, "17": 1.0},
+    "sadness": {"1": 1.0, "4": 0.6, "15": 1.0, "17": 1.0, "41": 0.8},
     "surprise": {"1": 1.0, "2": 1.0, "5": 1.0, "25": 0.6, "27": 1.0},
 }
 

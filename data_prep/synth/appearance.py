@@ -167,17 +167,19 @@ def _brow_lowerer(sh: _Shade, lm: np.ndarray, lv: dict) -> None:
     a = _mean(lv, "4")
     mid = (lm[21] + lm[22]) / 2
     for side in (0, 1):
-        sh.line([sh.at(mid, 0.05, 0.03, side), sh.at(mid, 0.035, -0.17, side)], 0.45 * a)
-        sh.line([sh.at(mid, 0.11, 0.0, side), sh.at(mid, 0.085, -0.12, side)], 0.25 * a)
+        sh.line([sh.at(mid, 0.05, 0.03, side), sh.at(mid, 0.035, -0.17, side)], 0.6 * a)
+        sh.line([sh.at(mid, 0.11, 0.0, side), sh.at(mid, 0.085, -0.12, side)], 0.35 * a)
         brow = lm[[_side(i, side) for i in range(17, 22)]]
-        sh.line(np.array([sh.at(p, 0.0, 0.08) for p in brow]), 0.35 * _per_side(lv, "4")[side], 0.07, broad=True)
+        sh.line(np.array([sh.at(p, 0.0, 0.08) for p in brow]), 0.5 * _per_side(lv, "4")[side], 0.07, broad=True)
     sh.line([sh.at(lm[27], -0.07, -0.03), sh.at(lm[27], 0.07, -0.03)], 0.3 * a)
 
 
 def _brow_raiser(sh: _Shade, lm: np.ndarray, lv: dict) -> None:
-    """AU1+2: horizontal forehead wrinkles that follow the raised brows."""
-    a = min(1.0, 0.6 * _mean(lv, "1") + 0.5 * _mean(lv, "2"))
-    brow = lm[18:26]
+    """AU1+2: horizontal forehead wrinkles that follow the raised brows; the inner raiser alone (AU1,
+    sadness) wrinkles only the middle of the forehead, above the inner brows it lifts."""
+    inner, outer = 0.6 * _mean(lv, "1"), 0.5 * _mean(lv, "2")
+    a = min(1.0, inner + outer)
+    brow = lm[18:26] if outer >= 0.5 * inner else lm[20:24]
     for k, up in enumerate((0.2, 0.32, 0.44, 0.56)):
         sh.line(np.array([sh.at(p, 0.0, -up) for p in brow]), (0.4 - 0.05 * k) * a)
 
