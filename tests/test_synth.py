@@ -345,7 +345,10 @@ def test_every_source_photo_is_found_credited_and_read_by_dlib():
         raw = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         lm = synth.detect_landmarks(cv2.cvtColor(raw, cv2.COLOR_RGB2GRAY))
         m = round(float(photo.landmarks[0, 0] - lm[0, 0]))
-        assert np.allclose(photo.landmarks - lm, m)  # the landmarks moved with the margin
+        # The landmarks moved with the margin (those of a smile with teeth also to its neutral face,
+        # which leaves the eye corners and the nose bridge where they were).
+        kept = [27, 28, 29, 30, 36, 39, 42, 45] if source.teeth else slice(None)
+        assert np.allclose(photo.landmarks[kept] - lm[kept], m)
         if not source.teeth:  # the photo sits unchanged inside its margin
             assert np.array_equal(photo.image[m:m + raw.shape[0], m:m + raw.shape[1]], raw)
         assert faces_in_margin(cv2.cvtColor(photo.image, cv2.COLOR_RGB2GRAY), m, raw.shape[:2]) == 0

