@@ -344,11 +344,11 @@ def test_every_source_photo_is_found_credited_and_read_by_dlib():
         photo = photos[name]
         raw = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         lm = synth.detect_landmarks(cv2.cvtColor(raw, cv2.COLOR_RGB2GRAY))
-        m = round(float(photo.landmarks[0, 0] - lm[0, 0]))
         # The landmarks moved with the margin (those of a smile with teeth also to its neutral face,
-        # which leaves the eye corners and the nose bridge where they were).
+        # which leaves the nose bridge where it was and moves the eye corners by under half a pixel).
         kept = [27, 28, 29, 30, 36, 39, 42, 45] if source.teeth else slice(None)
-        assert np.allclose(photo.landmarks[kept] - lm[kept], m)
+        m = round(float(photo.landmarks[27, 0] - lm[27, 0]))
+        assert np.allclose(photo.landmarks[kept] - lm[kept], m, rtol=0, atol=0.5 if source.teeth else 1e-9)
         if not source.teeth:  # the photo sits unchanged inside its margin
             assert np.array_equal(photo.image[m:m + raw.shape[0], m:m + raw.shape[1]], raw)
         assert faces_in_margin(cv2.cvtColor(photo.image, cv2.COLOR_RGB2GRAY), m, raw.shape[:2]) == 0
