@@ -119,8 +119,8 @@ def test_anger_apex_furrows_the_glabella(face):
     gray, lm, _ = face
     img, lm1 = apex(face, "anger")
 
-    def furrows(g, l):
-        region = box_mask(g.shape, l, at(l, (l[21] + l[22]) / 2, 0, -0.07), 0.09, 0.08)
+    def furrows(g, pts):
+        region = box_mask(g.shape, pts, at(pts, (pts[21] + pts[22]) / 2, 0, -0.07), 0.09, 0.08)
         return line_energy(g, horizontal=False)[region].mean()
 
     assert furrows(img, lm1) > 1.5 * furrows(gray, lm) + 2
@@ -130,8 +130,8 @@ def test_disgust_apex_wrinkles_the_nose_bridge(face):
     gray, lm, _ = face
     img, lm1 = apex(face, "disgust")
 
-    def wrinkles(g, l):
-        region = box_mask(g.shape, l, (l[27] + l[29]) / 2 - 0.1 * (l[29] - l[27]), 0.07, 0.12)
+    def wrinkles(g, pts):
+        region = box_mask(g.shape, pts, (pts[27] + pts[29]) / 2 - 0.1 * (pts[29] - pts[27]), 0.07, 0.12)
         return line_energy(g, horizontal=True)[region].mean()
 
     assert wrinkles(img, lm1) > wrinkles(gray, lm) + 3

@@ -347,7 +347,7 @@ def test_evaluate_records_each_frames_probabilities_of_a_frame_classifier(name):
     from fsa.engine import evaluate
 
     torch.manual_seed(3)
-    classes = ["c%d" % k for k in range(7)]
+    classes = [f"c{k}" for k in range(7)]
     clips = [{"frames": torch.randn(4, 3, 32, 32), "label": k % 7, "index": k, "video_id": f"v{k}",
               "frame_indices": torch.arange(4)} for k in range(3)]
     rows = evaluate(tiny(name).eval(), clips, classes, batch_size=2).per_clip

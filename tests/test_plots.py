@@ -211,7 +211,6 @@ def sidecar(raw, name: str) -> pd.DataFrame:
 
 def test_face_credits_list_every_source_photo():
     from data_prep.synth import SOURCES
-
     from fsa import report
 
     credits = report.face_credits()
@@ -223,7 +222,6 @@ def test_face_credits_list_every_source_photo():
 @pytest.mark.parametrize("layout", ["ckplus", "afew"])
 def test_expression_clips_apex_onset_and_every_person(layout, tmp_path, smoke_raw, smoke_prepared):
     from data_prep.synth import SOURCES
-
     from fsa import report
 
     root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, layout)
@@ -278,7 +276,6 @@ def pixels(fig, ax) -> float:
 
 def test_expression_figure_apex_per_class_titled_with_its_action_units(tmp_path, smoke_raw, smoke_prepared):
     from data_prep.facs import EXPRESSIONS
-
     from fsa import report
 
     root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, "ckplus")

@@ -124,6 +124,7 @@ def frame_claims(records: Sequence[dict], floor_records: Sequence[dict] = (), al
         return claim_table([], alpha)
     record = fusion[-1]
     view = frame_view(record)
-    judged = [(f"{view['label']} > {record.get('label') or record['model']}", "averaging the n frames", verdict(view, record, alpha))]
+    fused = record.get("label") or record["model"]
+    judged = [(f"{view['label']} > {fused}", "averaging the n frames", verdict(view, record, alpha))]
     judged += [(f"{view['label']} > {f['label']}", "the floor's frame", verdict(view, f, alpha)) for f in floor_records]
     return claim_table(judged, alpha)
