@@ -266,6 +266,14 @@ def test_a_claim_pooled_over_seeds_counts_every_seeds_clips():
         == {"A > floor": "supported"}
     with pytest.raises(AssertionError, match="cannot tell"):
         report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]))
+    level = ("supported", "cannot tell")
+    assert report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]),
+                                    accept=level) == {"A > floor": "cannot tell"}
+    below = pooled_verdict([(fake_floor(b_right), with_clips(fake_run("ecnn-fsa", seed=s), a_right)) for s in range(3)])
+    assert below["verdict"] == "contradicted"
+    with pytest.raises(AssertionError, match="contradicted"):
+        report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", below)]),
+                                 accept=level)
 
 
 def test_frame_view_reads_one_frame_of_score_fusion():
