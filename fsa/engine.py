@@ -7,9 +7,12 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
   ``step_size`` epochs) or ``cosine`` (to 0 over ``epochs``). Loss: cross-entropy on the
   clip logits. Batches of ``cfg.batch_size`` clips (48 in the paper).
 * **Model selection** uses the validation split only (carved from the training data by
-  :func:`fsa.data.build_datasets`): the selected epoch has the highest validation
-  accuracy, ties broken by the lower validation loss. Early stopping (``patience`` > 0)
-  watches the same criterion. The test split — the held-out CK+ fold, AFEW Val, or the
+  :func:`fsa.data.build_datasets`): with ``selection="val"`` the selected epoch has the
+  highest validation accuracy, ties broken by the lower validation loss, and early stopping
+  (``patience`` > 0) watches the same criterion; with ``selection="last"`` the last epoch is
+  tested (a cosine schedule ends at lr 0, on converged weights) and the validation split is only
+  scored — for validation carves of a dozen clips, where one clip moves the accuracy by 8 points
+  and the "best" epoch is often an early, lucky one. The test split — the held-out CK+ fold, AFEW Val, or the
   test split of a still-image set (:mod:`fsa.stills`) — is evaluated once, with the
   selected weights (``best.pt``). ``track_test=True`` also scores the test split after
   every epoch, stored apart as ``test_per_epoch`` and never used for selection: peers
@@ -74,7 +77,7 @@ from .checkpoint import (
     save_checkpoint,
     unwrap,
 )
-from .config import Config, ConfigError
+from .config import SELECTIONS, Config, ConfigError
 from .hashing import stable_hash
 from .metrics import classification_metrics, summarize_folds
 from .models import build_model
@@ -250,6 +253,34 @@ def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer
     return opt, sched
 
 
+def _rounded(t: torch.Tensor) -> list:
+    return [_rounded(v) for v in t] if t.dim() else round(float(t), 6)
+
+
+def _clip_rows(batch: dict, out, logits: torch.Tensor, classes: Sequence[str]) -> list[dict]:
+    """One row per clip of a batch: label, prediction, class probabilities, the model's frame
+    attention and, for models that classify each frame, the frames' class probabilities."""
+    probs = torch.softmax(logits, dim=1).cpu()
+    att = out.attention.float().cpu() if out.attention is not None else None
+    frame_probs = out.frame_probs.float().cpu() if out.frame_probs is not None else None
+    rows = []
+    for j, p in enumerate(probs):
+        row = {
+            "index": int(batch["index"][j]),
+            "video_id": batch["video_id"][j],
+            "clip_id": batch.get("clip_id", batch["video_id"])[j],
+            "label": classes[int(batch["label"][j])],
+            "pred": classes[int(p.argmax())],
+            "probs": _rounded(p),
+            "attention": _rounded(att[j]) if att is not None else None,
+            "frame_indices": [int(v) for v in batch["frame_indices"][j]],
+        }
+        if frame_probs is not None:
+            row["frame_probs"] = _rounded(frame_probs[j])
+        rows.append(row)
+    return rows
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, device: torch.device | str = "cpu",
              batch_size: int = 16, num_workers: int = 0, dist: DistInfo = DistInfo(),
@@ -257,7 +288,8 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
     """Score ``model`` on every clip of ``dataset`` (shared over ranks under DDP).
 
     Per clip: video and clip id, true and predicted class, class probabilities, the model's frame
-    attention (``None`` for models without one) and the source frame indices it saw.
+    attention (``None`` for models without one), the source frame indices it saw and, for models
+    that classify each frame (score fusion), the frames' class probabilities (``frame_probs``).
     """
     device = torch.device(device)
     net = unwrap(model).eval()
@@ -277,21 +309,8 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
         forward_s += time.perf_counter() - t0
         logits = out.logits.float()
         loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-        probs = torch.softmax(logits, dim=1).cpu()
-        att = out.attention.float().cpu() if out.attention is not None else None
         frames += x.shape[0] * x.shape[1]
-        for j in range(x.shape[0]):
-            p = probs[j]
-            rows.append({
-                "index": int(batch["index"][j]),
-                "video_id": batch["video_id"][j],
-                "clip_id": batch.get("clip_id", batch["video_id"])[j],
-                "label": classes[int(y[j])],
-                "pred": classes[int(p.argmax())],
-                "probs": [round(float(v), 6) for v in p],
-                "attention": [round(float(v), 6) for v in att[j]] if att is not None else None,
-                "frame_indices": [int(v) for v in batch["frame_indices"][j]],
-            })
+        rows += _clip_rows(batch, out, logits, classes)
     gathered = _gather((rows, loss_sum, frames, forward_s), dist)
     rows = sorted((r for part in gathered for r in part[0]), key=lambda r: r["index"])
     loss_sum = sum(part[1] for part in gathered)
@@ -348,8 +367,11 @@ def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Opti
             "train_s": seconds, "train_frames": frames}
 
 
-def _better(a: dict, best: dict | None) -> bool:
-    return best is None or (a["val_accuracy"], -a["val_loss"]) > (best["val_accuracy"], -best["val_loss"])
+def _better(a: dict, best: dict | None, selection: str) -> bool:
+    """Whether epoch ``a`` replaces the selected one (:data:`fsa.config.SELECTIONS`)."""
+    if best is None or selection == "last":
+        return True
+    return (a["val_accuracy"], -a["val_loss"]) > (best["val_accuracy"], -best["val_loss"])
 
 
 def _set_determinism(device: torch.device) -> None:
@@ -577,7 +599,7 @@ def _fit(net: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, sch
         row = _epoch(net, model, optimizer, run, epoch, track_test)
         scheduler.step()
         state.history.append(row)
-        improved = _better(row, state.best)
+        improved = _better(row, state.best, run.cfg.selection)
         if improved:
             state.best = {k: row[k] for k in ("epoch", "val_accuracy", "val_loss", "val_uar")}
         state.stopped = run.cfg.patience > 0 and row["epoch"] - state.best["epoch"] >= run.cfg.patience
@@ -624,7 +646,7 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
         "epochs_run": len(history),
         "stopped_early": state.stopped,
         "selected_epoch": state.best["epoch"],
-        "selection": "highest validation accuracy, ties by lower validation loss",
+        "selection": SELECTIONS[cfg.selection],
         "val_metrics": val.metrics,
         "metrics": test.metrics,
         "per_clip": test.per_clip,

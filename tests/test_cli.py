@@ -82,7 +82,7 @@ BAD_FIELD_VALUES = {
     "protocol": ["ck+9"], "folds": ["1"], "fold": ["-1", "5"], "val_fraction": ["0", "1", "nan"], "n": ["0"],
     "image_size": ["31"], "batch_size": ["0"], "epochs": ["0", "1.5"], "lr": ["0", "nan", "inf", "fast"],
     "momentum": ["-0.1", "1", "nan"], "weight_decay": ["-1", "nan", "inf"], "gamma": ["0", "1.5", "nan"],
-    "schedule": ["linear"], "step_size": ["0"], "patience": ["-1"], "seed": ["-1", "4294967296", "x"],
+    "schedule": ["linear"], "step_size": ["0"], "patience": ["-1"], "selection": ["best"], "seed": ["-1", "4294967296", "x"],
     "pretrained": ["store:../x", "store:exp/nothex"], "pretrained_format": ["onnx"],
     "device": ["gpu", "cudax", "cuda:"], "num_workers": ["-1"], "compile": ["perhaps"],
 }

@@ -24,7 +24,7 @@ import torch
 
 from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
-from fsa.config import Config
+from fsa.config import Config, ConfigError
 from fsa.data import ClipDataset, build_datasets, load_index, make_clips, split_clips
 from fsa.engine import TrainingDiverged, epoch_batches, evaluate_checkpoint, train
 from fsa.models import build_model
@@ -301,6 +301,18 @@ def test_early_stopping_after_patience_epochs_without_improvement(ck, tmp_path):
     assert run.record["stopped_early"] is True and run.record["epochs_run"] == 3 and run.selected_epoch == 1
     last = load_checkpoint(last_pt)
     assert last["epoch"] == 2 and last["stopped_early"] is True
+
+
+def test_selection_last_tests_the_last_epoch_whatever_the_validation_says(ck, tmp_path):
+    """Frozen weights score every epoch alike: the validation selection keeps epoch 1 (a tie is no
+    improvement), ``selection="last"`` the last epoch, and its best.pt is the last epoch's."""
+    runs = {sel: train(tiny_config(ck, epochs=3, selection=sel, **FROZEN), f"sel-{sel}", results_root=tmp_path,
+                       progress=False) for sel in ("val", "last")}
+    assert runs["val"].selected_epoch == 1 and runs["last"].selected_epoch == 3
+    assert load_checkpoint(runs["last"].checkpoint)["epoch"] == 2 and load_checkpoint(runs["val"].checkpoint)["epoch"] == 0
+    assert "last epoch" in runs["last"].record["selection"] and "validation" in runs["val"].record["selection"]
+    with pytest.raises(ConfigError, match="patience=2.*selection='last'"):
+        tiny_config(ck, selection="last", patience=2)
 
 
 @pytest.mark.parametrize("schedule, expected", [

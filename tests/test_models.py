@@ -5,6 +5,7 @@ Expected sizes are computed here from the paper's numbers, not read from the cod
 import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -224,7 +225,9 @@ def test_score_fusion_is_mean_of_frame_softmax():
     x = torch.randn(2, 4, 3, 32, 32)
     with torch.no_grad():
         frame_probs = torch.softmax(m.head(m.ecnn(x)), -1)
-        torch.testing.assert_close(torch.softmax(m(x).logits, -1), frame_probs.mean(1))
+        out = m(x)
+        torch.testing.assert_close(torch.softmax(out.logits, -1), frame_probs.mean(1))
+        torch.testing.assert_close(out.frame_probs, frame_probs)
 
 
 def test_lstm_widths_follow_table2():
@@ -335,3 +338,23 @@ def test_batch_norm_form_loads_torchvision_vgg16_bn_but_not_plain_vgg16(vgg16_fi
     assert torch.equal(m.ecnn.backbone.features[1].running_var, bn.features[1].running_var)
     with pytest.raises(PretrainedError, match="does not fit"):
         load_vgg16(m, vgg16_file[2])
+
+
+@pytest.mark.parametrize("name", ["score-fusion", "ecnn-fsa"])
+def test_evaluate_records_each_frames_probabilities_of_a_frame_classifier(name):
+    """Score fusion's test rows carry every frame's class probabilities, whose mean is the clip's;
+    a model that does not classify frames records none."""
+    from fsa.engine import evaluate
+
+    torch.manual_seed(3)
+    classes = [f"c{k}" for k in range(7)]
+    clips = [{"frames": torch.randn(4, 3, 32, 32), "label": k % 7, "index": k, "video_id": f"v{k}",
+              "frame_indices": torch.arange(4)} for k in range(3)]
+    rows = evaluate(tiny(name).eval(), clips, classes, batch_size=2).per_clip
+    if name == "ecnn-fsa":
+        assert all("frame_probs" not in r for r in rows)
+        return
+    for r in rows:
+        frames = np.asarray(r["frame_probs"])
+        assert frames.shape == (4, 7)
+        np.testing.assert_allclose(frames.mean(0), r["probs"], atol=1e-5)

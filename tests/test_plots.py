@@ -195,3 +195,134 @@ def test_attention_profile_figure_draws_the_summary_per_class():
         assert min(band) == pytest.approx(min(low)) and max(band) == pytest.approx(max(high))
     twins = [ax for ax in fig.axes if ax not in (anger, happy) and ax.lines]
     assert len(twins) == 1 and list(twins[0].lines[0].get_ydata()) == pytest.approx([0.0, 0.5, 1.0])  # anger only
+
+
+# -- the dataset page: the expressions (drawn from the smoke sets) ------------------------------
+def embedded_layout(tmp_path, smoke_raw, smoke_prepared, layout: str):
+    """The smoke set laid out as report.embedded_dataset does: raw/ beside prepared/ (links)."""
+    (tmp_path / "raw").symlink_to(smoke_raw(layout), target_is_directory=True)
+    (tmp_path / "prepared").symlink_to(smoke_prepared(layout), target_is_directory=True)
+    return tmp_path / "prepared"
+
+
+def sidecar(raw, name: str) -> pd.DataFrame:
+    return pd.read_csv(raw / name, dtype={"video_id": str}, keep_default_na=False)
+
+
+def test_face_credits_list_every_source_photo():
+    from data_prep.synth import SOURCES
+    from fsa import report
+
+    credits = report.face_credits()
+    assert list(credits.columns) == ["person", "package", "file", "licence"]
+    assert list(credits["person"]) == [s.person for s in SOURCES.values()]
+    assert credits["licence"].str.len().min() > 0
+
+
+@pytest.mark.parametrize("layout", ["ckplus", "afew"])
+def test_expression_clips_apex_onset_and_every_person(layout, tmp_path, smoke_raw, smoke_prepared):
+    from data_prep.synth import SOURCES
+    from fsa import report
+
+    root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, layout)
+    raw = root.parent / "raw"
+    clips = report.expression_clips(root)
+    meta = sidecar(raw, "synth_meta.csv").set_index("video_id")
+    assert list(clips["label"]) == sorted(set(meta["label"]) - {""})
+    person = {k: s.person for k, s in SOURCES.items()}
+    assert list(clips["person"]) == [person[meta.loc[v, "photo"]] for v in clips["video_id"]]
+    assert set(clips["person"]) == set(person.values())
+    intensity = sidecar(raw, "synth_intensity.csv")
+    for c in clips.itertuples():
+        curve = intensity[intensity["video_id"] == c.video_id].sort_values("frame")["intensity"].to_numpy(float)
+        assert curve[c.apex] == curve.max() and (curve[:c.apex] < curve.max()).all()  # the first peak frame
+        assert curve[c.onset] == curve[:c.apex + 1].min() and (curve[c.onset + 1:c.apex + 1] > curve[c.onset]).all()
+        if layout == "ckplus":
+            assert c.apex == c.n_frames - 1
+
+
+def test_expression_clips_without_raw_or_intensity(tmp_path, smoke_prepared):
+    """A preparation of real CK+ has neither: the apex is the last frame, nobody is named."""
+    import shutil
+
+    from fsa import report
+
+    root = tmp_path / "prepared"
+    shutil.copytree(smoke_prepared("ckplus"), root)
+    (root / "intensity.csv").unlink()
+    clips = report.expression_clips(root)
+    assert (clips["apex"] == clips["n_frames"] - 1).all() and (clips["onset"] == 0).all()
+    assert (clips["person"] == "").all()
+
+
+def drawn(ax) -> np.ndarray:
+    return np.asarray(ax.images[0].get_array())
+
+
+def crop(root, video_id: str, k: int) -> np.ndarray:
+    """Frame k (0-based) of a prepared video, read here with OpenCV."""
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(root / "frames" / video_id / f"{k + 1:05d}.jpg")), cv2.COLOR_BGR2RGB)
+
+
+def pixels(fig, ax) -> float:
+    """The smaller side of an axes in pixels, laid out at the notebooks' 100 dpi."""
+    fig.set_dpi(100)
+    fig.draw_without_rendering()  # runs the constrained layout
+    box = ax.get_window_extent()
+    return min(box.width, box.height)
+
+
+def test_expression_figure_apex_per_class_titled_with_its_action_units(tmp_path, smoke_raw, smoke_prepared):
+    from data_prep.facs import EXPRESSIONS
+    from fsa import report
+
+    root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, "ckplus")
+    clips = report.expression_clips(root)
+    fig = plots.expression_figure(root)
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == len(clips)
+    for ax, c in zip(axes, clips.itertuples()):
+        assert ax.get_title() == f"{c.label} — AU {'+'.join(EXPRESSIONS[c.label])}"
+        assert c.person in ax.get_xlabel()
+        assert np.array_equal(drawn(ax), crop(root, c.video_id, c.n_frames - 1))
+        assert pixels(fig, ax) >= 160
+
+
+def test_expression_strip_runs_from_neutral_to_apex(tmp_path, smoke_raw, smoke_prepared):
+    from fsa import report
+
+    root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, "afew")
+    clips = report.expression_clips(root)
+    fig = plots.expression_strip_figure(root, frames=4)
+    rows = np.array([ax for ax in fig.axes]).reshape(len(clips), -1)
+    for row, c in zip(rows, clips.itertuples()):
+        shown = [ax for ax in row if ax.images]
+        assert np.array_equal(drawn(shown[0]), crop(root, c.video_id, c.onset))
+        assert np.array_equal(drawn(shown[-1]), crop(root, c.video_id, c.apex))
+        assert c.label in row[0].get_ylabel() and pixels(fig, shown[0]) >= 120
+
+
+def test_wild_conditions_show_the_recorded_apex_frame(tmp_path, smoke_raw, smoke_prepared):
+    import cv2
+
+    from fsa import report
+
+    root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, "afew")
+    clips = report.expression_clips(root)
+    fig = plots.wild_conditions_figure(root)
+    scenes, crops = np.array(fig.axes).reshape(2, len(clips))
+    for scene, face, c in zip(scenes, crops, clips.itertuples()):
+        cap = cv2.VideoCapture(str(root.parent / "raw" / c.source))
+        for _ in range(c.apex + 1):
+            ok, frame = cap.read()
+        cap.release()
+        assert np.array_equal(drawn(scene), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        assert np.array_equal(drawn(face), crop(root, c.video_id, c.apex))
+
+
+def test_dataset_figures_are_byte_deterministic(tmp_path, smoke_raw, smoke_prepared):
+    root = embedded_layout(tmp_path, smoke_raw, smoke_prepared, "ckplus")
+    first = plots.save_figure(plots.expression_figure(root), tmp_path / "a.png").read_bytes()
+    assert plots.save_figure(plots.expression_figure(root), tmp_path / "b.png").read_bytes() == first

@@ -266,3 +266,31 @@ def test_a_claim_pooled_over_seeds_counts_every_seeds_clips():
         == {"A > floor": "supported"}
     with pytest.raises(AssertionError, match="cannot tell"):
         report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]))
+    level = ("supported", "cannot tell")
+    assert report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]),
+                                    accept=level) == {"A > floor": "cannot tell"}
+    below = pooled_verdict([(fake_floor(b_right), with_clips(fake_run("ecnn-fsa", seed=s), a_right)) for s in range(3)])
+    assert below["verdict"] == "contradicted"
+    with pytest.raises(AssertionError, match="contradicted"):
+        report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", below)]),
+                                 accept=level)
+
+
+def test_frame_view_reads_one_frame_of_score_fusion():
+    """Clip 0: the fused prediction (anger) is wrong, the last frame alone (happy) right; clip 1
+    the other way round; clip 2 both right. The view predicts from the last frame only."""
+    classes = ["anger", "happy"]
+    frames = [[[0.9, 0.1], [0.9, 0.1], [0.2, 0.8]], [[0.1, 0.9], [0.2, 0.8], [0.6, 0.4]], [[0.3, 0.7]] * 3]
+    per_clip = [{"clip_id": f"v{i}", "video_id": f"v{i}", "label": "happy", "pred": p, "frame_probs": f}
+                for i, (p, f) in enumerate(zip(["anger", "happy", "happy"], frames))]
+    fusion = {**fake_run("score-fusion"), "per_clip": per_clip,
+              "metrics": {"accuracy": 2 / 3, "classes": classes}}
+    view = report.frame_view(fusion)
+    assert [c["pred"] for c in view["per_clip"]] == ["happy", "anger", "happy"]
+    assert [c["pred"] for c in report.frame_view(fusion, frame=0)["per_clip"]] == ["anger", "happy", "happy"]
+    floor = fake_floor([False, False, False])
+    df = report.frame_claims([fusion], [floor])
+    assert df["only A right"].tolist() == [1, 2] and df["only B right"].tolist() == [1, 0]
+    assert report.frame_claims([with_clips(fake_run("ecnn-fsa"), [True])], [floor]).empty
+    with pytest.raises(ConfigError, match="no per-frame probabilities"):
+        report.frame_view(with_clips(fake_run("score-fusion"), [True, False]))

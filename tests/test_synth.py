@@ -324,3 +324,66 @@ def test_cli_refuses_non_empty_out(tmp_path, capsys):
     assert e.value.code == 2
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+# --------------------------------------------------------------------------- source photos
+def faces_in_margin(gray: np.ndarray, margin: int, inner: tuple[int, int]) -> int:
+    """HOG detections whose centre lies outside the ``inner`` (h, w) area that starts at ``margin``."""
+    centres = [((r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2) for r in synth._dlib_models()[0](gray, 0)]
+    return sum(not (margin <= x < margin + inner[1] and margin <= y < margin + inner[0]) for x, y in centres)
+
+
+def test_every_source_photo_is_found_credited_and_read_by_dlib():
+    photos = {p.name: p for p in synth.load_sources()}
+    assert list(photos) == list(synth.SOURCES) and len({s.person for s in synth.SOURCES.values()}) >= 3
+    readme = "\n".join(synth.readme_faces())
+    for name, source in synth.SOURCES.items():
+        path = source.path()
+        assert path.is_file() and path.as_posix().endswith(source.file)
+        assert source.person in readme and source.licence in readme and source.file in readme
+        photo = photos[name]
+        raw = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        lm = synth.detect_landmarks(cv2.cvtColor(raw, cv2.COLOR_RGB2GRAY))
+        # The landmarks moved with the margin (those of a smile with teeth also to its neutral face,
+        # which leaves the nose bridge where it was and moves the eye corners by under half a pixel).
+        kept = [27, 28, 29, 30, 36, 39, 42, 45] if source.teeth else slice(None)
+        m = round(float(photo.landmarks[27, 0] - lm[27, 0]))
+        assert np.allclose(photo.landmarks[kept] - lm[kept], m, rtol=0, atol=0.5 if source.teeth else 1e-9)
+        if not source.teeth:  # the photo sits unchanged inside its margin
+            assert np.array_equal(photo.image[m:m + raw.shape[0], m:m + raw.shape[1]], raw)
+        assert faces_in_margin(cv2.cvtColor(photo.image, cv2.COLOR_RGB2GRAY), m, raw.shape[:2]) == 0
+
+
+def test_a_missing_source_photo_names_the_package_or_the_file():
+    with pytest.raises(FileNotFoundError, match="no_such_package_zz.*not installed"):
+        synth.Source("X", "no-such-package", "no_such_package_zz/x.jpg", "MIT", {}, False).load()
+    missing = synth.Source("X", "mahotas", "mahotas/demos/data/nobody.jpg", "MIT", {}, False)
+    with pytest.raises(FileNotFoundError, match=r"demos/data/nobody\.jpg.*missing or unreadable"):
+        missing.load()
+
+
+def test_the_photo_margin_hides_the_mirrored_face():
+    """A plain mirror of luispedro.jpg around it repeats his face; the blurred margin does not."""
+    gray = cv2.cvtColor(synth.SOURCES["luispedro"].load(), cv2.COLOR_RGB2GRAY)
+    m = gray.shape[1]
+    assert faces_in_margin(cv2.copyMakeBorder(gray, m, m, m, m, cv2.BORDER_REFLECT_101), m, gray.shape) >= 1
+    photo = next(p for p in synth.load_sources() if p.name == "luispedro")
+    pad = round(float(photo.landmarks[0, 0] - synth.detect_landmarks(gray)[0, 0]))
+    assert faces_in_margin(cv2.cvtColor(photo.image, cv2.COLOR_RGB2GRAY), pad, gray.shape) == 0
+
+
+def test_subjects_take_every_photo_in_turn_on_both_sides_of_the_split(ck, afew):
+    for root in (ck, afew):
+        meta = read_csv(root / "synth_meta.csv")
+        photo_of = defaultdict(set)
+        for r in meta:
+            photo_of[r["subject"]].add(r["photo"])
+        assert all(len(p) == 1 for p in photo_of.values())  # a subject is one person
+        splits = {r["split"] for r in meta}
+        for split in splits:
+            subjects = {r["subject"] for r in meta if r["split"] == split}
+            assert {next(iter(photo_of[s])) for s in subjects} == set(synth.SOURCES)
+    ck_subjects = sorted({r["subject"] for r in read_csv(ck / "synth_meta.csv")})
+    photos = [next(iter({r["photo"] for r in read_csv(ck / "synth_meta.csv") if r["subject"] == s}))
+              for s in ck_subjects]
+    assert photos == [list(synth.SOURCES)[i % len(synth.SOURCES)] for i in range(len(ck_subjects))]

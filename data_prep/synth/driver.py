@@ -20,7 +20,7 @@ from .. import facs
 from .layouts import LAYOUTS, SIZE_NAMES, STILL_LAYOUTS
 from .plans import PLANNERS, SubjectPlan, VideoPlan
 from .render import _render_ckplus_subject
-from .sources import load_sources, readme_faces, use_sources
+from .sources import load_sources, readme_faces, source_of, use_sources
 from .wild import _render_afew_subject
 
 RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
@@ -134,16 +134,17 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
 
 
 def _finish_videos(root: Path, layout: str, size: str, seed: int, plans, results) -> None:
-    _write_sidecars(root, results)
+    _write_sidecars(root, plans, results)
     _write_readme(root, layout, size, seed, plans, results)
 
 
-def _write_sidecars(root: Path, results: list[tuple[VideoPlan, np.ndarray]]) -> None:
+def _write_sidecars(root: Path, plans: list[SubjectPlan], results: list[tuple[VideoPlan, np.ndarray]]) -> None:
+    photo = {s.name: source_of(s.index) for s in plans}
     with open(root / "synth_meta.csv", "w", newline="") as f:
         wr = csv.writer(f, lineterminator="\n")
-        wr.writerow(["video_id", "subject", "label", "split", "n_frames"])
+        wr.writerow(["video_id", "subject", "label", "split", "n_frames", "photo"])
         for v, _ in results:
-            wr.writerow([v.video_id, v.subject, v.label, v.split, v.n_frames])
+            wr.writerow([v.video_id, v.subject, v.label, v.split, v.n_frames, photo[v.subject]])
     with open(root / "synth_intensity.csv", "w", newline="") as f:
         wr = csv.writer(f, lineterminator="\n")
         wr.writerow(["video_id", "frame", "intensity"])

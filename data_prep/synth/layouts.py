@@ -44,7 +44,7 @@ SIZES = {
 _LAYOUT_CODE = {"ckplus": 1, "afew": 2, "fer2013": 3, "sfew": 4}
 _SUBJECT_STREAM, _VIDEO_STREAM, _PLAN_STREAM = 0, 1, 2
 #: Range of the expression intensity at the apex (1 = the prototype's full AU displacement).
-APEX = (0.7, 1.0)
+APEX = (0.85, 1.0)
 
 
 def random_stream(seed: int, layout: str, *key: int) -> np.random.Generator:

@@ -12,7 +12,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def ck_profile(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Neutral hold of 0-2 frames, then a smooth onset to the apex (0.7-1.0) on the last frame."""
+    """Neutral hold of 0-2 frames, then a smooth onset to the apex (in :data:`APEX`) on the last frame."""
     hold = int(rng.integers(0, 3))
     apex = float(rng.uniform(*APEX))
     k = np.arange(n, dtype=np.float64)

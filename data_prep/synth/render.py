@@ -7,50 +7,28 @@ import cv2
 import numpy as np
 
 from .. import facs
-from .geometry import displacement_field, face_axes, to_image
+from .appearance import Appearance, levels
+from .geometry import displacement_field, to_image
 from .layouts import _SUBJECT_STREAM, _VIDEO_STREAM, CK_CODES, CK_FRAME, random_stream
 from .plans import SubjectPlan, VideoPlan
 from .profiles import ck_profile
 from .subjects import Subject
 
 
-def _mouth_gap(lm: np.ndarray) -> float:
-    return float(np.mean(np.hypot(*(lm[[67, 66, 65]] - lm[[61, 62, 63]]).T)))
-
-
-def _paint_mouth(img: np.ndarray, lm: np.ndarray, base_gap: float, iod: float, colour) -> None:
-    """Darken the inner-lip polygon in place as the lips part beyond the neutral gap."""
-    alpha = np.clip((_mouth_gap(lm) - base_gap) / (0.05 * iod), 0.0, 1.0)
-    if alpha <= 0:
-        return
-    h, w = img.shape[:2]
-    x0, y0 = np.maximum(np.floor(lm[60:68].min(0)).astype(int) - 3, 0)
-    x1, y1 = np.minimum(np.ceil(lm[60:68].max(0)).astype(int) + 4, [w, h])
-    if x1 <= x0 or y1 <= y0:
-        return
-    mask = np.zeros((y1 - y0, x1 - x0), np.float32)
-    cv2.fillPoly(mask, [np.round((lm[60:68] - [x0, y0]) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
-    mask = cv2.GaussianBlur(mask, (0, 0), 0.8) * alpha
-    roi = img[y0:y1, x0:x1].astype(np.float32)
-    if roi.ndim == 3:
-        mask = mask[..., None]
-    img[y0:y1, x0:x1] = (roi * (1 - mask) + np.asarray(colour, np.float32) * mask).astype(np.uint8)
-
-
 class _Animator:
-    """Frames of one face at given expression intensities: remap by the scaled apex field."""
+    """Frames of one face at given expression intensities: remap by the scaled apex field, then
+    draw the appearance changes of the frame's AU intensities (:mod:`.appearance`)."""
 
     def __init__(self, base: np.ndarray, lm: np.ndarray, aus: dict, extra: dict | None = None):
-        self.base, self.lm = base, lm
+        self.base, self.lm, self.aus, self.extra = base, lm, aus, extra
         shape = base.shape[:2]
-        self.iod = face_axes(lm)[2]
         self.disp = to_image(facs.expression_displacement(aus), lm)
         self.field = displacement_field(lm, self.disp, shape)
         self.extra_disp = to_image(facs.expression_displacement(extra), lm) if extra else None
         self.extra_field = displacement_field(lm, self.extra_disp, shape) if extra else None
         gy, gx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
         self.grid = np.dstack([gx, gy])
-        self.base_gap = _mouth_gap(lm)
+        self.look = Appearance(base, lm)
 
     def landmarks(self, t: float, extra: float = 0.0, shift=(0.0, 0.0)) -> np.ndarray:
         """The (68, 2) landmarks of :meth:`frame` with the same arguments."""
@@ -59,14 +37,14 @@ class _Animator:
             lm = lm + extra * self.extra_disp
         return lm
 
-    def frame(self, t: float, extra: float = 0.0, shift=(0.0, 0.0), mouth_colour=40) -> np.ndarray:
+    def frame(self, t: float, extra: float = 0.0, shift=(0.0, 0.0)) -> np.ndarray:
         m = cv2.scaleAdd(self.field, float(t), self.grid)
         if extra and self.extra_field is not None:
             m = cv2.scaleAdd(self.extra_field, float(extra), m)
         if any(shift):
             m = cv2.add(m, (-float(shift[0]), -float(shift[1]), 0.0, 0.0))
         out = cv2.remap(self.base, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-        _paint_mouth(out, self.landmarks(t, extra, shift), self.base_gap, self.iod, mouth_colour)
+        self.look.render(out, self.landmarks(t, extra, shift), levels(self.aus, t, self.extra, extra))
         return out
 
 
@@ -90,7 +68,7 @@ def _render_ckplus_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tup
         folder.mkdir(parents=True, exist_ok=True)
         stem = v.video_id
         for k, t in enumerate(intensity):
-            img = anim.frame(float(t), shift=drift * k / max(1, v.n_frames - 1), mouth_colour=35)
+            img = anim.frame(float(t), shift=drift * k / max(1, v.n_frames - 1))
             _imwrite(folder / f"{stem}_{k + 1:08d}.png", img)
         if v.label:
             emo = root / "Emotion" / v.path.split("/", 1)[1]

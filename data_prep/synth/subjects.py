@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import facs
 from .geometry import _border_points, _head_ring, _neutralise_offsets, _shape_offsets, face_axes, piecewise_affine_map
-from .sources import SourcePhoto, load_sources
+from .sources import SourcePhoto, load_sources, source_of
 
 _SHAPE_SPREAD = np.array([0.06, 0.06, 0.04, 0.08, 0.03, 0.06, 0.03])
 
@@ -29,8 +29,7 @@ class Subject:
 
     @classmethod
     def draw(cls, rng: np.random.Generator, index: int) -> "Subject":
-        sources = load_sources()
-        return cls(source=sources[index % len(sources)], flip=bool(rng.random() < 0.5),
+        return cls(source={s.name: s for s in load_sources()}[source_of(index)], flip=bool(rng.random() < 0.5),
                    shape_k=np.clip(rng.normal(0, _SHAPE_SPREAD), -2 * _SHAPE_SPREAD, 2 * _SHAPE_SPREAD),
                    aspect=float(rng.uniform(0.94, 1.06)), gamma=float(rng.uniform(0.75, 1.35)),
                    contrast=float(rng.uniform(0.85, 1.15)), tint=rng.uniform(0.9, 1.1, 3),

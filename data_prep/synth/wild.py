@@ -145,7 +145,7 @@ class WildScene:
 
     def frame(self, k: int) -> np.ndarray:
         """Frame ``k`` as the camera records it (RGB uint8)."""
-        img = self.anim.frame(float(self.intensity[k]), extra=float(self.mouth[k]), mouth_colour=(45, 22, 22))
+        img = self.anim.frame(float(self.intensity[k]), extra=float(self.mouth[k]))
         occ = self.occluder
         if occ and occ[0] <= k <= occ[1]:
             occ[2](img, k)

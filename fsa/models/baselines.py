@@ -4,7 +4,9 @@
   every frame with the regression head; the clip's probability is the mean of the
   per-frame softmax. The model returns ``log(mean softmax)`` as logits, so the
   cross-entropy loss is the negative log-likelihood of the fused probability and
-  ``softmax(logits)`` gives the fused probabilities back.
+  ``softmax(logits)`` gives the fused probabilities back. The per-frame probabilities are
+  returned too (``frame_probs``) and recorded with each test clip, so the book can show what
+  the frame classifier alone does on one frame of the clip.
 * **CNN-LSTM / ECNN-LSTM** (Tables 2, 3, 7, 9): frame features through a stack of LSTM
   layers whose widths are the parenthesised numbers of Table 2 (e.g. (2048, 1024)); the
   last time step's hidden state goes to the regression head. "CNN" is the improved VGG-16
@@ -35,7 +37,7 @@ class ScoreFusion(nn.Module):
 
     def forward(self, x: torch.Tensor) -> ClipOutput:
         frame_probs = torch.softmax(self.head(self.ecnn(x)), dim=-1)  # [B, n, C]
-        return ClipOutput(frame_probs.mean(dim=1).clamp_min(1e-12).log(), None)
+        return ClipOutput(frame_probs.mean(dim=1).clamp_min(1e-12).log(), None, frame_probs)
 
 
 class LSTMClassifier(nn.Module):

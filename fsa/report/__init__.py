@@ -38,6 +38,9 @@ from .datasets import (
     dataset_summary,
     embedded_dataset,
     embedded_root,
+    expression_clips,
+    face_credits,
+    raw_of,
 )
 from .matching import (
     RESULT_TABLES,
@@ -68,15 +71,16 @@ from .page import (
 )
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name, fold_runs, fold_table
 from .tracing import TABLE1_MODULES, model_summary, table1
-from .verdicts import claims, verdict
+from .verdicts import claims, frame_claims, frame_view, verdict
 
 __all__ = [
     "AFEW_SEEDS", "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS",
     "MEASURED_PRESET", "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page",
     "accuracy_interval", "all_records", "architecture", "attention_examples", "attention_vs_intensity",
-    "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims", "comparison",
-    "confusion_pct", "data_source", "dataset_summary", "embedded_dataset", "embedded_root", "experiment_name",
-    "extra_label", "floor_rows", "fold_runs", "fold_table", "intervals", "measured", "model_summary", "one_line_errors",
-    "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of", "profile_text", "replicate_rows",
-    "resolve_preset", "score_mean", "seed_text", "table1", "table_models", "to_html", "verdict",
+    "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims",
+    "comparison", "confusion_pct", "data_source", "dataset_summary", "embedded_dataset", "embedded_root",
+    "experiment_name", "expression_clips", "extra_label", "face_credits", "floor_rows", "fold_runs", "fold_table",
+    "frame_claims", "frame_view", "intervals", "measured", "model_summary", "one_line_errors", "paper_confusion",
+    "paper_row_label", "per_clip_rows", "profile_of", "profile_text", "raw_of", "replicate_rows", "resolve_preset",
+    "score_mean", "seed_text", "table1", "table_models", "to_html", "verdict",
 ]

@@ -15,7 +15,7 @@ from ..config import ConfigError
 from ..metrics import claim_verdict
 from ..models.registry import REGISTRY
 from ..paper import paper_table
-from .confidence import replicate_rows
+from .confidence import per_clip_rows, replicate_rows
 from .matching import architecture, paper_row_label
 from .records import FLOOR_KIND
 
@@ -97,3 +97,34 @@ def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd
         pairs.append((f"{la} > {lb}", f"paper: {pa:g} > {pb:g}", ra, rb))
     pairs += [(f"{label} > {f['label']}", "clears the floor", r, f) for label, _, r in found for f in floors]
     return claim_table([(claim, source, verdict(ra, rb, alpha)) for claim, source, ra, rb in pairs], alpha)
+
+
+def frame_view(record: dict, frame: int = -1) -> dict:
+    """A score-fusion record read as its frame classifier alone on one sampled frame of each
+    clip (``frame=-1``: the last, the one nearest the CK+ apex): each clip's prediction is the
+    argmax of that frame's recorded probabilities (``frame_probs``). The view has the record's
+    clips, so it pairs with any record of them (:func:`verdict`)."""
+    rows = per_clip_rows(record)
+    missing = [c["clip_id"] for c in rows if not c.get("frame_probs")]
+    name = record.get("label") or record.get("model")
+    if missing:
+        raise ConfigError(f"{name}: {len(missing)} test clip(s) (e.g. {missing[0]}) have no per-frame probabilities; "
+                          "only models that classify each frame (score fusion) record them")
+    classes = record["metrics"].get("classes") or record["metrics"]["pooled"]["classes"]
+    view = [{**c, "pred": classes[max(range(len(classes)), key=c["frame_probs"][frame].__getitem__)]} for c in rows]
+    return {"kind": "run", "label": f"{name}, frame {frame} only", "model": record.get("model"), "per_clip": view}
+
+
+def frame_claims(records: Sequence[dict], floor_records: Sequence[dict] = (), alpha: float = 0.05) -> pd.DataFrame:
+    """What averaging costs score fusion: its frame classifier alone on the last sampled frame
+    (:func:`frame_view`) against the fused clip prediction and against each floor, which sees the
+    last frame too. Empty when no record is score fusion's."""
+    fusion = [r for r in records if architecture(r["config"]["model"]) == architecture(REGISTRY["score-fusion"].config)]
+    if not fusion:
+        return claim_table([], alpha)
+    record = fusion[-1]
+    view = frame_view(record)
+    fused = record.get("label") or record["model"]
+    judged = [(f"{view['label']} > {fused}", "averaging the n frames", verdict(view, record, alpha))]
+    judged += [(f"{view['label']} > {f['label']}", "the floor's frame", verdict(view, f, alpha)) for f in floor_records]
+    return claim_table(judged, alpha)
