@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -302,6 +303,45 @@ def test_readme_says_synthetic(ck, afew):
     for root, layout in ((ck, "ckplus"), (afew, "afew")):
         text = (root / "README.txt").read_text()
         assert text.startswith("SYNTHETIC DATA") and f"--layout {layout} --size smoke --seed {SEED}" in text
+
+
+def test_readme_names_the_generator(ck, afew):
+    for root in (ck, afew):
+        lines = [line for line in (root / "README.txt").read_text().splitlines() if line.startswith("generator:")]
+        assert lines == [f"generator: {synth.generator_fingerprint()}"]
+        assert re.fullmatch(r"[0-9a-f]{12}", synth.readme_fingerprint(root))
+
+
+def test_fingerprint_reads_every_generator_module_and_photo():
+    package = Path(synth.__file__).parents[1]
+    inputs = dict(synth.generator_inputs())
+    code = {f"synth/{p.name}" for p in (package / "synth").glob("*.py")} | {"synth_stills.py", "facs.py"}
+    assert set(inputs) == code | {f"photo/{key}" for key in synth.SOURCES}
+    assert list(inputs)[:len(code)] == sorted(code)
+    assert all(inputs[name] == package / name for name in code)
+    assert all(inputs[f"photo/{key}"] == s.path() for key, s in synth.SOURCES.items())
+
+
+@pytest.mark.parametrize("edited", ["synth/appearance.py", "facs.py", "photo/astronaut"])
+def test_fingerprint_changes_with_the_bytes_of_an_input(edited, tmp_path, monkeypatch):
+    from data_prep.synth import fingerprint
+
+    copies = []
+    for name, path in synth.generator_inputs():
+        copy = tmp_path / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        copies.append((name, copy))
+    assert fingerprint.fingerprint(copies) == synth.generator_fingerprint()  # same names and bytes elsewhere
+    data = bytearray((tmp_path / edited).read_bytes())
+    data[len(data) // 2] ^= 1  # one bit, the length kept
+    (tmp_path / edited).write_bytes(bytes(data))
+    monkeypatch.setattr(fingerprint, "generator_inputs", lambda: copies)
+    fingerprint.generator_fingerprint.cache_clear()
+    changed = synth.generator_fingerprint()
+    monkeypatch.undo()
+    fingerprint.generator_fingerprint.cache_clear()
+    assert re.fullmatch(r"[0-9a-f]{12}", changed) and changed != synth.generator_fingerprint()
 
 
 @pytest.mark.parametrize("argv", [

@@ -157,6 +157,7 @@ def test_readme_says_synthetic(fer, sfew):
     for root, layout in ((fer, "fer2013"), (sfew, "sfew")):
         text = (root / "README.txt").read_text()
         assert text.startswith("SYNTHETIC DATA") and f"--layout {layout} --size smoke --seed {SEED}" in text
+        assert f"\ngenerator: {synth.generator_fingerprint()}\n" in text
 
 
 # --------------------------------------------------------------------------- plans and subjects

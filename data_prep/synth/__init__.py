@@ -61,6 +61,11 @@ sequences; ``photo`` the subject's source photo, a key of :data:`SOURCES`) and
 ``synth_intensity.csv`` (video_id, frame [1-based], intensity in [0, 1]: the fraction of the
 expression's full AU displacement shown in that frame).
 
+``README.txt`` says what the set is, where its faces come from, and which generator made it: the
+line ``generator: <fingerprint>`` (:func:`generator_fingerprint`, a hash of the generator's source
+files and source photos; :mod:`~data_prep.synth.fingerprint`). The prepared index, which keys runs
+in the results store, does not see pixels; the fingerprint tells an old set from a current one.
+
 Subjects never cross splits (AFEW Train/Val subjects are disjoint; CK+ is split by subject
 downstream). Output is deterministic for a seed: every random draw comes from a
 ``numpy`` generator seeded with ``(seed, layout, stream, index)`` (:func:`random_stream`), so
@@ -79,6 +84,7 @@ from __future__ import annotations
 
 # The underscore names are internals that the tests reach (as synth.<name>).
 from .driver import RENDERERS, Summary, generate, main, render_subject
+from .fingerprint import generator_fingerprint, generator_inputs, readme_fingerprint
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
 from .layouts import (
                       _SUBJECT_STREAM,
@@ -117,7 +123,9 @@ __all__ = [
     "AFEW_CLASSES", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS", "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES",
     "CK_FRAME", "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES", "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS",
     "VIDEO_LAYOUTS", "Source", "SourcePhoto", "Subject", "SubjectPlan", "Summary", "VideoPlan", "WildScene",
-    "afew_profile", "ck_profile", "detect_landmarks", "displacement_field", "face_axes", "generate", "load_sources",
-    "main", "piecewise_affine_map", "plan_afew", "plan_ckplus", "random_stream", "readme_faces", "render_subject",
+    "afew_profile", "ck_profile", "detect_landmarks", "displacement_field", "face_axes", "generate",
+    "generator_fingerprint", "generator_inputs", "load_sources",
+    "main", "piecewise_affine_map", "plan_afew", "plan_ckplus", "random_stream", "readme_faces", "readme_fingerprint",
+    "render_subject",
     "source_of", "to_image",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -36,7 +38,8 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Pat
     prepared root, for the still-image layouts ``fer2013`` | ``sfew`` the set as written.
 
     The synthetic raw videos are written in the real CK+ / AFEW on-disk formats and go
-    through the same dlib preparation as the real datasets. A killed preparation resumes.
+    through the same dlib preparation as the real datasets. A killed preparation resumes. A set
+    that another generator made is set aside and made afresh (:func:`set_aside_stale`).
     """
     from data_prep import prepare, synth
 
@@ -47,6 +50,7 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Pat
         raise ConfigError(f"embedded dataset size={size!r}: expected one of {', '.join(synth.SIZE_NAMES)}")
     base = embedded_root() / f"{layout}-{size}"
     raw, prepared = base / "raw", base / "prepared"
+    set_aside_stale(base)
     if not (raw / "synth_meta.csv").is_file():
         synth.generate(layout, raw, size=size, seed=0, workers=jobs)
     if layout not in synth.VIDEO_LAYOUTS:
@@ -54,6 +58,31 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Pat
     if not (prepared / "index.csv").is_file():
         prepare.prepare(layout, raw, prepared, jobs=jobs, progress=False)
     return prepared
+
+
+def set_aside_stale(base: Path) -> Path | None:
+    """Move the embedded set at ``base`` to ``<base>.stale-<old fingerprint>`` (replacing an older
+    stale copy) when the generator fingerprint in its ``raw/README.txt`` is not the current one or
+    is missing; returns where it went, or ``None`` when it is current (or there is nothing there).
+
+    Why: runs are keyed by the prepared index's hash, which sees ids, labels and frame counts but
+    not pixels, so a set left by an older generator would be reused and its runs named like runs
+    on the current frames. The move is one rename, so ``base`` is either the old set or absent.
+    """
+    from data_prep import synth
+
+    if not base.is_dir() or not any(base.iterdir()):
+        return None
+    old, current = synth.readme_fingerprint(base / "raw"), synth.generator_fingerprint()
+    if old == current:
+        return None
+    stale = base.with_name(f"{base.name}.stale-{old or 'none'}")
+    if stale.exists():
+        shutil.rmtree(stale)
+    os.replace(base, stale)
+    print(f"{base}: made by generator {old or '(no fingerprint)'}, the current one is {current}: "
+          f"moved to {stale.name}, made afresh", file=sys.stderr)
+    return stale
 
 
 def data_source(root: str | os.PathLike) -> dict:

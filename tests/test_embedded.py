@@ -1,0 +1,105 @@
+"""The embedded dataset: made on first use, reused while the generator that made it is the current
+one, set aside and made afresh when its README names another generator (or none)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from data_prep import prepare, synth
+from fsa.report.datasets import embedded_dataset
+
+OLD = "0123456789ab"
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("FSA_DATA", str(tmp_path))
+    return tmp_path
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+def name_generator(raw: Path, line: str | None) -> None:
+    """Rewrite the README's generator line as an older generator would have written it (``None``:
+    no line at all, as before the line existed)."""
+    text = (raw / "README.txt").read_text()
+    (raw / "README.txt").write_text(re.sub(r"^generator: \w+\n", "" if line is None else line + "\n", text,
+                                           flags=re.MULTILINE))
+
+
+def test_still_set_reused_while_current_and_made_afresh_when_not(data_root, capsys):
+    raw = embedded_dataset("fer2013", "smoke", jobs=1)
+    base = data_root / "fer2013-smoke"
+    assert raw == base / "raw" and synth.readme_fingerprint(raw) == synth.generator_fingerprint()
+    before = stamp(raw / "fer2013.csv")
+    capsys.readouterr()
+
+    assert embedded_dataset("fer2013", "smoke", jobs=1) == raw
+    assert stamp(raw / "fer2013.csv") == before  # reused untouched
+    assert capsys.readouterr().err == "" and sorted(p.name for p in data_root.iterdir()) == [base.name]
+
+    name_generator(raw, f"generator: {OLD}")
+    assert embedded_dataset("fer2013", "smoke", jobs=1) == raw
+    stale = data_root / f"fer2013-smoke.stale-{OLD}"
+    assert synth.readme_fingerprint(stale / "raw") == OLD and stamp(stale / "raw" / "fer2013.csv") == before
+    assert synth.readme_fingerprint(raw) == synth.generator_fingerprint()
+    assert stamp(raw / "fer2013.csv") != before
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and str(base) in err[0] and OLD in err[0] and synth.generator_fingerprint() in err[0]
+
+
+def test_set_without_fingerprint_is_made_afresh_replacing_an_older_stale_copy(data_root, capsys):
+    raw = embedded_dataset("fer2013", "smoke", jobs=1)
+    older = data_root / "fer2013-smoke.stale-none"
+    older.mkdir()
+    (older / "older.txt").write_text("an older stale copy")
+    name_generator(raw, None)
+    assert synth.readme_fingerprint(raw) is None
+
+    assert embedded_dataset("fer2013", "smoke", jobs=1) == raw
+    assert synth.readme_fingerprint(raw) == synth.generator_fingerprint()
+    assert sorted(p.name for p in older.iterdir()) == ["raw"] and synth.readme_fingerprint(older / "raw") is None
+    assert "(no fingerprint)" in capsys.readouterr().err
+
+
+def fake_raw(raw: Path, fingerprint: str) -> None:
+    """A generated video set's sidecar and README (their other contents do not matter here)."""
+    raw.mkdir(parents=True)
+    (raw / "synth_meta.csv").write_text("video_id\n")
+    (raw / "README.txt").write_text(f"SYNTHETIC DATA\ngenerator: {fingerprint}\n")
+
+
+@pytest.mark.parametrize("current", [True, False])
+def test_prepared_video_set_reused_only_when_current(current, data_root, monkeypatch):
+    calls = []
+
+    def generate(layout, out, **kw):
+        calls.append("generate")
+        fake_raw(Path(out), synth.generator_fingerprint())
+
+    def prepare_(layout, raw, out, **kw):
+        calls.append("prepare")
+        Path(out).mkdir()
+        (Path(out) / "index.csv").write_text("video_id\nnew\n")
+
+    monkeypatch.setattr(synth, "generate", generate)
+    monkeypatch.setattr(prepare, "prepare", prepare_)
+    base = data_root / "ckplus-smoke"
+    fake_raw(base / "raw", synth.generator_fingerprint() if current else OLD)
+    (base / "prepared").mkdir()
+    (base / "prepared" / "index.csv").write_text("video_id\nold\n")
+    before = stamp(base / "prepared" / "index.csv")
+
+    assert embedded_dataset("ckplus", "smoke") == base / "prepared"
+    if current:
+        assert calls == [] and stamp(base / "prepared" / "index.csv") == before
+        assert not list(data_root.glob("*.stale-*"))
+    else:
+        assert calls == ["generate", "prepare"]
+        assert (base / "prepared" / "index.csv").read_text() == "video_id\nnew\n"
+        assert stamp(data_root / f"ckplus-smoke.stale-{OLD}" / "prepared" / "index.csv") == before
