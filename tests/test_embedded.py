@@ -2,12 +2,16 @@
 one, set aside and made afresh when its README names another generator (or none)."""
 from __future__ import annotations
 
+import json
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from data_prep import prepare, synth
+from data_prep.video import DataError
 from fsa.report.datasets import embedded_dataset
 
 OLD = "0123456789ab"
@@ -41,7 +45,8 @@ def test_still_set_reused_while_current_and_made_afresh_when_not(data_root, caps
 
     assert embedded_dataset("fer2013", "smoke", jobs=1) == raw
     assert stamp(raw / "fer2013.csv") == before  # reused untouched
-    assert capsys.readouterr().err == "" and sorted(p.name for p in data_root.iterdir()) == [base.name]
+    assert capsys.readouterr().err == ""
+    assert sorted(p.name for p in data_root.iterdir()) == [base.name, f"{base.name}.lock"]  # nothing set aside
 
     name_generator(raw, f"generator: {OLD}")
     assert embedded_dataset("fer2013", "smoke", jobs=1) == raw
@@ -103,3 +108,36 @@ def test_prepared_video_set_reused_only_when_current(current, data_root, monkeyp
         assert calls == ["generate", "prepare"]
         assert (base / "prepared" / "index.csv").read_text() == "video_id\nnew\n"
         assert stamp(data_root / f"ckplus-smoke.stale-{OLD}" / "prepared" / "index.csv") == before
+
+
+def test_a_prepared_set_with_failed_videos_is_an_error_naming_its_report(data_root):
+    base = data_root / "ckplus-smoke"
+    fake_raw(base / "raw", synth.generator_fingerprint())
+    (base / "prepared").mkdir()
+    (base / "prepared" / "index.csv").write_text("video_id\nS1_001\n")
+    report = {"videos": {"failed": 1}, "failed": [{"video_id": "S1_002", "reason": "S1/002: file not found"}]}
+    (base / "prepared" / "prep_report.json").write_text(json.dumps(report))
+    with pytest.raises(DataError, match=r"prep_report\.json: 1 of the embedded videos failed.*S1_002: S1/002: file "
+                                        r"not found.*delete .*ckplus-smoke"):
+        embedded_dataset("ckplus", "smoke")
+    (base / "prepared" / "prep_report.json").write_text(json.dumps({"videos": {"failed": 0}, "failed": []}))
+    assert embedded_dataset("ckplus", "smoke") == base / "prepared"
+
+
+def test_two_makers_of_one_embedded_set_take_turns(data_root, monkeypatch):
+    """The second caller waits while the first generates, then finds the set made: one generation."""
+    started, calls = threading.Event(), []
+
+    def generate(layout, out, **kw):
+        calls.append("generate")
+        started.set()
+        time.sleep(0.5)  # the second caller arrives while this one is still writing
+        fake_raw(Path(out), synth.generator_fingerprint())
+
+    monkeypatch.setattr(synth, "generate", generate)
+    first = threading.Thread(target=embedded_dataset, args=("fer2013", "smoke"))
+    first.start()
+    assert started.wait(10)
+    assert embedded_dataset("fer2013", "smoke") == data_root / "fer2013-smoke" / "raw"
+    first.join()
+    assert calls == ["generate"]

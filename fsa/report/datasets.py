@@ -7,6 +7,8 @@ real preparation (``data=``) or on the embedded one.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -17,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from data_prep.video import DataError
 
 from ..config import ConfigError
 from ..results import REPO_ROOT
@@ -50,14 +54,43 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Pat
         raise ConfigError(f"embedded dataset size={size!r}: expected one of {', '.join(synth.SIZE_NAMES)}")
     base = embedded_root() / f"{layout}-{size}"
     raw, prepared = base / "raw", base / "prepared"
-    set_aside_stale(base)
-    if not (raw / "synth_meta.csv").is_file():
-        synth.generate(layout, raw, size=size, seed=0, workers=jobs)
-    if layout not in synth.VIDEO_LAYOUTS:
-        return raw
-    if not (prepared / "index.csv").is_file():
-        prepare.prepare(layout, raw, prepared, jobs=jobs, progress=False)
+    with _exclusive(base.with_name(f"{base.name}.lock")):
+        set_aside_stale(base)
+        if not (raw / "synth_meta.csv").is_file():
+            synth.generate(layout, raw, size=size, seed=0, workers=jobs)
+        if layout not in synth.VIDEO_LAYOUTS:
+            return raw
+        if not (prepared / "index.csv").is_file():
+            prepare.prepare(layout, raw, prepared, jobs=jobs, progress=False)
+    _check_prepared(prepared)
     return prepared
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path):
+    """One process at a time makes an embedded set: a second one (another notebook, a test run)
+    waits for the first to finish and then finds the set made, instead of writing beside it."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_prepared(prepared: Path) -> None:
+    """Every generated video of an embedded set must prepare: a failure there is a broken set (a
+    deleted or truncated file), not a video to skip, so it is an error naming the report."""
+    report_path = prepared / "prep_report.json"
+    if not report_path.is_file():
+        return
+    report = json.loads(report_path.read_text())
+    failed = report.get("failed") or []
+    if failed:
+        first = failed[0]
+        raise DataError(f"{report_path}: {len(failed)} of the embedded videos failed to prepare (e.g. "
+                        f"{first.get('video_id')}: {first.get('reason')}); delete {prepared.parent} to make it again")
 
 
 def set_aside_stale(base: Path) -> Path | None:
