@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from .. import facs
-from .geometry import face_axes
+from .geometry import LOWER_INNER, UPPER_INNER, face_axes
 
 #: Blur (IOD) of fine lines (wrinkles, furrows) and of broad shading (shadows, bulges).
 _FINE, _BROAD = 0.018, 0.05
@@ -255,7 +255,7 @@ def _lips_pressed(sh: _Shade, lm: np.ndarray, lv: dict) -> None:
 # --------------------------------------------------------------------------- colour layers
 def mouth_gap(lm: np.ndarray) -> float:
     """Mean distance (pixels) between the inner upper and lower lip points 61-63 / 67-65."""
-    return float(np.mean(np.hypot(*(lm[[67, 66, 65]] - lm[[61, 62, 63]]).T)))
+    return float(np.mean(np.hypot(*(lm[LOWER_INNER] - lm[UPPER_INNER]).T)))
 
 
 def _region(img: np.ndarray, pts: np.ndarray, alpha: float, pad: int = 3):

@@ -73,16 +73,21 @@ def displacement_field(lm: np.ndarray, disp: np.ndarray, shape: tuple[int, int])
     return np.dstack([mx - gx, my - gy]).astype(np.float32)
 
 
+#: Inner-lip points of the upper lip and, below each, of the lower lip (dlib order).
+UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]
+#: Outer-lip points above :data:`UPPER_INNER` and below :data:`LOWER_INNER`.
+UPPER_OUTER, LOWER_OUTER = [50, 51, 52], [58, 57, 56]
+
+
 def _neutralise_offsets(lm: np.ndarray, aus: dict) -> np.ndarray:
     """Offsets (pixels) that close the inner lips and apply the source's neutralising AUs."""
     _, ey, iod = face_axes(lm)
     off = np.zeros_like(lm)
-    upper, lower = [61, 62, 63], [67, 66, 65]
-    half = (lm[lower] - lm[upper]) / 2 - 0.005 * iod * ey  # keep a hairline gap: no duplicate points
-    off[upper] += half
-    off[lower] -= half
-    off[[50, 51, 52]] += half
-    off[[58, 57, 56]] -= half
+    half = (lm[LOWER_INNER] - lm[UPPER_INNER]) / 2 - 0.005 * iod * ey  # keep a hairline gap: no duplicate points
+    off[UPPER_INNER] += half
+    off[LOWER_INNER] -= half
+    off[UPPER_OUTER] += half
+    off[LOWER_OUTER] -= half
     off[[49, 53]] += half[[0, 2]] / 2
     off[[59, 55]] -= half[[0, 2]] / 2
     off[6:11] -= 0.5 * half.mean(0)

@@ -24,13 +24,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .geometry import _neutralise_offsets, displacement_field, face_axes
+from .geometry import (
+    LOWER_INNER,
+    LOWER_OUTER,
+    UPPER_INNER,
+    UPPER_OUTER,
+    _neutralise_offsets,
+    displacement_field,
+    face_axes,
+)
 
 OUTER_LIPS, INNER_LIPS = slice(48, 60), slice(60, 68)
-#: Inner-lip points of the upper lip and, below each, of the lower lip.
-UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]
-#: Outer-lip points above :data:`UPPER_INNER` and below :data:`LOWER_INNER`.
-UPPER_OUTER, LOWER_OUTER = [50, 51, 52], [58, 57, 56]
 
 
 def _polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ import dlib
 import numpy as np
 
 from ..faces import model_paths
+from .geometry import face_axes
 from .neutral import neutral_face
 
 
@@ -147,7 +148,7 @@ def _pad(image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     photo, and the landmarks moved with it. The warps read outside a photo whose face fills it
     (luispedro.jpg) when a subject is drawn small: a plain mirror there shows a second face,
     which dlib would find; a blurred one shows only the surroundings' colours."""
-    iod = float(np.hypot(*(lm[42:48].mean(0) - lm[36:42].mean(0))))
+    iod = face_axes(lm)[2]
     m = int(round(_PAD_IOD * iod))
     padded = cv2.copyMakeBorder(image, m, m, m, m, cv2.BORDER_REFLECT_101)
     outside = np.ones(padded.shape[:2], np.uint8)

@@ -119,7 +119,8 @@ def frame_claims(records: Sequence[dict], floor_records: Sequence[dict] = (), al
     """What averaging costs score fusion: its frame classifier alone on the last sampled frame
     (:func:`frame_view`) against the fused clip prediction and against each floor, which sees the
     last frame too. Empty when no record is score fusion's."""
-    fusion = [r for r in records if architecture(r["config"]["model"]) == architecture(REGISTRY["score-fusion"].config)]
+    arch = architecture(REGISTRY["score-fusion"].config)
+    fusion = [r for r in records if architecture(r["config"]["model"]) == arch]
     if not fusion:
         return claim_table([], alpha)
     record = fusion[-1]
