@@ -56,7 +56,7 @@ def profile_hash(config: dict) -> str:
 
 def group_name(summary: dict) -> str:
     """``folds-<hash>`` | ``seeds-<hash>``: a group summary's name in the results store."""
-    return f"{summary['kind']}-{summary[summary['kind'] + '_hash']}"
+    return store.group_name(summary["kind"], summary[summary["kind"] + "_hash"])
 
 
 def bar_of(summary: dict, table: str, model: str, preset: str) -> dict:

@@ -330,7 +330,36 @@ def frames_tensor(imgs: Sequence[np.ndarray], image_size: int, rng: np.random.Ge
     return TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
 
 
-class ClipDataset(Dataset):
+class _LabelledDataset(Dataset):
+    """What the clip and still datasets share: their labelled items (``.label`` each), the class
+    order, the input size, the size frames are reduced to when read, and the training randomness of
+    item ``i`` in an epoch, ``np.random.default_rng([seed, epoch, i])``."""
+
+    def __init__(self, items: Sequence, classes: Sequence[str], image_size: int, train: bool, seed: int):
+        self.items = list(items)
+        self.classes = tuple(classes)
+        self.image_size = int(image_size)
+        self.train = bool(train)
+        self.seed = int(seed)
+        self.epoch = 0
+        self.source_side = SOURCE_FACTOR * self.image_size
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the training randomness of an epoch (no effect in evaluation mode)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def labels(self) -> list[int]:
+        return [self.classes.index(x.label) for x in self.items]
+
+    def _rng(self, i: int) -> np.random.Generator | None:
+        return np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+
+
+class ClipDataset(_LabelledDataset):
     """n-frame clips of a prepared root.
 
     ``__getitem__(i)`` returns ``dict(frames=FloatTensor[n, 3, S, S]`` (ImageNet-normalised
@@ -343,35 +372,22 @@ class ClipDataset(Dataset):
 
     def __init__(self, root: str | os.PathLike, clips: Sequence[Clip], classes: Sequence[str],
                  n: int = 5, image_size: int = 224, train: bool = False, seed: int = 0):
+        super().__init__(clips, classes, image_size, train, seed)
         self.root = Path(root)
-        self.clips = list(clips)
-        self.classes = tuple(classes)
         self.n = int(n)
-        self.image_size = int(image_size)
-        self.train = bool(train)
-        self.seed = int(seed)
-        self.epoch = 0
         for c in self.clips:
             if c.label not in self.classes:
                 raise DataError(f"clip {c.clip_id}: label {c.label!r} is not one of {', '.join(self.classes)}")
             folder = self.root / "frames" / c.video_id
             if not folder.is_dir():
                 raise DataError(f"{folder}: frame folder of {c.video_id} missing from the prepared dataset")
-        self.source_side = SOURCE_FACTOR * self.image_size
         frames = len({(c.video_id, k) for c in self.clips for k in range(c.start, c.end)})
         self._frames: dict[tuple[str, int], np.ndarray] | None = (
             {} if frames * self.source_side**2 * 3 <= CACHE_BYTES else None)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the training randomness of an epoch (no effect in evaluation mode)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
     @property
-    def labels(self) -> list[int]:
-        return [self.classes.index(c.label) for c in self.clips]
+    def clips(self) -> list[Clip]:
+        return self.items
 
     def _read(self, video_id: str, k: int) -> np.ndarray:
         if self._frames is not None and (video_id, k) in self._frames:
@@ -396,7 +412,7 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         clip = self.clips[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        rng = self._rng(i)
         idx = clip.start + sample_indices(clip.length, self.n, rng)
         imgs = self.read_frames(clip.video_id, idx)
         return {
@@ -409,7 +425,7 @@ class ClipDataset(Dataset):
         }
 
 
-class StillDataset(Dataset):
+class StillDataset(_LabelledDataset):
     """Still images as clips of one frame: the item format of :class:`fsa.data.ClipDataset`.
 
     ``__getitem__(i)`` returns ``dict(frames=FloatTensor[1, 3, S, S]`` (ImageNet-normalised RGB;
@@ -423,27 +439,10 @@ class StillDataset(Dataset):
     def __init__(self, stills: StillSet, idx: Sequence[int], classes: Sequence[str], image_size: int = 224,
                  train: bool = False, seed: int = 0):
         idx = [int(i) for i in idx]
-        self.items = [stills.items[i] for i in idx]
+        super().__init__([stills.items[i] for i in idx], classes, image_size, train, seed)
         self.pixels = stills.pixels[idx] if stills.pixels is not None else None
-        self.classes = tuple(classes)
-        self.image_size = int(image_size)
-        self.train = bool(train)
-        self.seed = int(seed)
-        self.epoch = 0
-        self.source_side = SOURCE_FACTOR * self.image_size
         files = len(self.items) if self.pixels is None else 0
         self._cache: dict[int, np.ndarray] | None = {} if files * self.source_side**2 * 3 <= CACHE_BYTES else None
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the training randomness of an epoch (no effect in evaluation mode)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def labels(self) -> list[int]:
-        return [self.classes.index(s.label) for s in self.items]
 
     def _image(self, i: int) -> np.ndarray:
         if self.pixels is not None:
@@ -457,9 +456,8 @@ class StillDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         item = self.items[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
         return {
-            "frames": frames_tensor([self._image(i)], self.image_size, rng),
+            "frames": frames_tensor([self._image(i)], self.image_size, self._rng(i)),
             "label": self.classes.index(item.label),
             "video_id": item.still_id,
             "clip_id": item.still_id,

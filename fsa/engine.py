@@ -778,7 +778,7 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
     }
     path = None
     if runs[0].result_path is not None:
-        path = store.record(experiment, summary, results_root, name=f"{key}s-{summary[f'{key}s_hash']}")
+        path = store.record(experiment, summary, results_root, name=store.group_name(f"{key}s", summary[f"{key}s_hash"]))
     return FoldsResult(experiment, runs, summary, path)
 
 

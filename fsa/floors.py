@@ -326,7 +326,7 @@ def run_folds(fcfg: FloorConfig, experiment: str | None = None, folds: Sequence[
         "selected_C": [r["selected_C"] for r in runs],
         "timings": {"features_s": feats.features_s, "fit_s": float(sum(r["timings"]["fit_s"] for r in runs))},
     }
-    store.record(experiment, summary, results_root, name=f"folds-{summary['folds_hash']}")
+    store.record(experiment, summary, results_root, name=store.group_name("folds", summary["folds_hash"]))
     return summary
 
 
@@ -336,7 +336,7 @@ def run(fcfg: FloorConfig, experiment: str | None = None, retrain: bool = False,
     store when it is there (same settings, same data), else computed and recorded."""
     fcfg = fcfg.validate()
     experiment = experiment or default_experiment(fcfg)
-    name = f"folds-{fcfg.folds_hash(range(fcfg.folds))}" if fcfg.dataset == "ckplus" else fcfg.hash()
+    name = store.group_name("folds", fcfg.folds_hash(range(fcfg.folds))) if fcfg.dataset == "ckplus" else fcfg.hash()
     found = None if retrain else store.find_run(experiment, name, results_root)
     if found is not None:
         return found
@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"python -m fsa.floors: error: {e}", file=sys.stderr)
             return 1
         acc = rec["metrics"]["accuracy"]
-        print(json.dumps({"floor": fcfg.label, "record": rec.get("folds_hash") or rec["config_hash"],
+        print(json.dumps({"floor": fcfg.label, "record": store.record_key(rec),
                           "accuracy": acc, "seconds": round(time.perf_counter() - t0, 1)}))
     return 0
 

@@ -18,7 +18,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from .paper import paper_table
-from .results import write_bytes
+from .results import record_key, write_bytes
 
 
 class NotebookFigure(Figure):
@@ -231,10 +231,6 @@ MIN_FOR_WHISKERS = 3
 PAPER_COLOUR, OURS_COLOUR, FLOOR_COLOUR = "#7f8c8d", "#c0392b", "#2471a3"
 
 
-def _run_hash(record: dict) -> str:
-    return record.get("folds_hash") or record.get("seeds_hash") or record["config_hash"]
-
-
 def _replicates(record: dict) -> list[float]:
     """A record's per-fold or per-seed accuracies, or its one accuracy."""
     acc = record["metrics"]["accuracy"]
@@ -258,7 +254,7 @@ def figure_caption(records: Sequence[dict]) -> str:
         profiles = sorted({profile_of(r["config"]) if "model" in r["config"] else f"{r['config']['feature_size']} px"
                            for r in records})
         parts.append(f"Drawn from the results store: data {', '.join(experiments)} (dataset-index.csv hash), "
-                     f"profile {', '.join(profiles)}, runs {', '.join(_run_hash(r) for r in records)}.")
+                     f"profile {', '.join(profiles)}, runs {', '.join(record_key(r) for r in records)}.")
     for b in bench:
         env = b["environment"]
         where = Path(b.get("result_path") or f"{store_name(b)}.json").name  # the name fsa.bench.save gives it
@@ -278,7 +274,7 @@ def table_figure(table: int | str, records: Sequence[dict]) -> Figure:
     from .report import comparison, intervals
 
     df = comparison(table, records)
-    by_hash = {_run_hash(r): r for r in records}
+    by_hash = {record_key(r): r for r in records}
     ci = intervals(records)
     floors = df[df["status"] == "floor"]
     rows = df[(df["status"] != "floor") & df["row"].notna()]

@@ -85,6 +85,16 @@ def load_runs(experiment: str, root: str | os.PathLike | None = None, kind: str 
     return sorted(runs, key=lambda r: r.get("finished_at", ""))
 
 
+def group_name(kind: str, group_hash: str) -> str:
+    """``folds-<hash>`` | ``seeds-<hash>``: the store name of a k-fold or multi-seed summary."""
+    return f"{kind}-{group_hash}"
+
+
+def record_key(record: dict) -> str:
+    """The hash a record is known by: a summary's folds / seeds hash, else its run's config hash."""
+    return record.get("folds_hash") or record.get("seeds_hash") or record["config_hash"]
+
+
 def find_run(experiment: str, name: str, root: str | os.PathLike | None = None) -> dict | None:
     """The stored record ``<experiment>/<name>.json`` (``name``: a run's config hash, or a summary's
     ``folds-<hash>`` / ``seeds-<hash>``); ``None`` when there is none, or when the file is not a

@@ -19,6 +19,7 @@ import pandas as pd
 from ..config import PRESETS, ConfigError, ModelConfig
 from ..models.registry import REGISTRY
 from ..paper import paper_table
+from ..results import record_key
 from .confidence import accuracy_interval, intervals, score_mean
 from .records import FLOOR_KIND, GROUP_KIND, all_records
 
@@ -132,7 +133,7 @@ def measured(r: dict, prow: dict, ci: dict | None = None) -> dict:
         "profile": profile_of(config) if "model" in config else f"{config['feature_size']} px",
         "experiment": r.get("experiment"),
         "seed": seed_text(r),
-        "run": r.get("folds_hash") or r.get("seeds_hash") or r.get("config_hash"),
+        "run": record_key(r),
         "status": "measured",
     }
     return out

@@ -234,7 +234,7 @@ class Page:
             rows.append({"seed": seed, "acc %": round(100 * ci["mean"], 2),
                          "95 % CI": f"[{100 * ci['low']:.1f}, {100 * ci['high']:.1f}]", "CI over": ci["method"],
                          "half-width (pp)": round(100 * (ci["high"] - ci["mean"]), 2),
-                         "run": rec.get("folds_hash") or rec.get("seeds_hash")})
+                         "run": store.record_key(rec)})
         means = [r["acc %"] / 100 for r in rows]
         df = pd.DataFrame(rows)
         df[f"Δ from seed {base.seed} (pp)"] = (df["acc %"] - df["acc %"].iloc[0]).round(2)
