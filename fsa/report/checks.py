@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import bars
+from .. import bars, results as store
 from ..config import Config
 from ..models.registry import REGISTRY
 from .matching import architecture, profile_of
@@ -102,7 +102,7 @@ def check_records(records: Sequence[dict], page: Page) -> dict:
         group = rec["kind"] in GROUP_KIND.values()
         runs = fold_runs(rec) if group else [rec]
         for r in runs:
-            assert r is not None, f"a fold of {rec.get('folds_hash')} is missing from the store"
+            assert r is not None, f"a fold of {store.record_key(rec)} is missing from the store"
             name = f"{r['model']} run {r['config_hash']}"
             assert r["data_index_hash"] == page.source["index_hash"], f"{name}: recorded on other data"
             assert r["git"]["commit"] and r["versions"]["torch"], f"{name}: no provenance"
@@ -143,7 +143,7 @@ def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Pag
         v = verdict(mine[-1], f)
         out[f["label"]] = v["verdict"]
         assert v["verdict"] in accept, (
-            f"{model} {mine[-1].get('folds_hash') or mine[-1].get('seeds_hash')}: {100 * v['accuracy_a']:.1f} % "
+            f"{model} {store.record_key(mine[-1])}: {100 * v['accuracy_a']:.1f} % "
             f"against the floor {f['label']} {100 * v['accuracy_b']:.1f} % on the same clips, difference "
             f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}] pp, McNemar p = {v['mcnemar_p']:.3g}: not above the floor")
     return out
