@@ -9,7 +9,7 @@ with a bar derived from the recorded runs (:mod:`fsa.bars`) must clear it.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -118,31 +118,37 @@ def check_records(records: Sequence[dict], page: Page) -> dict:
 
 
 def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Page, model: str = "ecnn-fsa",
-                      over_seeds: pd.DataFrame | None = None, accept: Sequence[str] = ("supported",)) -> dict:
+                      over_seeds: pd.DataFrame | None = None,
+                      accept: Mapping[str, Sequence[str]] | None = None) -> dict:
     """Under the ``cpu`` preset on the embedded data, the proposed model must beat every classical
     floor of the page on the same test clips (:func:`verdict` "supported": the paired bootstrap's
     interval above 0 and McNemar significant). A deep model below HOG + a linear classifier is a
     bug to find, not a result to print. ``over_seeds`` (:meth:`Page.floor_claims`), when given, is
-    the judgement checked: the claim over several seeds, not one seed's draw. ``accept`` are the
-    verdicts that pass: ``("supported", "cannot tell")`` asks only that no floor is significantly
-    above the model, for data whose apex frame alone carries the expression so that the floor
-    reaches the ceiling with the deep models (the embedded CK+). Returns the verdicts; an
-    ``AssertionError`` names the floor."""
+    the judgement checked: the claim over several seeds, not one seed's draw. ``accept`` maps a
+    floor's features (``hog``, ``lbp``) to the verdicts that pass for it; a floor it does not name
+    must be "supported". ``{"hog": ("supported", "cannot tell")}`` asks only that HOG is not
+    significantly above the model, for data whose apex frame alone carries the expression so that
+    HOG reaches the ceiling with the deep models (the embedded CK+), while LBP must still be beaten.
+    Returns the verdicts; an ``AssertionError`` names the floor."""
     if page.preset != MEASURED_PRESET or page.source["kind"] != "synthetic":
         return {}
+    accept = dict(accept or {})
+    unknown = set(accept) - {f["config"]["features"] for f in floors}
+    assert not unknown, f"Table {page.table}: accept names {sorted(unknown)}, not a floor of the page"
+    passing = [tuple(accept.get(f["config"]["features"], ("supported",))) for f in floors]
     if over_seeds is not None:
         assert len(over_seeds) == len(floors), f"Table {page.table}: {len(over_seeds)} seed claims for {len(floors)} floors"
-        for row in over_seeds.to_dict("records"):
-            assert row["verdict"] in accept, f"{row['claim']} over {row['source']}: {row['verdict']} ({row})"
+        for row, ok in zip(over_seeds.to_dict("records"), passing):
+            assert row["verdict"] in ok, f"{row['claim']} over {row['source']}: {row['verdict']} ({row})"
         return dict(zip(over_seeds["claim"], over_seeds["verdict"]))
     arch = architecture(REGISTRY[model].config)
     mine = [r for r in records if architecture(r["config"]["model"]) == arch]
     assert mine and floors, f"Table {page.table}: nothing to compare ({len(mine)} {model} record(s), {len(floors)} floor(s))"
     out = {}
-    for f in floors:
+    for f, ok in zip(floors, passing):
         v = verdict(mine[-1], f)
         out[f["label"]] = v["verdict"]
-        assert v["verdict"] in accept, (
+        assert v["verdict"] in ok, (
             f"{model} {store.record_key(mine[-1])}: {100 * v['accuracy_a']:.1f} % "
             f"against the floor {f['label']} {100 * v['accuracy_b']:.1f} % on the same clips, difference "
             f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}] pp, McNemar p = {v['mcnemar_p']:.3g}: not above the floor")
