@@ -37,7 +37,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -50,9 +49,6 @@ from . import afew, ckplus
 from .faces import METHODS, FacePipeline, NoFaceError, method_counts
 from .video import DataError, RawVideo, VideoReadError, frame_files, iter_frames
 
-#: Fault injection for the resume test: SIGKILL this process as soon as this many videos of the run
-#: are prepared, like a machine that dies mid-run (its pool workers are the caller's to end).
-KILL_ENV = "FSA_PREP_KILL_AFTER_VIDEOS"
 STATS = ".stats.json"
 SETTINGS = ".settings.json"
 INTENSITY_SIDECAR = "synth_intensity.csv"
@@ -222,13 +218,10 @@ def _prepare_all(todo: list[RawVideo], frames_dir: Path, raw: Path, jobs: int, s
     load_seconds = time.perf_counter() - t_load
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="video", desc=desc, disable=not progress)
-    kill_after = int(os.environ.get(KILL_ENV, 0))
 
     def collect(res: dict) -> None:
         results[res["video_id"]] = res
         bar.update()
-        if len(results) == kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
 
     if jobs == 1:
         for job in work:

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO, face_clip, write_avi
 from data_prep import afew, ckplus
-from data_prep.prepare import KILL_ENV, main
+from data_prep.prepare import main
 from data_prep.video import DataError, read_frames
 from fsa.config import Config
 from fsa.data import build_datasets
@@ -155,10 +155,10 @@ def test_killed_run_resumes_to_the_identical_result(capsys, write_ckplus_raw, tm
     assert run(capsys, "ckplus", raw, ref, "-j", "1")[0] == 0
 
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(REPO), KILL_ENV: "3"}  # killed once 3 of the 12 videos are done
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "data_prep.prepare", "--dataset", "ckplus", "--raw", str(raw), "--out", str(out),
-         "--size", str(SIZE), "--quiet", "-j", "2"],
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(  # killed once 3 of the 12 videos are done
+        [sys.executable, str(REPO / "tests" / "prepare_killed.py"), "3", "--dataset", "ckplus", "--raw", str(raw),
+         "--out", str(out), "--size", str(SIZE), "--quiet", "-j", "2"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     proc.wait(timeout=300)
