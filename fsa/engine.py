@@ -408,22 +408,31 @@ def _data_hash(cfg: Config, splits: Any) -> str | None:
 def _lock_run(ckdir: Path, dist: DistInfo) -> TextIO | None:
     """Take ``<ckdir>/.lock`` (exclusive ``flock``, this pid written in it) for the process that writes
     the run (rank 0), or raise :class:`RunConflict` naming the pid that holds it. The lock goes
-    with the returned file: closed, or its process gone, it is free."""
-    if not dist.is_main:
-        return None
-    ckdir.mkdir(parents=True, exist_ok=True)
-    lock = open(ckdir / ".lock", "a+")  # not truncated before it is ours: it names the holder
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        holder = lock.read().strip() or "unknown"
-        lock.close()
-        raise RunConflict(f"{ckdir}: this run is already being trained by pid {holder}; wait for it to end "
-                          "or choose another experiment") from None
-    lock.truncate(0)
-    lock.write(f"{os.getpid()}\n")
-    lock.flush()
+    with the returned file: closed, or its process gone, it is free. Under ``torchrun`` rank 0's
+    outcome is broadcast, so a refused run ends with the refusal on every rank instead of leaving the
+    other ranks waiting for rank 0 in their first collective."""
+    lock, refused = None, None
+    if dist.is_main:
+        ckdir.mkdir(parents=True, exist_ok=True)
+        lock = open(ckdir / ".lock", "a+")  # not truncated before it is ours: it names the holder
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            lock.close()
+            lock, refused = None, (f"{ckdir}: this run is already being trained by pid {holder}; wait for it to "
+                                   "end or choose another experiment")
+        else:
+            lock.truncate(0)
+            lock.write(f"{os.getpid()}\n")
+            lock.flush()
+    if dist.active:
+        shared = [refused]
+        torch_dist.broadcast_object_list(shared, src=0)
+        refused = shared[0]
+    if refused:
+        raise RunConflict(refused)
     return lock
 
 

@@ -6,6 +6,7 @@ make the same updates, up to floating-point summation order.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -16,6 +17,8 @@ import numpy as np
 import pytest
 
 from fsa.checkpoint import load_checkpoint
+from fsa.engine import checkpoint_dir
+from fsa.models.registry import make_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,3 +66,27 @@ def test_two_processes_match_one_process(smoke_prepared, tmp_path):
     flat2 = np.concatenate([w2[k].numpy().ravel() for k in w1])
     assert np.abs(flat1 - flat2).max() < 5e-4
     assert np.linalg.norm(flat1 - flat2) / np.linalg.norm(flat1) < 1e-4  # measured 2.4e-5 (AVX-512)
+
+
+def test_a_run_locked_elsewhere_ends_every_rank(smoke_prepared, tmp_path):
+    """Rank 0 finds the run's lock held by another trainer: every rank stops with the refusal,
+    instead of rank 0 alone, the other ranks left waiting for it in their first collective (or torn
+    down by the launcher when it notices rank 0 is gone)."""
+    ck = smoke_prepared("ckplus")
+    tiny = {"image_size": "32", "width": "0.0625", "batch_size": "8", "epochs": "1"}
+    lock = checkpoint_dir(make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), **tiny), "ddp",
+                          tmp_path) / ".lock"
+    lock.parent.mkdir(parents=True)
+    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "fsa.train",
+            "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset", "smoke",
+            "--experiment", "ddp", "--quiet", "--results", str(tmp_path)]
+    args += [a for k, v in tiny.items() for a in ("--set", f"{k}={v}")]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    with open(lock, "w") as held:  # another trainer: an exclusive lock, its pid inside
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(f"{os.getpid()}\n")
+        held.flush()
+        proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert proc.stderr.count(f"already being trained by pid {os.getpid()}") == 2, proc.stderr[-3000:]
+    assert not list(lock.parent.glob("*.pt")) and not list((tmp_path / "ddp").glob("*.json"))
