@@ -134,6 +134,28 @@ def write_avi(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
     return path
 
 
+def read_video(path: Path, rgb: bool = False) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from a video file, BGR as decoded or RGB (the reference reader)."""
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame)
+    cap.release()
+    return frames
+
+
+def generate_smoke(tmp_path_factory, layout: str, seed: int) -> Path:
+    """The smoke-size synthetic set of ``layout`` for ``seed``, generated in-process with two workers."""
+    from data_prep import synth
+
+    out = tmp_path_factory.mktemp(layout) / layout
+    synth.generate(layout, out, size="smoke", seed=seed, workers=2, progress=False)
+    return out
+
+
 def face_clip(photos: dict[str, np.ndarray], subject: int, frames: int, size=AFEW_SIZE) -> list[np.ndarray]:
     face = _subject_face(photos, subject)
     return [_place(face, size, 0.8, dx=3 * t, dy=-t) for t in range(frames)]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, face_clip, write_avi
+from conftest import REPO, face_clip, read_video, write_avi
 from data_prep.faces import FacePipeline
 from data_prep.video import VideoReadError, frame_count, iter_frames
 from fsa.checkpoint import save_checkpoint
@@ -69,19 +69,6 @@ def peak_rss_mb(imports: str, call: str, *args: str) -> float:
     return int(proc.stdout.split()[-1]) / 1024  # Linux reports kB
 
 
-def decoded(path: Path) -> list[np.ndarray]:
-    """Every frame OpenCV decodes from a video file, as RGB (the reference reader)."""
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    cap.release()
-    return frames
-
-
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     cfg = make_config("ecnn-fsa", "smoke", width=0.0625)
@@ -98,14 +85,14 @@ def test_frames_are_counted_by_decoding_not_from_the_header(tmp_path, face_photo
     cap = cv2.VideoCapture(str(cut))
     header = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
-    reference = decoded(cut)
+    reference = read_video(cut, rgb=True)
     assert header == 40 and 0 < len(reference) < 40
     assert frame_count(path) == 40 and frame_count(cut) == len(reference)
 
 
 def test_iter_frames_yields_the_requested_frames_only(tmp_path, face_photos, write_ckplus_raw):
     path = write_avi(tmp_path / "clip.avi", face_clip(face_photos, 1, 30, size=SIZE))
-    reference = decoded(path)
+    reference = read_video(path, rgb=True)
     wanted = [0, 3, 4, 17, 29]
     got = list(iter_frames(path, wanted))
     assert len(got) == len(wanted)
@@ -127,7 +114,7 @@ def test_iter_frames_yields_the_requested_frames_only(tmp_path, face_photos, wri
 def test_sampled_frames_gives_each_window_its_frames(tmp_path, face_photos):
     """Windows read in one pass, a window shorter than n repeating frames as sample_indices does."""
     path = write_avi(tmp_path / "clip.avi", face_clip(face_photos, 1, 30, size=SIZE))
-    reference = decoded(path)
+    reference = read_video(path, rgb=True)
     plan = [np.array([0, 0, 1, 2, 2]), np.array([10, 12, 14]), np.array([29])]
     windows = list(sampled_frames(path, plan))
     assert [len(w) for w in windows] == [5, 3, 1]
@@ -151,7 +138,7 @@ def test_predict_on_a_truncated_video_uses_the_frames_that_decode(tmp_path, face
     path = write_avi(tmp_path / "clip.avi", face_clip(face_photos, 0, 200, size=SIZE))
     cut = tmp_path / "cut.avi"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size * 3 // 4])
-    n = len(decoded(cut))
+    n = len(read_video(cut, rgb=True))
     res = predict_video(cut, checkpoint, device="cpu")
     assert res["n_frames"] == n < 200
     assert res["windows"][-1]["end_frame"] == n - 1

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedGroupKFold
 
+from conftest import generate_smoke, read_video
 from data_prep import facs, synth
 
 SEED = 7
@@ -20,16 +21,12 @@ SEED = 7
 
 @pytest.fixture(scope="module")
 def ck(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("synth") / "ck"
-    synth.generate("ckplus", out, size="smoke", seed=SEED, workers=2, progress=False)
-    return out
+    return generate_smoke(tmp_path_factory, "ckplus", SEED)
 
 
 @pytest.fixture(scope="module")
 def afew(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("synth") / "afew"
-    synth.generate("afew", out, size="smoke", seed=SEED, workers=2, progress=False)
-    return out
+    return generate_smoke(tmp_path_factory, "afew", SEED)
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -47,18 +44,6 @@ def intensities(root: Path) -> dict[str, np.ndarray]:
 def ck_frames(root: Path, video_id: str) -> list[Path]:
     subject, seq = video_id.split("_")
     return sorted((root / "cohn-kanade-images" / subject / seq).glob("*.png"))
-
-
-def avi_frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
 
 
 def afew_path(root: Path, row: dict) -> Path:
@@ -231,7 +216,7 @@ def test_afew_layout_splits_and_videos(afew):
     assert subjects["train"] and subjects["val"] and not subjects["train"] & subjects["val"]
     for r in meta:
         assert re.fullmatch(r"(train|val)_\d{9}", r["video_id"]) and r["video_id"].startswith(r["split"] + "_")
-        frames = avi_frames(afew_path(afew, r))
+        frames = read_video(afew_path(afew, r))
         assert len(frames) == int(r["n_frames"]) and 12 <= len(frames) <= 16
         assert frames[0].shape == (288, 360, 3)
         assert np.abs(frames[0][..., 0].astype(int) - frames[0][..., 2]).mean() > 2  # colour, not gray
@@ -254,7 +239,7 @@ def test_afew_apex_is_a_short_stretch_at_a_random_place(afew):
 
 
 def test_afew_faces_detected(afew):
-    grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for p in sorted(afew.glob("*/*/*.avi")) for f in avi_frames(p)]
+    grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for p in sorted(afew.glob("*/*/*.avi")) for f in read_video(p)]
     sample = np.random.default_rng(0).choice(len(grays), 150, replace=False)
     rate = np.mean([detected(grays[i]) for i in sample])
     assert rate >= 0.80, f"dlib found a face in {rate:.0%} of sampled AFEW frames"
@@ -266,7 +251,7 @@ def test_afew_expressions_move_landmarks(afew):
     changes = []
     for r in read_csv(afew / "synth_meta.csv"):
         if r["label"] == "surprise":
-            frames = avi_frames(afew_path(afew, r))
+            frames = read_video(afew_path(afew, r))
             t = ints[r["video_id"]]
             first, apex = (cv2.cvtColor(frames[k], cv2.COLOR_BGR2GRAY) for k in (0, int(np.argmax(t))))
             changes.append(geometry_change(first, apex))

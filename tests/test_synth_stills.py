@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import generate_smoke
 from data_prep import synth, synth_stills
 from data_prep.faces import FacePipeline
 
@@ -25,16 +26,12 @@ USAGES = ["Training", "PublicTest", "PrivateTest"]
 
 @pytest.fixture(scope="module")
 def fer(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("stills") / "fer"
-    synth.generate("fer2013", out, size="smoke", seed=SEED, workers=2, progress=False)
-    return out
+    return generate_smoke(tmp_path_factory, "fer2013", SEED)
 
 
 @pytest.fixture(scope="module")
 def sfew(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("stills") / "sfew"
-    synth.generate("sfew", out, size="smoke", seed=SEED, workers=2, progress=False)
-    return out
+    return generate_smoke(tmp_path_factory, "sfew", SEED)
 
 
 @pytest.fixture(scope="module")
