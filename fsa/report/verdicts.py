@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..config import ConfigError
@@ -111,7 +112,7 @@ def frame_view(record: dict, frame: int = -1) -> dict:
         raise ConfigError(f"{name}: {len(missing)} test clip(s) (e.g. {missing[0]}) have no per-frame probabilities; "
                           "only models that classify each frame (score fusion) record them")
     classes = record["metrics"].get("classes") or record["metrics"]["pooled"]["classes"]
-    view = [{**c, "pred": classes[max(range(len(classes)), key=c["frame_probs"][frame].__getitem__)]} for c in rows]
+    view = [{**c, "pred": classes[int(np.argmax(c["frame_probs"][frame]))]} for c in rows]
     return {"kind": "run", "label": f"{name}, frame {frame} only", "model": record.get("model"), "per_clip": view}
 
 
