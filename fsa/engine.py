@@ -525,7 +525,7 @@ def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
     if cfg.pretrained:
         from .models.pretrained import load_pretrained
 
-        load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root)
+        load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head)
     model.to(run.device)
     set_memory_format(model, run.device, train=True)
     return model

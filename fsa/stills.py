@@ -6,11 +6,11 @@ the video clips. This module is the middle stage:
 
 * **Model**: the still-image model of a video model is its ECNN — the backbone and, where the
   model has one, the enhanced branch (the fields :attr:`fsa.config.ModelConfig.ENCODER_FIELDS`)
-  — under the paper's regression head (one FC, its default dropout) applied to each frame: the ``score-fusion``
-  architecture on clips of n = 1 frame, whose clip probability is then exactly the frame's
-  softmax (:func:`encoder_config`). Models whose encoder fields agree share one pretraining
-  run (ECNN-FSA, score fusion and the s / FC rows of Tables 6-7 under one preset, say); CNN-LSTM's
-  encoder has no branch, and the ECNN-LSTM rows of Table 3 have FC layers in theirs.
+  — under the video model's regression head (its FC layers) applied to each frame: the
+  ``score-fusion`` architecture on clips of n = 1 frame, whose clip probability is then exactly the
+  frame's softmax (:func:`encoder_config`). Models whose encoder and head fields agree share one
+  pretraining run (ECNN-FSA, score fusion and the s rows of Tables 6-7 under one preset, say);
+  CNN-LSTM's encoder has no branch, and the ECNN-LSTM rows of Table 3 have FC layers in theirs.
 * **Data**: the formats of :mod:`data_prep.stills` (FER2013 CSV, SFEW 2.0, class folders),
   which also says which split is the test split when a format has no labelled one. Every image
   is a clip of one frame (:class:`fsa.data.StillDataset`: the items and the training augmentation of
@@ -43,12 +43,12 @@ from .models.registry import make_config
 
 log = logging.getLogger("fsa.stills")
 
-#: Model fields besides the encoder's that the still-image model takes from the video model. Only
-#: the encoder's weights are carried over, so neither the head's fields (``fc_layers``,
-#: ``dropout``) nor ``lbp`` (a fixed, weight-free feature appended after the encoder) are among
-#: them: the ECNN-FSA rows that differ in their head, and the ECNN-LSTM rows with and without
-#: LBP, share one pretraining run.
-SHARED_FIELDS = ("num_classes",)
+#: Model fields besides the encoder's that the still-image model takes from the video model: those
+#: that shape the head, which the video models with a head of frame features start from
+#: (:mod:`fsa.models.pretrained`). ``dropout`` (no weights) and ``lbp`` (a fixed, weight-free feature
+#: appended after the encoder) are not among them: the ECNN-FSA rows that differ in ``s`` only, and
+#: the ECNN-LSTM rows with and without LBP, share one pretraining run.
+SHARED_FIELDS = ("num_classes", "fc_layers")
 
 
 def encoder_config(model: ModelConfig) -> ModelConfig:

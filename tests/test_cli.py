@@ -83,7 +83,7 @@ BAD_FIELD_VALUES = {
     "image_size": ["31"], "batch_size": ["0"], "epochs": ["0", "1.5"], "lr": ["0", "nan", "inf", "fast"],
     "momentum": ["-0.1", "1", "nan"], "weight_decay": ["-1", "nan", "inf"], "gamma": ["0", "1.5", "nan"],
     "schedule": ["linear"], "step_size": ["0"], "patience": ["-1"], "selection": ["best"], "seed": ["-1", "4294967296", "x"],
-    "pretrained": ["store:../x", "store:exp/nothex"], "pretrained_format": ["onnx"],
+    "pretrained": ["store:../x", "store:exp/nothex"], "pretrained_format": ["onnx"], "pretrained_head": ["partly"],
     "device": ["gpu", "cudax", "cuda:"], "num_workers": ["-1"], "compile": ["perhaps"],
 }
 #: Fields that --set cannot make bad: the model's label, and the data fields the options set.

@@ -330,25 +330,52 @@ def test_pretrain_records_the_run_and_its_checkpoint(stills_run, fer_csv):
 
 
 @pytest.mark.parametrize("name", ["ecnn-fsa", "score-fusion", "cnn-lstm"])
-def test_checkpoint_encoder_loads_into_the_video_models(stills_run, name):
+@pytest.mark.parametrize("with_head", [True, False])
+def test_checkpoint_encoder_and_head_load_into_the_video_models(stills_run, name, with_head):
+    """The encoder always; the head (and W_v = I) where the model's head reads frame features."""
     res, root = stills_run
     saved = torch.load(res.run.checkpoint, map_location="cpu", weights_only=True)["model"]
-    cfg = make_config(name, "smoke", width=TINY["width"], pretrained=res.reference, pretrained_format="fsa")
+    cfg = make_config(name, "smoke", width=TINY["width"], pretrained=res.reference, pretrained_format="fsa",
+                      pretrained_head=with_head)
     model = build_model(cfg.model)
-    head = {k: v.clone() for k, v in model.head.state_dict().items()}
-    loaded = load_pretrained(model, cfg.pretrained, cfg.pretrained_format, root)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    loaded = load_pretrained(model, cfg.pretrained, cfg.pretrained_format, root, cfg.pretrained_head)
     state = model.state_dict()
     backbone = [k for k in saved if k.startswith("ecnn.backbone.")]
     branch = [k for k in saved if k.startswith("ecnn.branch.")]
-    assert backbone and branch
-    for k in backbone:
-        assert torch.equal(state[k], saved[k]), k
-    if name == "cnn-lstm":
-        assert model.ecnn.branch is None and sorted(loaded) == sorted(backbone)
-    else:
-        assert sorted(loaded) == sorted(backbone + branch)
-        assert all(torch.equal(state[k], saved[k]) for k in branch)
-    assert all(torch.equal(model.head.state_dict()[k], v) for k, v in head.items())  # the head is not loaded
+    head = [k for k in saved if k.startswith("head.")]
+    assert backbone and branch and head
+    carried = with_head and name != "cnn-lstm"
+    expected = backbone + ([] if name == "cnn-lstm" else branch) + (head if carried else [])
+    assert sorted(loaded) == sorted(expected)
+    assert all(torch.equal(state[k], saved[k]) for k in expected)
+    rest = [k for k in state if k not in expected and not k.startswith("fsa.w_v.")]
+    assert all(torch.equal(state[k], initial[k]) for k in rest)  # nothing else is touched
+    if name == "ecnn-fsa":
+        w_v = state["fsa.w_v.weight"]
+        assert torch.equal(w_v, torch.eye(len(w_v))) == carried
+
+
+def test_a_head_that_does_not_fit_is_refused(stills_run, tmp_path):
+    res, root = stills_run
+    target = build_model(make_config("ecnn-fsa", "smoke", width=TINY["width"]).model)
+    two_fc = make_config("ecnn-fsa-2048-fc2-s0.06", "smoke", width=TINY["width"])
+    path = save_checkpoint(tmp_path / "fc2.pt", model=build_model(two_fc.model), cfg=two_fc, classes=["a"] * 7,
+                           epoch=0)
+    with pytest.raises(PretrainedError, match=r"fc2\.pt: the head of this fsa checkpoint .* does not fit model "
+                                              r"'ecnn-fsa' \(fc_layers: file 2 vs model 1\); set pretrained_head=false"):
+        load_pretrained(target, path, "fsa")
+    lstm = make_config("ecnn-lstm-fc1-k7", "smoke", width=TINY["width"], branch_fc=0)
+    path = save_checkpoint(tmp_path / "lstm.pt", model=build_model(lstm.model), cfg=lstm, classes=["a"] * 7, epoch=0)
+    with pytest.raises(PretrainedError, match=r"lstm\.pt: the head of model 'ecnn-lstm-fc1-k7' reads "
+                                              r"LSTMClassifier's state, not frame features"):
+        load_pretrained(target, path, "fsa")
+    assert all(k.startswith("ecnn.") for k in load_pretrained(target, path, "fsa", head=False))
+    video = make_config("ecnn-fsa", "smoke", width=TINY["width"])
+    trained = build_model(video.model)
+    path = save_checkpoint(tmp_path / "video.pt", model=trained, cfg=video, classes=["a"] * 7, epoch=0)
+    assert "fsa.w_v.weight" in load_pretrained(target, path, "fsa")  # a video checkpoint brings its own FSA
+    assert all(torch.equal(a, b) for a, b in zip(target.fsa.state_dict().values(), trained.fsa.state_dict().values()))
 
 
 def vggface_file(path: Path, width: float) -> tuple[Path, dict]:
@@ -378,9 +405,13 @@ def test_the_engine_starts_a_run_from_pretrained_weights(source, stills_run, fer
     if source == "store":
         assert str(root) not in json.dumps(cfg.to_dict())  # the reference, not a path of this machine
     chained = pretrain(cfg, experiment=f"chain-{source}", results_root=root, progress=False)
-    after = torch.load(chained.run.checkpoint, weights_only=True)["model"][key]
-    fresh = build_model(cfg.model).state_dict()[key]
-    assert torch.allclose(after, expected, atol=1e-8) and not torch.allclose(fresh, expected)
+    after = torch.load(chained.run.checkpoint, weights_only=True)["model"]
+    fresh = build_model(cfg.model).state_dict()
+    assert torch.allclose(after[key], expected, atol=1e-8) and not torch.allclose(fresh[key], expected)
+    if source == "store":  # the still-image model's head reads frame features: it comes along
+        head = "head.layers.3.weight"
+        loaded = torch.load(res.run.checkpoint, weights_only=True)["model"][head]
+        assert torch.allclose(after[head], loaded, atol=1e-8) and not torch.allclose(fresh[head], loaded)
     assert chained.run.record["config"]["pretrained"] == ref
 
 
@@ -422,6 +453,7 @@ def test_config_rules_of_the_still_image_stage(fer_csv):
     assert cfg.dataset == "stills" and cfg.n == 1 and cfg.model.arch == "score-fusion"
     assert pretrain_config("score-fusion", "cpu", "fer2013", fer_csv).hash() == cfg.hash()
     assert pretrain_config("ecnn-fsa", "cpu", "fer2013", fer_csv, s="0.3").hash() == cfg.hash()
+    assert pretrain_config("ecnn-fsa", "cpu", "fer2013", fer_csv, fc_layers="2").model.fc_layers == 2
     assert pretrain_config("cnn-lstm", "cpu", "fer2013", fer_csv).model.branch is False
     with pytest.raises(ConfigError, match="n=5: a still image is a clip of one frame"):
         pretrain_config("ecnn-fsa", "cpu", "fer2013", fer_csv, n="5")

@@ -29,6 +29,8 @@ from .output import ClipOutput
 
 
 class ScoreFusion(nn.Module):
+    frame_head = True  # the head classifies each frame's D-vector (see fsa.models.pretrained)
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
@@ -42,6 +44,8 @@ class ScoreFusion(nn.Module):
 
 class LSTMClassifier(nn.Module):
     """CNN-LSTM (``branch=False``) and ECNN-LSTM (``branch=True``)."""
+
+    frame_head = False  # the head reads the LSTM's state, not frame features
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()

@@ -12,6 +12,10 @@ from .output import ClipOutput
 
 
 class ECNNFSA(nn.Module):
+    #: The head reads a D-vector of frame features, as the still-image model's does (see
+    #: fsa.models.pretrained): FSA of one frame is W_v, the identity where the head is carried over.
+    frame_head = True
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg

@@ -65,7 +65,7 @@ class Page:
 
     On the embedded data, every model starts from the still-image stage, as the paper's do
     (VGG-Face → FER2013 / SFEW → video): unless ``pretrained`` is given, a configuration's
-    ``pretrained`` is the ``store:`` reference of the pretraining run of its encoder on the
+    ``pretrained`` is the ``store:`` reference of the pretraining run of its encoder and head on the
     embedded :data:`EMBEDDED_STILLS` set (same preset, seed 0; :func:`fsa.stills.pretrain_config`),
     which :meth:`run` reads from the results store or trains first. Real data take their
     weights explicitly (``pretrained=`` a file or the ``store:`` reference ``fsa pretrain`` prints).
