@@ -68,6 +68,9 @@ MUTANTS = (
     Mutant("fold-leakage", "fsa/data.py",  # the held-out clips also train (and select) the model
            "train, val = carve_validation(clips, pool, val_fraction, seed)",
            "train, val = carve_validation(clips, np.concatenate([pool, test]), val_fraction, seed)", DATA_TESTS),
+    Mutant("still-head-dropped", "fsa/models/pretrained.py",  # video models start from the still encoder only
+           'if head and getattr(model, "frame_head", False):', "if False:",
+           ("tests/test_pretrain.py::test_checkpoint_encoder_and_head_load_into_the_video_models",)),
 )
 
 
