@@ -49,6 +49,7 @@ weights.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -156,11 +157,22 @@ def resolve_reference(ref: str | Path, results_root: str | Path | None = None) -
     return path
 
 
-def encoder_mismatches(stored: ModelConfig, target: ModelConfig) -> list[str]:
-    """The encoder fields on which a checkpoint's model and the target model disagree."""
-    fields = [f for f in ModelConfig.ENCODER_FIELDS if target.branch or not f.startswith("branch")]
+def mismatches(stored: ModelConfig, target: ModelConfig, fields: Sequence[str]) -> list[str]:
+    """``fields`` on which a checkpoint's model and the target model disagree, each with both values."""
     return [f"{f}: file {getattr(stored, f)!r} vs model {getattr(target, f)!r}"
             for f in fields if getattr(stored, f) != getattr(target, f)]
+
+
+def encoder_mismatches(stored: ModelConfig, target: ModelConfig) -> list[str]:
+    """The encoder fields on which a checkpoint's model and the target model disagree."""
+    return mismatches(stored, target, [f for f in ModelConfig.ENCODER_FIELDS
+                                       if target.branch or not f.startswith("branch")])
+
+
+def _part(state: dict[str, torch.Tensor], module: str) -> dict[str, torch.Tensor]:
+    """The tensors of ``state`` under ``<module>.``, keyed relative to that module."""
+    prefix = module + "."
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def _load_head(model: nn.Module, ckpt: dict, stored: ModelConfig, path: str | Path) -> list[str]:
@@ -171,23 +183,23 @@ def _load_head(model: nn.Module, ckpt: dict, stored: ModelConfig, path: str | Pa
     if not getattr(owner, "frame_head", False):
         raise PretrainedError(f"{path}: the head of model {stored.name!r} reads {owner.__name__}'s state, not frame "
                               f"features, so it cannot start model {target.name!r}'s head; set pretrained_head=false")
-    diffs = [f"{f}: file {getattr(stored, f)!r} vs model {getattr(target, f)!r}"
-             for f in HEAD_FIELDS if getattr(stored, f) != getattr(target, f)]
+    diffs = mismatches(stored, target, HEAD_FIELDS)
     if diffs:
         raise PretrainedError(f"{path}: the head of this fsa checkpoint (model {stored.name!r}) does not fit model "
                               f"{target.name!r} ({'; '.join(diffs)}); set pretrained_head=false to load the "
                               "encoder only")
-    parts = {"head": model.head, "fsa": getattr(model, "fsa", None)}
-    loaded = []
-    for name, module in parts.items():
-        state = {k[len(name) + 1:]: v for k, v in ckpt["model"].items() if k.startswith(name + ".")}
-        if module is None or (name == "fsa" and not state):
-            continue
-        module.load_state_dict(state, strict=True)
-        loaded += [f"{name}.{k}" for k in state]
-    if parts["fsa"] is not None and not any(k.startswith("fsa.") for k in loaded):
-        with torch.no_grad():
-            nn.init.eye_(parts["fsa"].w_v.weight)
+    head = _part(ckpt["model"], "head")
+    model.head.load_state_dict(head, strict=True)
+    loaded = [f"head.{k}" for k in head]
+    fsa = getattr(model, "fsa", None)
+    if fsa is not None:
+        own = _part(ckpt["model"], "fsa")
+        if own:
+            fsa.load_state_dict(own, strict=True)
+            loaded += [f"fsa.{k}" for k in own]
+        else:
+            with torch.no_grad():
+                nn.init.eye_(fsa.w_v.weight)
     return loaded
 
 
@@ -214,7 +226,7 @@ def load_fsa_checkpoint(model: nn.Module, path: str | Path, head: bool = True) -
     if diffs:
         raise PretrainedError(f"{path}: the encoder of this fsa checkpoint (model {stored.name!r}) does not fit "
                               f"model {target.name!r} ({'; '.join(diffs)})")
-    state = {k[len("ecnn."):]: v for k, v in ckpt["model"].items() if k.startswith("ecnn.")}
+    state = _part(ckpt["model"], "ecnn")
     if model.ecnn.branch is None:
         state = {k: v for k, v in state.items() if not k.startswith("branch.")}
     try:
