@@ -187,6 +187,13 @@ def write_afew_raw():
     return lambda root, **kw: write_afew(Path(root), photos, **kw)
 
 
+def head_commit() -> str | None:
+    """The checkout's HEAD commit by git itself, ``None`` outside a git checkout (a copied tree):
+    what a record's ``git.commit`` must say."""
+    out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
 def run_module(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m <args>`` in the repository, failing with its output on a non-zero exit."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}

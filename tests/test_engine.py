@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import head_commit
 from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
 from fsa.config import Config, ConfigError
@@ -166,7 +167,7 @@ def test_record_contents_and_validation_only_selection(reference, ck):
     assert rec["config_hash"] == cfg.hash() == run.config_hash and Config.from_dict(rec["config"]) == cfg
     assert rec["kind"] == "run" and rec["seed"] == 0 and rec["world_size"] == 1
     assert {"python", "torch", "torchvision", "numpy", "sklearn", "dlib", "opencv", "fsa"} <= set(rec["versions"])
-    assert "commit" in rec["git"] and rec["device"] == "cpu" and rec["device_name"]
+    assert rec["git"]["commit"] == head_commit() and rec["device"] == "cpu" and rec["device_name"]
     # every training clip is seen once per epoch with n frames; the test split is scored with n frames per clip
     t = rec["timings"]
     train_frames, test_frames = cfg.epochs * rec["n_clips"]["train"] * cfg.n, rec["n_clips"]["test"] * cfg.n

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from skimage.feature import hog, local_binary_pattern
 
+from conftest import head_commit
 from fsa import floors, report
 from fsa.config import ConfigError
 from fsa.data import build_datasets, dataset_clips, onset_length
@@ -125,7 +126,7 @@ def test_floor_record_is_complete_and_read_back(ck_floor, monkeypatch):
     runs = report.fold_runs(summary)
     engine_fields = {"index", "video_id", "clip_id", "label", "pred", "probs", "attention", "frame_indices"}
     for r in runs:
-        assert r["kind"] == "floor" and r["git"]["commit"] and r["versions"]["sklearn"]
+        assert r["kind"] == "floor" and r["git"]["commit"] == head_commit() and r["versions"]["sklearn"]
         assert r["config_hash"] == FloorConfig.from_dict(r["config"]).hash()
         assert r["data_index_hash"] == summary["data_index_hash"] and r["selected_C"] in fcfg.c_grid
         assert len(r["per_clip"]) == r["n_clips"]["test"] == r["metrics"]["n_clips"]

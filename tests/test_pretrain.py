@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import AFEW_FOLDERS, AFEW_SIZE, _place, _subject_face
+from conftest import AFEW_FOLDERS, AFEW_SIZE, _place, _subject_face, head_commit
 from data_prep.stills import align_stills, read_stills
 from data_prep.video import DataError
 from fsa.checkpoint import save_checkpoint
@@ -322,7 +322,7 @@ def test_pretrain_records_the_run_and_its_checkpoint(stills_run, fer_csv):
     assert rec["config"]["model"]["arch"] == "score-fusion" and rec["config"]["n"] == 1
     assert rec["skipped"]["counts"] == stills.skip_counts() and rec["skipped"]["total"] == len(BAD_ROWS)
     assert rec["test_split"] == "FER2013 PrivateTest" and rec["n_clips"] == {"train": 28, "val": 7, "test": 7}
-    assert rec["metrics"]["confusion"] and np.sum(rec["metrics"]["confusion"]) == 7 and rec["git"]["commit"]
+    assert rec["metrics"]["confusion"] and np.sum(rec["metrics"]["confusion"]) == 7 and rec["git"]["commit"] == head_commit()
     assert set(rec["versions"]) >= {"torch", "numpy"}
     assert Path(rec["checkpoint"]) == res.run.checkpoint and res.run.checkpoint.is_file()
     assert res.reference == f"store:{res.run.experiment}/{res.run.config_hash}"

@@ -5,6 +5,7 @@ plausible while the method is broken: attention bypassed, attention uniform, sof
 axis, labels shuffled, frames reversed, a head that ignores its input, test subjects leaking into the
 training folds. For each mutant the script applies the edit to a copy of the working tree (the files
 ``git ls-files`` lists: tracked ones and untracked ones that are not ignored) in a temporary folder,
+committed there in a repository of its own (the tests check that recorded runs name their commit),
 never to the tree itself, and runs ``pytest -m "not slow" -x`` there on the test files of the
 mutated behaviour (``--full``: the whole fast loop; ``--tests``: the files given). A mutant is
 killed when pytest fails; the report names the first failing test and the seconds each run took.
@@ -70,12 +71,13 @@ MUTANTS = (
            "train, val = carve_validation(clips, np.concatenate([pool, test]), val_fraction, seed)", DATA_TESTS),
     Mutant("still-head-dropped", "fsa/models/pretrained.py",  # video models start from the still encoder only
            'if head and getattr(model, "frame_head", False):', "if False:",
-           ("tests/test_pretrain.py::test_checkpoint_encoder_and_head_load_into_the_video_models",)),
+           ("tests/test_pretrain.py",)),
 )
 
 
 def copy_tree(dest: Path) -> None:
-    """The working tree's tracked and untracked, not ignored files (uncommitted edits included)."""
+    """The working tree's tracked and untracked, not ignored files (uncommitted edits included),
+    committed in a new repository at ``dest``."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=REPO, check=True, capture_output=True).stdout.decode().split("\0")
     for rel in filter(None, listed):
@@ -83,6 +85,10 @@ def copy_tree(dest: Path) -> None:
         if src.is_file():  # a tracked file deleted in the tree is listed too
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
+    for args in (["init", "-q"], ["add", "-A"],
+                 ["-c", "user.name=mutants", "-c", "user.email=mutants@localhost", "-c", "commit.gpgsign=false",
+                  "commit", "-q", "-m", "unmutated tree"]):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
 
 
 def run_tests(tree: Path, tests: tuple[str, ...], every: bool = False) -> tuple[bool, str, float]:
