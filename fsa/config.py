@@ -77,6 +77,10 @@ class ModelConfig:
     #: checkpoint's encoder fits a model whose fields agree (see fsa.models.pretrained).
     ENCODER_FIELDS = ("width", "batch_norm", "backbone_dim", "branch", "branch_dim", "branch_kernel",
                       "branch_stride", "branch_fc")
+    #: The fields that shape the regression head's weights besides the encoder's output size: a
+    #: checkpoint's head fits a model whose fields agree; the still-image model takes them from its
+    #: video model. ``dropout`` has no weights.
+    HEAD_FIELDS = ("fc_layers", "num_classes")
 
     @property
     def feature_dim(self) -> int:

@@ -43,21 +43,17 @@ from .models.registry import make_config
 
 log = logging.getLogger("fsa.stills")
 
-#: Model fields besides the encoder's that the still-image model takes from the video model: those
-#: that shape the head, which the video models with a head of frame features start from
-#: (:mod:`fsa.models.pretrained`). ``dropout`` (no weights) and ``lbp`` (a fixed, weight-free feature
-#: appended after the encoder) are not among them: the ECNN-FSA rows that differ in ``s`` only, and
-#: the ECNN-LSTM rows with and without LBP, share one pretraining run.
-SHARED_FIELDS = ("num_classes", "fc_layers")
-
 
 def encoder_config(model: ModelConfig) -> ModelConfig:
     """The still-image model of ``model``: its ECNN under score fusion's per-frame head.
 
-    Fields that do not shape the still-image model (``s``, ``lstm_widths``) keep their
-    defaults, so every video model with the same encoder gives the same configuration hash.
+    It takes the fields that shape the encoder and the head (:attr:`~fsa.config.ModelConfig.HEAD_FIELDS`,
+    which the video models with a head of frame features start from, :mod:`fsa.models.pretrained`).
+    The others (``s``, ``lstm_widths``, ``dropout``, and ``lbp``: a fixed, weight-free feature
+    appended after the encoder) keep their defaults, so the ECNN-FSA rows that differ in ``s`` only,
+    and the ECNN-LSTM rows with and without LBP, share one pretraining run (one configuration hash).
     """
-    keep = (*ModelConfig.ENCODER_FIELDS, *SHARED_FIELDS)
+    keep = (*ModelConfig.ENCODER_FIELDS, *ModelConfig.HEAD_FIELDS)
     return ModelConfig(name="score-fusion", arch="score-fusion", **{f: getattr(model, f) for f in keep})
 
 

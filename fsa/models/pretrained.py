@@ -35,7 +35,7 @@ Three formats (``Config.pretrained_format``), loaded by :func:`load_pretrained`:
     one frame, where FSA's attention is 1 and its output is ``W_v x``, so ECNN-FSA on still images
     is the still-image model with the head behind ``W_v``, and at ``W_v = I`` the video model
     starts as the still-image classifier applied to the fused frame features. The head must fit
-    (:data:`HEAD_FIELDS`, and a head of frame features in the checkpoint too), else
+    (:attr:`fsa.config.ModelConfig.HEAD_FIELDS`, and a head of frame features in the checkpoint too), else
     :class:`PretrainedError` says so; LSTM models keep their initial head, which reads the LSTM's
     state. Measured on the embedded CK+ (``cpu``, 5 folds, seeds 0 / 1 / 2): ECNN-FSA from the
     encoder only 97.7 / 98.1 / 95.1 %, with the head and ``W_v = I`` 98.6 / 99.5 / 97.6 %; with the
@@ -60,8 +60,6 @@ from .backbone import ImprovedVGG16
 from .registry import arch_class
 
 VGG_FACE_BLOCKS = (2, 2, 3, 3, 3)  # convs per block in VGG-16
-#: The fields that shape the regression head's weights, besides the encoder's output size D.
-HEAD_FIELDS = ("fc_layers", "num_classes")
 
 
 class PretrainedError(ValueError):
@@ -183,7 +181,7 @@ def _load_head(model: nn.Module, ckpt: dict, stored: ModelConfig, path: str | Pa
     if not getattr(owner, "frame_head", False):
         raise PretrainedError(f"{path}: the head of model {stored.name!r} reads {owner.__name__}'s state, not frame "
                               f"features, so it cannot start model {target.name!r}'s head; set pretrained_head=false")
-    diffs = mismatches(stored, target, HEAD_FIELDS)
+    diffs = mismatches(stored, target, ModelConfig.HEAD_FIELDS)
     if diffs:
         raise PretrainedError(f"{path}: the head of this fsa checkpoint (model {stored.name!r}) does not fit model "
                               f"{target.name!r} ({'; '.join(diffs)}); set pretrained_head=false to load the "
