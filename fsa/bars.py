@@ -1,12 +1,26 @@
 """Accuracy bars derived from recorded runs, never typed: one per (table page, model, preset).
 
-A bar is the recorded mean accuracy of a page's group — its folds on CK+, its seeds on AFEW —
-minus :data:`SE_MULTIPLE` standard errors of that mean (sample standard deviation over the
-replicates / √n), with the group it came from. The notebooks' hidden checks
-(:func:`fsa.report.checks.check_records`) hold every other group of the same configuration to
-it: another seed's, or the same group trained again with other numbers (a rebuild). The group
-the bar came from clears it by construction and is held to the independent checks only (every
-fold or seed above the majority class of its test clips, the proposed model above its floors).
+A bar is the accuracy under which a rebuild of a recorded group — the same configuration trained
+again, on another machine or with another seed — falls with probability at most :data:`ALPHA`.
+A rebuild's mean M' and the recorded mean M estimate the same accuracy with the same standard
+error s (its folds on CK+, its seeds on AFEW), so M' - M has the standard error √2·s, and with s
+estimated from the group's n replicates (M' - M) / (√2·s) follows Student's t with n - 1 degrees
+of freedom:
+
+    bar = M - t(1 - ALPHA, n - 1) · √2 · s,    s = max(SE of the replicates, SE of the pooled clips)
+
+The SE of the replicates is their sample standard deviation / √n. The SE of the pooled clips,
+√(p(1 - p) / N) over the group's N test clips with p = (k + 1) / (N + 2) (k right), keeps a group
+whose folds all sit at the ceiling from a bar at its own mean: one more wrong clip on another
+machine must not fail a rebuild. With five folds the bar lies 10.1 s below the mean; with three
+seeds, 31.6 s: three replicates say little about their spread, and the bar says so. What a bar
+catches is a collapse or a large regression; the smaller differences between models are the
+paired tests' job (:mod:`fsa.report.verdicts`).
+
+The notebooks' hidden checks (:func:`fsa.report.checks.check_records`) hold every other group of
+the same configuration to it. The group the bar came from clears it by construction and is held
+to the independent checks only (every fold or seed above the majority class of its test clips,
+the proposed model above its floors).
 
 A bar belongs to the profile it was recorded under (:func:`profile_hash`: the configuration
 without its seed, fold, registry name and execution fields). When a preset changes, the new
@@ -15,7 +29,9 @@ runs are not held to the old profile's bars; ``make book`` records them, then ``
 the book itself: a rebuild that wrote its own bars would accept whatever it produced.
 
 ``fsa/bars.json`` is the committed file; ``python -m fsa.bars`` prints what the store gives
-beside it, ``--write`` replaces it (all pages' groups must be recorded, or nothing is written).
+beside it, ``--write`` replaces it (all pages' groups must be recorded, or nothing is written);
+``--same-groups`` derives the committed bars again from the groups they name, for a change of
+the rule that leaves the groups as they are.
 """
 from __future__ import annotations
 
@@ -27,6 +43,8 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from scipy import stats
+
 from . import results as store
 from .config import Config, ConfigError
 from .hashing import stable_hash
@@ -35,8 +53,8 @@ from .report.page import KEY_ROWS, Page
 
 #: The committed bars.
 BARS_FILE = Path(__file__).with_name("bars.json")
-#: How many standard errors of the recorded mean a bar lies below it.
-SE_MULTIPLE = 2.0
+#: The probability that a rebuild of a recorded group falls below its bar (one-sided).
+ALPHA = 0.001
 #: The deep-model groups each table page shows and checks: the key rows of the results tables
 #: (:data:`fsa.report.page.KEY_ROWS`) and the proposed model of the confusion-matrix pages.
 PAGE_MODELS: dict[str, tuple[str, ...]] = dict(sorted({**KEY_ROWS, "5": ("ecnn-fsa",), "10": ("ecnn-fsa",)}.items(),
@@ -59,9 +77,16 @@ def group_name(summary: dict) -> str:
     return store.group_name(summary["kind"], summary[summary["kind"] + "_hash"])
 
 
+def se_multiple(n: int) -> float:
+    """How many standard errors a bar lies below the mean of a group of ``n`` replicates:
+    t(1 - :data:`ALPHA`, n - 1) · √2 (see the module's docstring)."""
+    return float(stats.t.ppf(1 - ALPHA, n - 1)) * math.sqrt(2)
+
+
 def bar_of(summary: dict, table: str, model: str, preset: str) -> dict:
     """The bar of one recorded group summary: its mean accuracy over its folds or seeds minus
-    :data:`SE_MULTIPLE` standard errors (sample standard deviation / √n)."""
+    :func:`se_multiple` standard errors, the larger of the replicates' and the pooled clips' (see
+    the module's docstring; a summary without pooled clips has the replicates' alone)."""
     acc = [float(a) for a in summary["metrics"]["accuracy"]["per_fold"]]
     if len(acc) < 2:
         raise ConfigError(f"{group_name(summary)} ({summary['experiment']}): {len(acc)} replicate(s); "
@@ -69,10 +94,16 @@ def bar_of(summary: dict, table: str, model: str, preset: str) -> dict:
     n = len(acc)
     mean = sum(acc) / n
     se = math.sqrt(sum((a - mean) ** 2 for a in acc) / (n - 1) / n)
+    pooled = summary["metrics"].get("pooled") or {}
+    if pooled.get("n_clips"):
+        clips = int(pooled["n_clips"])
+        p = (round(float(pooled["accuracy"]) * clips) + 1) / (clips + 2)
+        se = max(se, math.sqrt(p * (1 - p) / clips))
+    k = se_multiple(n)
     return {"table": str(table), "model": model, "preset": preset, "experiment": summary["experiment"],
             "group": group_name(summary), "profile": profile_hash(summary["config"]),
             "over": summary["kind"], "accuracies": acc, "mean": round(mean, 6), "se": round(se, 6),
-            "bar": round(mean - SE_MULTIPLE * se, 6)}
+            "se_multiple": round(k, 4), "bar": round(mean - k * se, 6)}
 
 
 def derive(preset: str = "cpu", tables: Mapping[str, Sequence[str]] = PAGE_MODELS,
@@ -94,6 +125,23 @@ def derive(preset: str = "cpu", tables: Mapping[str, Sequence[str]] = PAGE_MODEL
     return bars, missing
 
 
+def rederive(preset: str = "cpu") -> tuple[list[dict], list[str]]:
+    """The committed bars of ``preset`` derived again from the groups they name, read from the results
+    store: after a change of the rule (:func:`bar_of`), on any machine, with no data to prepare. Returns
+    the bars and, for every group no longer in the store, a line naming it."""
+    bars, missing = [], []
+    for b in load_bars():
+        if b["preset"] != preset:
+            continue
+        summary = store.find_run(b["experiment"], b["group"])
+        if summary is None:
+            missing.append(f"Table {b['table']} {b['model']} ({preset}): {b['group']} is not in "
+                           f"{store.experiment_dir(b['experiment'])}")
+        else:
+            bars.append(bar_of(summary, b["table"], b["model"], preset))
+    return bars, missing
+
+
 def load_bars(path: str | os.PathLike | None = None) -> list[dict]:
     """The bars of a bars file (:data:`BARS_FILE` by default); none when the file does not exist."""
     path = Path(path) if path is not None else BARS_FILE
@@ -107,20 +155,22 @@ def load_bars(path: str | os.PathLike | None = None) -> list[dict]:
 
 def write_bars(bars: Sequence[dict], path: str | os.PathLike | None = None) -> Path:
     """Write ``bars`` atomically to ``path`` (:data:`BARS_FILE` by default)."""
-    about = (f"Written by `python -m fsa.bars --write` (make bars) from the results store: per page, model and "
-             f"preset, the recorded mean accuracy of the group minus {SE_MULTIPLE:g} standard errors over its "
-             "folds or seeds. Do not edit: derive it again.")
+    about = ("Written by `python -m fsa.bars --write` (make bars) from the results store: per page, model and "
+             f"preset, the accuracy under which a rebuild of the recorded group falls with probability {ALPHA:g}: "
+             "its mean minus t(1 - alpha, n - 1) x sqrt 2 standard errors (fsa/bars.py). Do not edit: derive it again.")
     return store.write_json(Path(path) if path is not None else BARS_FILE,
-                            {"about": about, "se_multiple": SE_MULTIPLE, "bars": list(bars)})
+                            {"about": about, "alpha": ALPHA, "bars": list(bars)})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fsa.bars", description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="cpu", help="the preset whose groups give the bars (default cpu)")
     ap.add_argument("--write", action="store_true", help=f"replace {BARS_FILE.name} with the bars the store gives")
+    ap.add_argument("--same-groups", action="store_true",
+                    help=f"derive the bars again from the groups {BARS_FILE.name} names (after a change of the rule)")
     args = ap.parse_args(argv)
     try:
-        bars, missing = derive(args.preset)
+        bars, missing = rederive(args.preset) if args.same_groups else derive(args.preset)
         committed = {(b["table"], b["model"], b["preset"]): b for b in load_bars()}
     except ConfigError as e:
         print(f"python -m fsa.bars: error: {e}", file=sys.stderr)
@@ -129,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         was = committed.get((b["table"], b["model"], b["preset"]))
         state = "new" if was is None else "unchanged" if was == b else f"was {was['bar']:.4f} from {was['group']}"
         print(f"Table {b['table']:>2} {b['model']:<24} {b['preset']}: bar {b['bar']:.4f} = {b['mean']:.4f} - "
-              f"{SE_MULTIPLE:g} x {b['se']:.4f} over {len(b['accuracies'])} {b['over']} of {b['group']} ({state})")
+              f"{b['se_multiple']:g} x {b['se']:.4f} over {len(b['accuracies'])} {b['over']} of {b['group']} ({state})")
     for line in missing:
         print(line, file=sys.stderr)
     if not args.write:

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -244,6 +245,35 @@ def smoke_prepared(smoke_raw, tmp_path_factory):
         return cache[layout]
 
     return get
+
+
+#: The false-alarm rate of the suite's statistical checks of trained models (one-sided): a check whose
+#: null hypothesis holds fails once in a thousand runs, whatever the CPU's rounding.
+ALPHA = 0.001
+
+
+def permutation_p(runs: Sequence[tuple[Sequence[str], Sequence[str]]], rounds: int = 20_000) -> float:
+    """One-sided p-value of the right predictions of ``runs`` (each a pair of predicted and true labels of
+    its test clips) under label-blind predictions: each run's true labels permuted among its own clips,
+    its predictions held, the right ones counted over all runs. The clip is the unit, and the null keeps
+    each run's own class balance and its own bias towards a class (a model that always says "happy" is
+    at its test clips' happy share, not at 1/7)."""
+    rng = np.random.default_rng(0)
+    pairs = [(np.asarray(pred), np.asarray(true)) for pred, true in runs]
+    observed = sum(int((pred == true).sum()) for pred, true in pairs)
+    null = sum((pred == np.stack([rng.permutation(true) for _ in range(rounds)])).sum(axis=1) for pred, true in pairs)
+    return (1 + int((null >= observed).sum())) / (1 + rounds)
+
+
+def mcnemar_p(better: Sequence[bool], worse: Sequence[bool]) -> float:
+    """One-sided exact McNemar p-value that the first of two models, right on ``better`` of the same test
+    clips, is right more often than the second, right on ``worse``: of the clips where they disagree,
+    the first's share as a binomial draw with p = 1/2."""
+    from scipy.stats import binomtest
+
+    b = sum(x and not y for x, y in zip(better, worse))
+    c = sum(y and not x for x, y in zip(better, worse))
+    return binomtest(b, b + c, 0.5, alternative="greater").pvalue if b + c else 1.0
 
 
 @pytest.fixture(scope="module")

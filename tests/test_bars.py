@@ -25,15 +25,26 @@ LABELS = ["happy"] * 4 + ["anger"] * 3 + ["surprise"] * 3
 EXPERIMENT = "ckplus-0123456789ab"
 
 
-def test_bar_is_the_mean_minus_two_standard_errors_of_its_replicates():
+#: Student's t quantiles t(0.999, df), from a printed table: the bar's multiple of the SE is
+#: t(1 - alpha, n - 1) x sqrt 2 for alpha 0.001 and n replicates.
+T999 = {1: 318.309, 2: 22.327, 4: 7.173}
+
+
+def test_bar_is_where_a_rebuild_falls_with_probability_alpha():
     summary = {"kind": "folds", "folds_hash": "f0", "experiment": EXPERIMENT,
                "config": make_config("ecnn-fsa", "cpu", data="unused").to_dict(),
                "metrics": {"accuracy": {"per_fold": [0.9, 0.8, 0.85, 0.95, 0.7], "mean": 0.84, "std": 0.086}}}
     bar = bars.bar_of(summary, "4", "ecnn-fsa", "cpu")
     # mean 0.84; deviations .06 -.04 .01 .11 -.14, squares sum to .037: sample sd sqrt(.037 / 4) = .0961769,
-    # SE = .0961769 / sqrt 5 = .0430116, bar = .84 - 2 x .0430116
-    assert (bar["mean"], bar["se"], bar["bar"]) == pytest.approx((0.84, 0.0430116, 0.7539767), abs=1e-6)
+    # SE = .0961769 / sqrt 5 = .0430116, bar = .84 - 7.173 x sqrt 2 x .0430116 = .84 - .436313
+    assert bar["se_multiple"] == pytest.approx(T999[4] * 2 ** 0.5, abs=1e-3)
+    assert (bar["mean"], bar["se"], bar["bar"]) == pytest.approx((0.84, 0.0430116, 0.403687), abs=1e-4)
     assert (bar["group"], bar["over"], bar["table"], bar["model"]) == ("folds-f0", "folds", "4", "ecnn-fsa")
+    # folds at the ceiling: the SE is the pooled clips' (200 of 200 right: p = 201 / 202, sqrt(p(1 - p) / 200))
+    ceiling = {**summary, "metrics": {"accuracy": {"per_fold": [1.0] * 5},
+                                      "pooled": {"accuracy": 1.0, "n_clips": 200}}}
+    top = bars.bar_of(ceiling, "4", "ecnn-fsa", "cpu")
+    assert top["se"] == pytest.approx(0.0049629, abs=1e-6) and top["bar"] == pytest.approx(1 - 0.050345, abs=1e-4)
     one = {**summary, "metrics": {"accuracy": {"per_fold": [0.9]}}}
     with pytest.raises(ConfigError, match="1 replicate"):
         bars.bar_of(one, "4", "ecnn-fsa", "cpu")
@@ -67,10 +78,14 @@ def test_committed_bars_are_those_of_the_committed_store_under_the_current_profi
         assert path.is_file(), f"bar of Table {b['table']} {b['model']}: its group {path} is not in the store"
         summary = json.loads(path.read_text())
         acc = summary["metrics"]["accuracy"]["per_fold"]
-        se = statistics.stdev(acc) / len(acc) ** 0.5
+        pooled = summary["metrics"]["pooled"]
+        right = round(pooled["accuracy"] * pooled["n_clips"])
+        p = (right + 1) / (pooled["n_clips"] + 2)
+        se = max(statistics.stdev(acc) / len(acc) ** 0.5, (p * (1 - p) / pooled["n_clips"]) ** 0.5)
         assert b["accuracies"] == acc and b["over"] == summary["kind"]
         mean = statistics.mean(acc)
-        assert (b["mean"], b["se"], b["bar"]) == pytest.approx((mean, se, mean - 2 * se), abs=1e-6)
+        bar = mean - T999[len(acc) - 1] * 2 ** 0.5 * se
+        assert (b["mean"], b["se"], b["bar"]) == pytest.approx((mean, se, bar), abs=1e-4)
         assert report.profile_of(summary["config"]) == b["preset"], (
             f"Table {b['table']} {b['model']}: its bar comes from a group of another {b['preset']} profile; "
             f"record the current one's with make book, then make bars")
@@ -123,10 +138,11 @@ def store(tmp_path, monkeypatch):
 
 
 def test_a_rebuild_is_held_to_the_bar_and_its_source_to_the_independent_checks(store):
-    source = fake_group("cpu", [8, 9, 10], name="5041ce")
+    source = fake_group("cpu", [9, 10, 10, 10, 9], name="5041ce")
     bar = bars.bar_of(source, "4", "ecnn-fsa", "cpu")
-    # accuracies .8 .9 1: mean .9, sample sd .1, SE .1 / sqrt 3 = .057735, bar .9 - .11547
-    assert bar["bar"] == pytest.approx(0.78453, abs=1e-5)
+    # accuracies .9 1 1 1 .9: mean .96, sample sd .054772, SE .054772 / sqrt 5 = .024495, bar .96 - 7.173 x
+    # sqrt 2 x .024495 = .96 - .248479
+    assert bar["bar"] == pytest.approx(0.711521, abs=1e-4)
     bars.write_bars([bar])
     assert bars.load_bars() == [bar]
 
@@ -135,11 +151,11 @@ def test_a_rebuild_is_held_to_the_bar_and_its_source_to_the_independent_checks(s
 
     assert check(source).startswith("the source of the bar")
     assert check(source, fake_page(table="5")) == "no bar of this profile"  # the bar is Table 4's
-    assert check(fake_group("cpu", [8, 8, 8], seed=1)) == "0.8000 >= bar 0.7845"  # another seed, above
-    with pytest.raises(AssertionError, match=r"0\.7667 over 3 folds < its bar 0\.7845 .* folds-5041ce"):
-        check(fake_group("cpu", [7, 8, 8], seed=2))  # another seed, below
+    assert check(fake_group("cpu", [8, 8, 8], seed=1)) == "0.8000 >= bar 0.7115"  # another seed, above
+    with pytest.raises(AssertionError, match=r"0\.7000 over 3 folds < its bar 0\.7115 .* folds-5041ce"):
+        check(fake_group("cpu", [7, 7, 7], seed=2))  # another seed, below
     with pytest.raises(AssertionError, match="accuracy regression"):
-        check(fake_group("cpu", [7, 7, 8], name="5041ce"))  # the source's configuration trained again, below
+        check(fake_group("cpu", [7, 7, 7, 7, 7], name="5041ce"))  # the source's configuration trained again, below
     assert check(fake_group("cpu", [5, 5, 5], epochs=20)) == "no bar of this profile"
     # check_records runs it on every group of a page
     with pytest.raises(AssertionError, match="accuracy regression"):
@@ -169,7 +185,7 @@ def test_derive_reads_each_pages_recorded_group(store, smoke_prepared):
     record(summary["experiment"], summary, name=f"folds-{name}")
     found, missing = bars.derive("cpu", {"4": ("ecnn-fsa", "cnn-lstm")}, data={"ckplus": ck})
     assert [(b["table"], b["model"], b["group"]) for b in found] == [("4", "ecnn-fsa", f"folds-{name}")]
-    assert found[0]["bar"] == pytest.approx(0.6 - 2 * 0.1)  # sample sd of .5, .7 is .1414; SE .1
+    assert found[0]["bar"] == pytest.approx(0.6 - T999[1] * 2 ** 0.5 * 0.1, abs=1e-3)  # sd of .5, .7 .1414; SE .1
     assert len(missing) == 1 and missing[0].startswith("Table 4 cnn-lstm (cpu): no recorded group")
 
 

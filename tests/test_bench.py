@@ -10,6 +10,7 @@ product of the tiny models), not with the counter the code uses.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -208,7 +209,7 @@ def check_entries(row, expected, roof):
                                                   rel=1e-2, abs=0.01)
         assert e["clips_per_s"] == pytest.approx(e["batch_clips"] / median_s, rel=1e-2)
         assert e["roof"] == f"{row['precision']} matmul peak" and e["roof_gflops"] == roof
-        assert 0 < e["fraction_of_peak"] < 2
+        assert e["fraction_of_peak"] > 0  # above 1 on a busy machine: the report says so (no timing asserts)
         assert e["fraction_of_peak"] == pytest.approx(e["gflops_per_s"] / roof, rel=1e-2, abs=1e-4)
         assert e["peak_memory_mib"] >= e["memory_baseline_mib"] > 0
         assert e["layout"] == ("nchw" if mode == "train" else "channels_last+nchw-branch")
@@ -303,6 +304,23 @@ def test_report_table(report, tiny_run):
     assert "peak (matmul" in text and "of its own precision" in text and "published (1080Ti)" in text
     assert all(f"measured, tiny {p}" in text for p in precs)
     assert "-j 2:" in text and "DataLoader at 32 px" in text and "targets:" in text
+
+
+def test_report_says_when_a_row_ran_above_its_peak(tiny_run):
+    """A row above its matmul peak (a peak measured low on a busy machine) is named by the report's timing
+    line instead of failing a test: the run's structure is checked here, its timing read by the report."""
+    result = copy.deepcopy(tiny_run[1])
+    for r in result["models"]:
+        for mode in ("train", "inference"):
+            r[mode]["fraction_of_peak"] = 0.5
+    assert bench.above_roof(result) == []
+    assert "timing: every row below its matmul peak" in bench.format_report(result)
+    row = result["models"][-1]
+    row["inference"]["fraction_of_peak"] = 2.4
+    name = f"{row['model']} tiny {row['precision']} inference"
+    assert bench.above_roof(result) == [name]
+    line = next(x for x in bench.format_report(result).splitlines() if x.startswith("timing:"))
+    assert f"1 row(s) above their matmul peak ({name})" in line and "rerun on an idle machine" in line
 
 
 def test_report_reads_a_schema_1_record(tiny_run):

@@ -52,6 +52,10 @@ def clip(smoke_raw):
     return sorted((smoke_raw("afew") / "Val").glob("*/*.avi"))[0]
 
 
+#: How far the raw video's crops (faces found again) may move a class probability from the prepared crops'.
+PROB_ATOL = 0.1
+
+
 @pytest.fixture(scope="module")
 def trained(ck, tmp_path_factory):
     """A tiny ECNN-FSA fitted (60 Adam steps, training augmentation) to four CK+ clips of four subjects
@@ -88,12 +92,16 @@ def test_predict_video_agrees_with_evaluate_on_the_same_clips(trained, ck, smoke
     scored = evaluate(load_model(path)[0], clips, clips.classes)
     source = load_index(ck).set_index("video_id")["source"]
     for row in scored.per_clip:
-        assert max(row["probs"]) > 0.5 and row["pred"] == row["label"], "the fitted model is not confident"
+        # the precondition of comparing predictions: the fitted clip's top class ahead of the next by more
+        # than the two paths may move two probabilities apart (2 x PROB_ATOL), so its argmax cannot flip
+        # between them (measured: top probabilities 0.67-0.98)
+        second, top = sorted(row["probs"])[-2:]
+        assert row["pred"] == row["label"] and top - second > 2 * PROB_ATOL, "the fitted model is not confident"
         res = predict_video(smoke_raw("ckplus") / source[row["video_id"]], path, device="cpu")
         [window] = res["windows"]
         assert [f["frame_index"] for f in window["frames"]] == row["frame_indices"]
         assert res["classes"] == list(clips.classes)
-        np.testing.assert_allclose([res["probabilities"][c] for c in clips.classes], row["probs"], atol=0.1)
+        np.testing.assert_allclose([res["probabilities"][c] for c in clips.classes], row["probs"], atol=PROB_ATOL)
         np.testing.assert_allclose([f["attention"] for f in window["frames"]], row["attention"], atol=0.05)
         assert res["top_class"] == row["pred"] == row["label"], row["clip_id"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import AFEW_FOLDERS, AFEW_SIZE, _place, _subject_face, head_commit
+from conftest import AFEW_FOLDERS, AFEW_SIZE, ALPHA, _place, _subject_face, head_commit, mcnemar_p
 from data_prep.stills import align_stills, read_stills
 from data_prep.video import DataError
 from fsa.checkpoint import save_checkpoint
@@ -556,8 +556,11 @@ def test_the_still_image_stage_transfers_to_the_videos(monkeypatch, tmp_path):
     The default embedded sets are those the Table 4 notebook uses (the session's data folder), so
     nbval reuses them; the runs go to a store of their own: this module runs on one thread, and a
     still-image run trained here would change the summation order of the notebook's (its runs
-    must be those of ``make book``). Measured: 0.91 (0.87 with the encoder alone) against 0.24 after
-    4 epochs; the bar leaves room for another machine's trajectory.
+    must be those of ``make book``). The check is a test at :data:`conftest.ALPHA`, not a margin
+    measured on one machine: on the same test clips, the pretrained model must be right more often
+    than the one from scratch (one-sided exact McNemar). Measured after 4 epochs (AMD EPYC), seeds 0,
+    1, 2 on fold 0: pretrained 0.867, 0.864, 0.842 against 0.178, 0.227, 0.368 from scratch (p 5e-10,
+    4e-9, 2e-5).
     """
     from fsa import engine, report
 
@@ -568,5 +571,10 @@ def test_the_still_image_stage_transfers_to_the_videos(monkeypatch, tmp_path):
     assert cfg.pretrained.startswith("store:") and cfg.pretrained_format == "fsa"
     page.pretrain(cfg)
     scratch = cfg.override(pretrained="", pretrained_format="torchvision")
-    warm, cold = (engine.train(c, "transfer", progress=False).metrics["accuracy"] for c in (cfg, scratch))
-    assert warm > cold + 0.25, f"pretrained {warm:.3f} vs from scratch {cold:.3f} after 4 epochs"
+    warm, cold = ({c["clip_id"]: c["pred"] == c["label"] for c in engine.train(x, "transfer", progress=False)
+                   .record["per_clip"]} for x in (cfg, scratch))
+    assert warm.keys() == cold.keys()
+    p = mcnemar_p([warm[k] for k in warm], [cold[k] for k in warm])
+    summary = f"pretrained {np.mean(list(warm.values())):.3f} vs from scratch {np.mean(list(cold.values())):.3f}"
+    print(f"{summary} on {len(warm)} clips after 4 epochs: McNemar p {p:.2g}")
+    assert p < ALPHA, f"{summary} after 4 epochs (p {p:.3g}): the still-image stage does not transfer"

@@ -92,17 +92,17 @@ from .data_pipeline import bench_data, bench_face_prep, bench_loader
 from .measure import Load, PeakMemory, busy, sig, summarise, timed
 from .model_timing import bench_models, bench_size, count_flops, table8_ratios, table8_rows
 from .peak import bench_peak, matmul_peak
-from .report import format_report, latest, save, store_name
+from .report import above_roof, format_report, latest, save, store_name
 from .roofline import roofline_points, roofs
 from .settings import AMP_MODES, DTYPES, MODELS, PROFILES, SCHEMA, SIZES, BenchSettings, default_batch, default_models
 from .targets import TARGETS, check_targets
 
 __all__ = [
-    "AMP_MODES", "DTYPES", "MODELS", "PROFILES", "SCHEMA", "SIZES", "TARGETS", "BenchSettings", "Load", "PeakMemory",
-    "bench_data", "bench_face_prep", "bench_loader", "bench_models", "bench_peak", "bench_size", "build_parser",
-    "busy", "check_targets", "count_flops", "default_batch", "default_models", "environment", "format_report",
-    "latest", "main", "matmul_peak", "native_bf16", "precisions", "roofline_points", "roofs", "run_bench", "save",
-    "sig", "store_name", "summarise", "table8_ratios", "table8_rows", "timed",
+    "AMP_MODES", "DTYPES", "MODELS", "PROFILES", "SCHEMA", "SIZES", "TARGETS", "BenchSettings", "Load",
+    "PeakMemory", "above_roof", "bench_data", "bench_face_prep", "bench_loader", "bench_models", "bench_peak",
+    "bench_size", "build_parser", "busy", "check_targets", "count_flops", "default_batch", "default_models",
+    "environment", "format_report", "latest", "main", "matmul_peak", "native_bf16", "precisions", "roofline_points",
+    "roofs", "run_bench", "save", "sig", "store_name", "summarise", "table8_ratios", "table8_rows", "timed",
 ]
 
 

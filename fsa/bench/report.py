@@ -96,9 +96,25 @@ def _target_lines(result: dict) -> list[str]:
     return lines
 
 
+def above_roof(result: dict) -> list[str]:
+    """The rows that ran faster than their own matmul peak (fraction of peak above 1): the peak is one
+    short measurement, so a busy machine can measure it low. Their fractions cannot be read."""
+    return [f"{r['model']} {r['size']} {r['precision']} {mode}" for r in result["models"]
+            for mode in ("train", "inference") if (r[mode].get("fraction_of_peak") or 0) > 1]
+
+
+def _timing_lines(result: dict) -> list[str]:
+    """Whether the run's fractions of peak can be read (the timing sanity check of a run)."""
+    rows = above_roof(result)
+    if not rows:
+        return ["timing: every row below its matmul peak"]
+    return [f"timing: {len(rows)} row(s) above their matmul peak ({', '.join(rows)}): the peak was measured low, "
+            "most likely on a busy machine (see the load column); rerun on an idle machine before reading fractions"]
+
+
 def format_report(result: dict) -> str:
     """A readable table of a :func:`run_bench` result (schema 1 records read too)."""
-    sections = (_header_lines, _model_lines, _ratio_lines, _data_lines, _target_lines)
+    sections = (_header_lines, _model_lines, _timing_lines, _ratio_lines, _data_lines, _target_lines)
     lines = [line for section in sections for line in (*section(result), "")]  # a blank line after each
     return "\n".join(lines) + f"\nwall time {result['wall_s']:.0f} s"
 

@@ -85,7 +85,7 @@ def check_bar(summary: dict, runs: Sequence[dict], page: Page) -> str:
     assert mean >= bar["bar"], (
         f"Table {page.table} {summary['model']} {bars.group_name(summary)}: mean accuracy {mean:.4f} over "
         f"{len(acc)} {summary['kind']} < its bar {bar['bar']:.4f} (the recorded mean {bar['mean']:.4f} - "
-        f"{bars.SE_MULTIPLE:g} SE {bar['se']:.4f} of {bar['group']}, {bars.BARS_FILE.name}) — an accuracy regression")
+        f"{bar['se_multiple']:g} SE {bar['se']:.4f} of {bar['group']}, {bars.BARS_FILE.name}) — an accuracy regression")
     return f"{mean:.4f} >= bar {bar['bar']:.4f}"
 
 
