@@ -47,7 +47,7 @@ mutants: venv
 # store: run after `make book` when a preset changed, and commit with the store. Not a step of the book:
 # a rebuild that wrote its own bars would accept whatever it produced.
 bars: venv
-	$(PY) -m fsa.bars --write
+	$(PY) -m fsa bars --write
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \

@@ -3,7 +3,7 @@
 Each dataset names the emotions its own way: CK+ by a number in its ``Emotion/*_emotion.txt``
 files, AFEW (and SFEW, which takes its frames from AFEW) by a class folder, FER2013 by a number
 in its CSV. The readers (:mod:`data_prep.ckplus`, :mod:`data_prep.afew`, :mod:`data_prep.stills`),
-the synthetic-data writers (:mod:`data_prep.synth`, :mod:`data_prep.synth_stills`) and the tests'
+the synthetic-data writers (:mod:`data_prep.synth`, :mod:`data_prep.synth.stills`) and the tests'
 fixtures all use these tables, so that the code that writes a dataset and the code that reads it
 cannot disagree. Classes are the paper's names: :data:`CLASSES_7` (the class order of every
 confusion matrix and logit) and ``contempt``, which only CK+'s own protocol (:data:`CLASSES_CK7`) uses.

@@ -1,4 +1,4 @@
-"""The ``fsa`` command (also ``python -m fsa``): train, pretrain, eval, predict, models, results, prep, bench.
+"""The ``fsa`` command (also ``python -m fsa``): train, pretrain, eval, predict, models, results, prep, bench, bars.
 
 Every value is checked before any work starts: an unknown model, dataset, preset or
 config field, an out-of-range number (``s <= 0``, ``n < 1`` …) or a ``--data`` folder that
@@ -298,8 +298,14 @@ def run_bench(argv: Sequence[str]) -> int:
     return int(bench_main(list(argv)) or 0)
 
 
+def run_bars(argv: Sequence[str]) -> int:
+    from .report.bars import main as bars_main
+
+    return int(bars_main(list(argv)) or 0)
+
+
 #: Subcommands with a parser of their own, so `fsa <cmd> --help` shows their options.
-DELEGATED = {"prep": run_prep, "bench": run_bench}
+DELEGATED = {"prep": run_prep, "bench": run_bench, "bars": run_bars}
 
 
 # -------------------------------------------------------------------------------- parser

@@ -4,7 +4,9 @@ no function in ``fsa/`` or ``data_prep/`` longer than about a screen.
 The import graph is read from the source with :mod:`ast` (nothing is imported): every ``import``
 and ``from … import`` statement, at module level or inside a function, relative ones resolved
 against the importing module's package, ``from package import submodule`` taken as an import of
-the submodule. Only the project's own modules are nodes.
+the submodule. Importing ``a.b.c`` runs the ``__init__`` of ``a`` and ``a.b`` first, so it is an
+import of those packages too, except of the importing module's own packages (already imported
+before it). Only the project's own modules are nodes.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("fsa", "data_prep")
-#: What ``fsa.config`` may import: leaves, so that every module of ``fsa`` can import it.
-CONFIG_LEAVES = {"fsa.hashing", "data_prep.labels"}
+#: What ``fsa.config`` may import (``data_prep``: the package whose ``__init__`` importing ``data_prep.labels``
+#: runs): leaves, so that every module of ``fsa`` can import it.
+CONFIG_LEAVES = {"fsa.hashing", "data_prep.labels", "data_prep"}
 
 
 def module_files(root: Path, packages=PACKAGES) -> dict[str, Path]:
@@ -34,7 +37,8 @@ def imported_modules(module: str, path: Path, modules: set[str]) -> set[str]:
     """The modules of ``modules`` that ``module`` (its source at ``path``) imports, anywhere in it.
 
     ``import a.b`` imports ``a.b``; ``from a import b`` imports the submodule ``a.b`` if there is one,
-    else ``a`` (``b`` is a name defined in ``a``)."""
+    else ``a`` (``b`` is a name defined in ``a``); either also imports the packages above it that are
+    not ``module``'s own."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
@@ -48,7 +52,15 @@ def imported_modules(module: str, path: Path, modules: set[str]) -> set[str]:
                 source = node.module
             names.update(f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source
                          for alias in node.names)
-    return (names & modules) - {module}
+    own = _packages_of(module)
+    parents = {p for name in names & modules for p in _packages_of(name)} - own
+    return ((names | parents) & modules) - {module}
+
+
+def _packages_of(module: str) -> set[str]:
+    """The packages whose ``__init__`` importing ``module`` runs: ``a.b.c`` -> ``a``, ``a.b``."""
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts))}
 
 
 def import_graph(root: Path = REPO, packages=PACKAGES) -> dict[str, set[str]]:
@@ -97,16 +109,31 @@ def test_graph_builder_on_a_small_package(tmp_path):
     graph = import_graph(tmp_path, ("pkg", "low"))
     assert graph == {
         "pkg": {"pkg.a"},
-        "pkg.a": {"pkg.b", "pkg.sub.c"},
+        "pkg.a": {"pkg.b", "pkg.sub.c", "pkg.sub"},  # pkg.sub's __init__ runs first; pkg is pkg.a's own
         "pkg.b": {"pkg.sub.c", "pkg.sub"},
         "pkg.sub": set(),
         "pkg.sub.c": {"pkg.b", "pkg.a"},
         "low": set(),
-        "low.d": {"pkg.b"},
+        "low.d": {"pkg.b", "pkg"},  # importing pkg.b runs pkg/__init__, which imports pkg.a
     }
     assert import_cycles(graph) == [frozenset({"pkg.a", "pkg.b", "pkg.sub.c"})]
     assert import_cycles({**graph, "pkg.sub.c": set()}) == []
     assert import_cycles({"x": {"x"}, "y": {"x"}}) == [frozenset({"x"})]  # a module importing itself
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path):
+    """``top`` imports a submodule of ``pkg`` whose package ``__init__`` imports a module that imports
+    ``top``: the cycle runs through the ``__init__``, not through the submodule."""
+    files = {"top.py": "from pkg.low import x\n", "pkg/__init__.py": "from .high import y\n",
+             "pkg/low.py": "x = 1\n", "pkg/high.py": "def y():\n    import top\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = import_graph(tmp_path, ("pkg",))
+    graph["top"] = imported_modules("top", tmp_path / "top.py", {*graph, "top"})
+    graph["pkg.high"] |= imported_modules("pkg.high", tmp_path / "pkg" / "high.py", {*graph, "top"})
+    assert graph["top"] == {"pkg.low", "pkg"}
+    assert import_cycles(graph) == [frozenset({"top", "pkg", "pkg.high"})]
 
 
 def test_every_module_is_read(graph):

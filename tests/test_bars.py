@@ -1,4 +1,4 @@
-"""Accuracy bars from recorded runs (fsa.bars) and the notebooks' checks that use them: a group
+"""Accuracy bars from recorded runs (fsa.report.bars) and the notebooks' checks that use them: a group
 against its page's bar, every fold against its own majority class.
 
 Expected bars are worked out here by hand or with the standard library's ``statistics``, not with
@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from fsa import bars, engine, report
+from fsa import engine, report
 from fsa.config import ConfigError
 from fsa.models.registry import REGISTRY, make_config
+from fsa.report import bars
 from fsa.results import record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +70,7 @@ def notebook_pages_with_checks() -> set[str]:
 
 
 def test_committed_bars_are_those_of_the_committed_store_under_the_current_profile():
-    """Every bar of fsa/bars.json is its source group's recorded mean - 2 SE, the group is in the
+    """Every bar of fsa/bars.json is its source group's bar (worked out here), the group is in the
     committed store and carries the cpu preset's current numbers (a changed preset fails here until
     ``make book`` and ``make bars`` have run), and every checked table page has a bar per model it runs."""
     committed = json.loads(bars.BARS_FILE.read_text())["bars"]
@@ -193,3 +194,21 @@ def test_a_broken_bars_file_is_named(store):
     bars.BARS_FILE.write_text("{")
     with pytest.raises(ConfigError, match="bars.json: not a bars file"):
         bars.load_bars()
+
+
+def test_fsa_bars_same_groups_derives_the_committed_bars_again(store, capsys):
+    """``fsa bars --same-groups --write``: each committed bar derived again from the group it names, under
+    the current rule, with no data; a group no longer in the store leaves the file as it was."""
+    from fsa.cli import main
+
+    group = fake_group("cpu", [9, 10, 10, 10, 9], name="5041ce")
+    old = {**bars.bar_of(group, "4", "ecnn-fsa", "cpu"), "bar": 0.9, "se_multiple": 2.0}  # an older rule's bar
+    bars.write_bars([old])
+    assert main(["bars", "--same-groups", "--write"]) == 0
+    [bar] = bars.load_bars()
+    assert bar["bar"] == pytest.approx(0.711521, abs=1e-4)  # worked out in the test above
+    assert "was 0.9000 from folds-5041ce" in capsys.readouterr().out
+    gone = {**old, "group": "folds-0000000000aa"}
+    bars.write_bars([gone])
+    assert main(["bars", "--same-groups", "--write"]) == 1
+    assert "folds-0000000000aa is not in" in capsys.readouterr().err and bars.load_bars() == [gone]

@@ -300,7 +300,7 @@ def test_readme_names_the_generator(ck, afew):
 def test_fingerprint_reads_every_generator_module_and_photo():
     package = Path(synth.__file__).parents[1]
     inputs = dict(synth.generator_inputs())
-    code = {f"synth/{p.name}" for p in (package / "synth").glob("*.py")} | {"synth_stills.py", "facs.py"}
+    code = {f"synth/{p.name}" for p in (package / "synth").glob("*.py")} | {"facs.py"}
     assert set(inputs) == code | {f"photo/{key}" for key in synth.SOURCES}
     assert list(inputs)[:len(code)] == sorted(code)
     assert all(inputs[name] == package / name for name in code)

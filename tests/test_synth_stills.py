@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from conftest import generate_smoke
-from data_prep import synth, synth_stills
+from data_prep import synth
 from data_prep.faces import FacePipeline
+from data_prep.synth import stills
 
 SEED = 7
 #: FER2013's emotion codes as its README gives them, against the canonical class names.
@@ -170,11 +171,11 @@ def test_still_subjects_are_not_ckplus_or_afew_subjects():
         for layout in synth.VIDEO_LAYOUTS:
             for p in synth.PLANNERS[layout](size, SEED):
                 # As the CK+ / AFEW renderers draw their subjects.
-                rng = synth.random_stream(SEED, layout, synth._SUBJECT_STREAM, p.index)
+                rng = synth.random_stream(SEED, layout, synth.SUBJECT_STREAM, p.index)
                 subjects[(layout, p.name)] = synth.Subject.draw(rng, p.index)
         for layout in synth.STILL_LAYOUTS:
-            for p in synth_stills.PLANNERS[layout](size, SEED):
-                subjects[(layout, p.name)] = synth_stills.draw_subject(layout, SEED, p.index)
+            for p in stills.PLANNERS[layout](size, SEED):
+                subjects[(layout, p.name)] = stills.draw_subject(layout, SEED, p.index)
     names = {layout: {n for (lay, n) in subjects if lay == layout} for layout in synth.LAYOUTS}
     assert all(names.values()) and sum(map(len, names.values())) == len({n for _, n in subjects})
     videos = [s.source.name for (lay, _), s in subjects.items() if lay in synth.VIDEO_LAYOUTS]
@@ -194,14 +195,14 @@ def test_still_subjects_are_not_ckplus_or_afew_subjects():
     ("sfew", ["Train", "Val"], (100, 150), (2 / 3, 1 / 3)),
 ])
 def test_default_plan_has_every_class_in_every_split(layout, splits, per_class, shares):
-    plans = synth_stills.PLANNERS[layout]("default", SEED)
-    stills = [v for p in plans for v in p.videos]
-    assert len({v.video_id for v in stills}) == len(stills)
-    assert layout == "fer2013" or len({v.path for v in stills}) == len(stills)
-    assert sorted(v.index for v in stills) == list(range(len(stills)))
-    counts = Counter((v.split, v.label) for v in stills)
+    plans = stills.PLANNERS[layout]("default", SEED)
+    images = [v for p in plans for v in p.videos]
+    assert len({v.video_id for v in images}) == len(images)
+    assert layout == "fer2013" or len({v.path for v in images}) == len(images)
+    assert sorted(v.index for v in images) == list(range(len(images)))
+    counts = Counter((v.split, v.label) for v in images)
     classes = set(SFEW_FOLDER)
-    assert {v.label for v in stills} == classes and {v.split for v in stills} == set(splits)
+    assert {v.label for v in images} == classes and {v.split for v in images} == set(splits)
     for c in classes:
         total = sum(counts[(s, c)] for s in splits)
         assert per_class[0] <= total <= per_class[1], (c, total)
@@ -210,6 +211,6 @@ def test_default_plan_has_every_class_in_every_split(layout, splits, per_class, 
     for p in plans:
         assert len({v.split for v in p.videos}) == 1 and all(v.subject == p.name for v in p.videos)
     if layout == "fer2013":  # row order: by Usage, classes mixed within a Usage
-        order = [v.split for v in sorted(stills, key=lambda v: v.video_id)]
+        order = [v.split for v in sorted(images, key=lambda v: v.video_id)]
         assert order == sorted(order, key=USAGES.index)
-        assert len(set(v.label for v in sorted(stills, key=lambda v: v.video_id)[:20])) > 3
+        assert len(set(v.label for v in sorted(images, key=lambda v: v.video_id)[:20])) > 3

@@ -3,7 +3,7 @@
 ``python -m data_prep.synth --layout ckplus|afew|fer2013|sfew --out DIR [--size smoke|default] [--seed S] [-j N]``
 
 The still-image layouts ``fer2013`` and ``sfew`` (the paper's pretraining sets) are made by
-:mod:`data_prep.synth_stills` from the same faces, expressions and wild conditions, out of this
+:mod:`data_prep.synth.stills` from the same faces, expressions and wild conditions, out of this
 package's modules; its driver dispatches to it.
 
 How a video is made
@@ -87,7 +87,6 @@ from .driver import RENDERERS, Summary, generate, main, render_subject
 from .fingerprint import generator_fingerprint, generator_inputs, readme_fingerprint
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
 from .layouts import (
-                      _SUBJECT_STREAM,
                       AFEW_CLASSES,
                       AFEW_FOLDERS,
                       AFEW_FOURCC,
@@ -101,6 +100,7 @@ from .layouts import (
                       SIZE_NAMES,
                       SIZES,
                       STILL_LAYOUTS,
+                      SUBJECT_STREAM,
                       VIDEO_LAYOUTS,
                       random_stream,
 )

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import facs
+from . import stills
 from .fingerprint import readme_line
 from .layouts import LAYOUTS, SIZE_NAMES, STILL_LAYOUTS
 from .plans import PLANNERS, SubjectPlan, VideoPlan
@@ -28,23 +29,16 @@ RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
 
 
 def _layout_parts(layout: str) -> tuple[Callable, Callable, Callable]:
-    """The planner, subject renderer and finisher of a layout.
-
-    The still layouts live in :mod:`data_prep.synth_stills`, which builds on this package's modules:
-    importing it runs this package's ``__init__``, which imports this driver, so it is imported here
-    on demand (also in worker processes), not at the top.
-    """
+    """The planner, subject renderer and finisher of a layout (the still layouts': :mod:`.stills`)."""
     if layout in STILL_LAYOUTS:
-        from .. import synth_stills
-
-        return synth_stills.PLANNERS[layout], synth_stills.RENDERERS[layout], synth_stills.finish
+        return stills.PLANNERS[layout], stills.RENDERERS[layout], stills.finish
     return PLANNERS[layout], RENDERERS[layout], _finish_videos
 
 
 def render_subject(layout: str, root: str | os.PathLike, seed: int, subject: SubjectPlan) -> list[tuple]:
     """Write all videos (or stills) of one planned subject under ``root``.
 
-    Returns one tuple per video, ``(plan, intensities)`` (stills: see :mod:`data_prep.synth_stills`).
+    Returns one tuple per video, ``(plan, intensities)`` (stills: see :mod:`.stills`).
     """
     return _layout_parts(layout)[1](Path(root), seed, subject)
 

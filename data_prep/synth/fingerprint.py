@@ -7,7 +7,7 @@ pixels. A set made by an older generator (other faces, AU tables, appearance lay
 index hash as one made now, so only the fingerprint tells a reader (:func:`fsa.report.embedded_dataset`)
 that a set on disk is not what the current code would make.
 
-The hash reads the generator's source files (``data_prep/synth/*.py``, ``data_prep/synth_stills.py``,
+The hash reads the generator's source files (``data_prep/synth/*.py``,
 ``data_prep/facs.py``) and the source photos (:data:`~data_prep.synth.SOURCES`), each by its name and
 bytes, so it is the same in every process and on every machine with the same files. (``data_prep``
 sits below ``fsa`` and so hashes with :mod:`hashlib`, not ``fsa.hashing``.)
@@ -33,7 +33,7 @@ _README_LINE = re.compile(rf"^{README_KEY} ([0-9a-f]+)\s*$", re.MULTILINE)
 def generator_inputs() -> list[tuple[str, Path]]:
     """``(name, file)`` of everything the fingerprint reads: the generator's modules by their path
     in ``data_prep`` (sorted), then the source photos as ``photo/<key>`` (in :data:`SOURCES` order)."""
-    code = [*(_PACKAGE / "synth").glob("*.py"), _PACKAGE / "synth_stills.py", _PACKAGE / "facs.py"]
+    code = [*(_PACKAGE / "synth").glob("*.py"), _PACKAGE / "facs.py"]
     named = sorted((p.relative_to(_PACKAGE).as_posix(), p) for p in code if p.is_file())
     return named + [(f"photo/{key}", source.path()) for key, source in SOURCES.items()]
 

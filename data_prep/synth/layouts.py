@@ -6,7 +6,7 @@ import numpy as np
 from ..labels import AFEW_FOLDERS, CK_CODES
 
 VIDEO_LAYOUTS = ("ckplus", "afew")
-#: Still-image layouts, made by :mod:`data_prep.synth_stills` from the same faces and expressions.
+#: Still-image layouts, made by :mod:`data_prep.synth.stills` from the same faces and expressions.
 STILL_LAYOUTS = ("fer2013", "sfew")
 LAYOUTS = VIDEO_LAYOUTS + STILL_LAYOUTS
 SIZE_NAMES = ("smoke", "default")
@@ -42,7 +42,7 @@ SIZES = {
 }
 
 _LAYOUT_CODE = {"ckplus": 1, "afew": 2, "fer2013": 3, "sfew": 4}
-_SUBJECT_STREAM, _VIDEO_STREAM, _PLAN_STREAM = 0, 1, 2
+SUBJECT_STREAM, VIDEO_STREAM, PLAN_STREAM = 0, 1, 2
 #: Range of the expression intensity at the apex (1 = the prototype's full AU displacement).
 APEX = (0.85, 1.0)
 

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import facs
-from .layouts import _PLAN_STREAM, AFEW_FOLDERS, CK_CLASSES, SIZES, random_stream
+from .layouts import AFEW_FOLDERS, CK_CLASSES, PLAN_STREAM, SIZES, random_stream
 
 
 @dataclass
@@ -33,7 +33,7 @@ class SubjectPlan:
     videos: list = field(default_factory=list)
 
 
-def _spread(rng: np.random.Generator, counts: dict, subjects: Sequence[int]) -> list[tuple[str, int]]:
+def spread_subjects(rng: np.random.Generator, counts: dict, subjects: Sequence[int]) -> list[tuple[str, int]]:
     """(label, subject) pairs: each class's videos go round a fresh permutation of the subjects."""
     out = []
     for label, n in counts.items():
@@ -44,12 +44,12 @@ def _spread(rng: np.random.Generator, counts: dict, subjects: Sequence[int]) -> 
 
 def plan_ckplus(size: str, seed: int) -> list[SubjectPlan]:
     spec = SIZES["ckplus"][size]
-    rng = random_stream(seed, "ckplus", _PLAN_STREAM)
+    rng = random_stream(seed, "ckplus", PLAN_STREAM)
     numbers = np.sort(rng.choice(np.arange(5, 1000), spec["subjects"], replace=False))
     subjects = [SubjectPlan(i, f"S{n:03d}") for i, n in enumerate(numbers)]
     ids = range(len(subjects))
-    seqs = [(label, s, dict(facs.EXPRESSIONS[label])) for label, s in _spread(rng, spec["labelled"], ids)]
-    for _, s in _spread(rng, {"": spec["unlabelled"]}, ids):
+    seqs = [(label, s, dict(facs.EXPRESSIONS[label])) for label, s in spread_subjects(rng, spec["labelled"], ids)]
+    for _, s in spread_subjects(rng, {"": spec["unlabelled"]}, ids):
         a, b = rng.choice(CK_CLASSES, 2, replace=False)
         blend: dict = {}
         for code, w in [*facs.EXPRESSIONS[a].items(), *facs.EXPRESSIONS[b].items()]:
@@ -75,13 +75,13 @@ def plan_ckplus(size: str, seed: int) -> list[SubjectPlan]:
 
 def plan_afew(size: str, seed: int) -> list[SubjectPlan]:
     spec = SIZES["afew"][size]
-    rng = random_stream(seed, "afew", _PLAN_STREAM)
+    rng = random_stream(seed, "afew", PLAN_STREAM)
     subjects, clips = [], []
     for split in ("train", "val"):
         first = len(subjects)
         subjects += [SubjectPlan(first + i, f"A{first + i + 1:03d}") for i in range(spec["subjects"][split])]
         clips += [(split, label, s) for label, s in
-                  _spread(rng, spec["clips"][split], range(first, len(subjects)))]
+                  spread_subjects(rng, spec["clips"][split], range(first, len(subjects)))]
     stems = rng.choice(np.arange(1, 10**6), len(clips), replace=False)
     lo, hi = spec["frames"]
     for index, ((split, label, s), stem) in enumerate(zip(clips, stems)):

@@ -9,7 +9,7 @@ import numpy as np
 from .. import facs
 from .appearance import Appearance, levels
 from .geometry import displacement_field, to_image
-from .layouts import _SUBJECT_STREAM, _VIDEO_STREAM, CK_CODES, CK_FRAME, random_stream
+from .layouts import CK_CODES, CK_FRAME, SUBJECT_STREAM, VIDEO_STREAM, random_stream
 from .plans import SubjectPlan, VideoPlan
 from .profiles import ck_profile
 from .subjects import Subject
@@ -49,7 +49,7 @@ class _Animator:
 
 
 def _render_ckplus_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple[VideoPlan, np.ndarray]]:
-    rng = random_stream(seed, "ckplus", _SUBJECT_STREAM, subj.index)
+    rng = random_stream(seed, "ckplus", SUBJECT_STREAM, subj.index)
     subject = Subject.draw(rng, subj.index)
     h, w = CK_FRAME
     base, lm = subject.render(CK_FRAME, iod=float(rng.uniform(95, 125)),
@@ -58,7 +58,7 @@ def _render_ckplus_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tup
     gray = cv2.cvtColor(base, cv2.COLOR_RGB2GRAY)
     out = []
     for v in subj.videos:
-        vr = random_stream(seed, "ckplus", _VIDEO_STREAM, v.index)
+        vr = random_stream(seed, "ckplus", VIDEO_STREAM, v.index)
         gain = float(vr.uniform(0.92, 1.08))
         seq_base = cv2.convertScaleAbs(gray, alpha=gain)
         anim = _Animator(seq_base, lm, v.aus)
@@ -69,7 +69,7 @@ def _render_ckplus_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tup
         stem = v.video_id
         for k, t in enumerate(intensity):
             img = anim.frame(float(t), shift=drift * k / max(1, v.n_frames - 1))
-            _imwrite(folder / f"{stem}_{k + 1:08d}.png", img)
+            imwrite(folder / f"{stem}_{k + 1:08d}.png", img)
         if v.label:
             emo = root / "Emotion" / v.path.split("/", 1)[1]
             emo.mkdir(parents=True, exist_ok=True)
@@ -84,6 +84,6 @@ _PNG_PARAMS = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP, cv2.IMWRITE_PN
                cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
 
 
-def _imwrite(path: Path, img: np.ndarray) -> None:
+def imwrite(path: Path, img: np.ndarray) -> None:
     if not cv2.imwrite(str(path), img, _PNG_PARAMS):
         raise OSError(f"{path}: OpenCV could not write the image")

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .geometry import face_axes
-from .layouts import _SUBJECT_STREAM, _VIDEO_STREAM, AFEW_FOURCC, AFEW_FPS, AFEW_FRAME, random_stream
+from .layouts import AFEW_FOURCC, AFEW_FPS, AFEW_FRAME, SUBJECT_STREAM, VIDEO_STREAM, random_stream
 from .plans import SubjectPlan, VideoPlan
 from .profiles import afew_profile
 from .render import _Animator
@@ -159,11 +159,11 @@ class WildScene:
 
 
 def _render_afew_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple[VideoPlan, np.ndarray]]:
-    subject = Subject.draw(random_stream(seed, "afew", _SUBJECT_STREAM, subj.index), subj.index)
+    subject = Subject.draw(random_stream(seed, "afew", SUBJECT_STREAM, subj.index), subj.index)
     h, w = AFEW_FRAME
     out = []
     for v in subj.videos:
-        scene = WildScene(random_stream(seed, "afew", _VIDEO_STREAM, v.index), subject, v.n_frames, v.aus,
+        scene = WildScene(random_stream(seed, "afew", VIDEO_STREAM, v.index), subject, v.n_frames, v.aus,
                           functools.partial(afew_profile, label=v.label))
         path = root / v.path
         path.parent.mkdir(parents=True, exist_ok=True)

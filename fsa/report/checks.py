@@ -4,7 +4,7 @@ Every record a page shows is complete, traceable to its config, data and commit,
 metrics are those of its per-clip predictions. Under the ``cpu`` preset on the embedded data,
 where the models are measured to learn, every fold (CK+) or seed (AFEW) must also beat the
 majority class of its own test clips, and the proposed model its classical floors; every group
-with a bar derived from the recorded runs (:mod:`fsa.bars`) must clear it.
+with a bar derived from the recorded runs (:mod:`fsa.report.bars`) must clear it.
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import bars, results as store
+from .. import results as store
 from ..config import Config
 from ..models.registry import REGISTRY
+from . import bars
 from .matching import architecture, profile_of
 from .page import Page
 from .records import GROUP_KIND, fold_runs
@@ -69,7 +70,7 @@ def check_above_majority(run: dict, name: str) -> float:
 
 
 def check_bar(summary: dict, runs: Sequence[dict], page: Page) -> str:
-    """A group summary against its page's bar (:mod:`fsa.bars`, same page, preset, data and
+    """A group summary against its page's bar (:mod:`fsa.report.bars`, same page, preset, data and
     profile): the mean of its runs' accuracies, counted from their per-clip predictions, must
     reach the bar. The group the bar came from (same name, same accuracies) clears it by
     construction and is not compared; a group of another profile or without a bar neither.

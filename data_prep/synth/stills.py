@@ -47,16 +47,16 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from . import facs
-from .faces import alignment_from_landmarks, warp_crop
-from .labels import AFEW_FOLDERS, FER2013_CLASSES as FER_CLASSES
-from .synth.fingerprint import readme_line
-from .synth.layouts import _PLAN_STREAM, _SUBJECT_STREAM, _VIDEO_STREAM, AFEW_FRAME, APEX, random_stream
-from .synth.plans import SubjectPlan, VideoPlan, _spread
-from .synth.render import _imwrite
-from .synth.sources import readme_faces
-from .synth.subjects import Subject
-from .synth.wild import WildScene
+from .. import facs
+from ..faces import alignment_from_landmarks, warp_crop
+from ..labels import AFEW_FOLDERS, FER2013_CLASSES as FER_CLASSES
+from .fingerprint import readme_line
+from .layouts import AFEW_FRAME, APEX, PLAN_STREAM, SUBJECT_STREAM, VIDEO_STREAM, random_stream
+from .plans import SubjectPlan, VideoPlan, spread_subjects
+from .render import imwrite
+from .sources import readme_faces
+from .subjects import Subject
+from .wild import WildScene
 
 FER_CSV = "fer2013.csv"
 FER_HEADER = ("emotion", "pixels", "Usage")
@@ -107,13 +107,13 @@ def plan_stills(layout: str, size: str, seed: int) -> list[SubjectPlan]:
     stills are numbered by their row (shuffled within a Usage); SFEW stills get random 9-digit ids.
     """
     spec = SIZES[layout][size]
-    rng = random_stream(seed, layout, _PLAN_STREAM)
+    rng = random_stream(seed, layout, PLAN_STREAM)
     subjects: list[SubjectPlan] = []
     stills = []
     for split, n_subjects in spec["subjects"].items():
         first = len(subjects)
         subjects += [SubjectPlan(first + i, f"{_SUBJECT_PREFIX[layout]}{first + i + 1:03d}") for i in range(n_subjects)]
-        mine = _spread(rng, spec["images"][split], range(first, len(subjects)))
+        mine = spread_subjects(rng, spec["images"][split], range(first, len(subjects)))
         stills += [(split, *mine[k]) for k in rng.permutation(len(mine))]
     stems = rng.choice(np.arange(1, 10**6), len(stills), replace=False)
     for index, ((split, label, s), stem) in enumerate(zip(stills, stems)):
@@ -137,14 +137,14 @@ def still_intensity(rng: np.random.Generator, n: int, label: str) -> np.ndarray:
 
 def draw_subject(layout: str, seed: int, index: int) -> Subject:
     """The synthetic subject of a still layout's planned subject ``index``, from its own stream."""
-    return Subject.draw(random_stream(seed, layout, _SUBJECT_STREAM, index), index)
+    return Subject.draw(random_stream(seed, layout, SUBJECT_STREAM, index), index)
 
 
 def _scenes(layout: str, seed: int, subj: SubjectPlan) -> Iterator[tuple[VideoPlan, WildScene]]:
     """Each still of a subject with its one-frame wild scene, from the still's random stream."""
     subject = draw_subject(layout, seed, subj.index)
     for v in subj.videos:
-        yield v, WildScene(random_stream(seed, layout, _VIDEO_STREAM, v.index), subject, 1,
+        yield v, WildScene(random_stream(seed, layout, VIDEO_STREAM, v.index), subject, 1,
                                  v.aus, functools.partial(still_intensity, label=v.label))
 
 
@@ -165,7 +165,7 @@ def _render_sfew_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple
     for v, scene in _scenes("sfew", seed, subj):
         path = root / v.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        _imwrite(path, cv2.cvtColor(scene.frame(0), cv2.COLOR_RGB2BGR))
+        imwrite(path, cv2.cvtColor(scene.frame(0), cv2.COLOR_RGB2BGR))
         out.append((v, scene.intensity, None))
     return out
 

@@ -25,10 +25,10 @@ the proposed model above its floors).
 A bar belongs to the profile it was recorded under (:func:`profile_hash`: the configuration
 without its seed, fold, registry name and execution fields). When a preset changes, the new
 runs are not held to the old profile's bars; ``make book`` records them, then ``make bars``
-(``python -m fsa.bars --write``) derives the bars again from them. The bars are not written by
+(``fsa bars --write``) derives the bars again from them. The bars are not written by
 the book itself: a rebuild that wrote its own bars would accept whatever it produced.
 
-``fsa/bars.json`` is the committed file; ``python -m fsa.bars`` prints what the store gives
+``fsa/bars.json`` is the committed file; ``fsa bars`` prints what the store gives
 beside it, ``--write`` replaces it (all pages' groups must be recorded, or nothing is written);
 ``--same-groups`` derives the committed bars again from the groups they name, for a change of
 the rule that leaves the groups as they are.
@@ -45,14 +45,14 @@ from typing import Mapping, Sequence
 
 from scipy import stats
 
-from . import results as store
-from .config import Config, ConfigError
-from .hashing import stable_hash
-from .paper import paper_table
-from .report.page import KEY_ROWS, Page
+from .. import results as store
+from ..config import Config, ConfigError
+from ..hashing import stable_hash
+from ..paper import paper_table
+from .page import KEY_ROWS, Page
 
 #: The committed bars.
-BARS_FILE = Path(__file__).with_name("bars.json")
+BARS_FILE = Path(__file__).parents[1] / "bars.json"
 #: The probability that a rebuild of a recorded group falls below its bar (one-sided).
 ALPHA = 0.001
 #: The deep-model groups each table page shows and checks: the key rows of the results tables
@@ -150,20 +150,20 @@ def load_bars(path: str | os.PathLike | None = None) -> list[dict]:
     try:
         return json.loads(path.read_text())["bars"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ConfigError(f"{path}: not a bars file ({e}); write it again with python -m fsa.bars --write") from None
+        raise ConfigError(f"{path}: not a bars file ({e}); write it again with fsa bars --write") from None
 
 
 def write_bars(bars: Sequence[dict], path: str | os.PathLike | None = None) -> Path:
     """Write ``bars`` atomically to ``path`` (:data:`BARS_FILE` by default)."""
-    about = ("Written by `python -m fsa.bars --write` (make bars) from the results store: per page, model and "
-             f"preset, the accuracy under which a rebuild of the recorded group falls with probability {ALPHA:g}: "
-             "its mean minus t(1 - alpha, n - 1) x sqrt 2 standard errors (fsa/bars.py). Do not edit: derive it again.")
+    about = ("Written by `fsa bars --write` (make bars) from the results store: per page, model and preset, the "
+             f"accuracy under which a rebuild of the recorded group falls with probability {ALPHA:g}: its mean minus "
+             "t(1 - alpha, n - 1) x sqrt 2 standard errors (fsa/report/bars.py). Do not edit: derive it again.")
     return store.write_json(Path(path) if path is not None else BARS_FILE,
                             {"about": about, "alpha": ALPHA, "bars": list(bars)})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fsa.bars", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="fsa bars", description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="cpu", help="the preset whose groups give the bars (default cpu)")
     ap.add_argument("--write", action="store_true", help=f"replace {BARS_FILE.name} with the bars the store gives")
     ap.add_argument("--same-groups", action="store_true",
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bars, missing = rederive(args.preset) if args.same_groups else derive(args.preset)
         committed = {(b["table"], b["model"], b["preset"]): b for b in load_bars()}
     except ConfigError as e:
-        print(f"python -m fsa.bars: error: {e}", file=sys.stderr)
+        print(f"fsa bars: error: {e}", file=sys.stderr)
         return 1
     for b in bars:
         was = committed.get((b["table"], b["model"], b["preset"]))
@@ -185,12 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.write:
         return 0
     if missing:
-        print(f"python -m fsa.bars: {len(missing)} group(s) not recorded; {BARS_FILE} left as it was", file=sys.stderr)
+        print(f"fsa bars: {len(missing)} group(s) not recorded; {BARS_FILE} left as it was",
+              file=sys.stderr)
         return 1
     others = [b for key, b in committed.items() if key[2] != args.preset]
     print(f"wrote {write_bars([*others, *bars])}")
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
