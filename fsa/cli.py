@@ -128,8 +128,9 @@ def check_experiment_option(experiment: str | None) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .engine import run_folds, train
+    from .engine import train
     from .report import experiment_name
+    from .runs import run_folds
 
     check_experiment_option(args.experiment)
     cfg, folds = config_from_args(args)

@@ -46,9 +46,7 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import datetime as _dt
 import fcntl
 import logging
 import math
@@ -57,7 +55,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 import torch
@@ -78,8 +76,9 @@ from .checkpoint import (
     unwrap,
 )
 from .config import SELECTIONS, Config, ConfigError
+from .distributed import DistInfo, autocast, barrier, gather, init_distributed, resolve_device, set_determinism, sync
 from .hashing import stable_hash
-from .metrics import classification_metrics, summarize_folds
+from .metrics import classification_metrics
 from .models import build_model
 from .models.memory_format import format_input, set_memory_format
 
@@ -127,63 +126,6 @@ class RunResult:
     record: dict = field(repr=False, default_factory=dict)
 
 
-@dataclass
-class FoldsResult:
-    experiment: str
-    runs: list[RunResult]
-    summary: dict
-    summary_path: Path | None
-
-
-# --------------------------------------------------------------------------------------
-# distributed helpers
-@dataclass(frozen=True)
-class DistInfo:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device: str) -> tuple[DistInfo, bool]:
-    """Join the process group torchrun describes in the environment (gloo on CPU, nccl on GPU).
-
-    Returns the rank info and whether this call created the group (and must destroy it).
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo(), False
-    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if torch_dist.is_initialized():
-        return info, False
-    use_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-    if use_cuda:
-        torch.cuda.set_device(info.local_rank)
-    torch_dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return info, True
-
-
-def resolve_device(spec: str, dist: DistInfo = DistInfo()) -> torch.device:
-    """``auto`` → ``cuda`` when available, else ``cpu``; under DDP each rank takes its local GPU."""
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device={spec!r}: CUDA is not available on this machine")
-        device = torch.device("cuda", dist.local_rank) if dist.active else torch.device(spec)
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"device={spec!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-        return device
-    return torch.device("cpu")
-
-
 def seed_for(*keys: int) -> int:
     """A 32-bit seed derived from integer keys (numpy's SeedSequence mixing)."""
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0])
@@ -206,19 +148,6 @@ def epoch_batches(n_items: int, batch_size: int, seed: int, epoch: int, rank: in
     return out
 
 
-def _gather(obj: Any, dist: DistInfo) -> list[Any]:
-    if not dist.active:
-        return [obj]
-    parts: list[Any] = [None] * dist.world
-    torch_dist.all_gather_object(parts, obj)
-    return parts
-
-
-def _barrier(dist: DistInfo) -> None:
-    if dist.active:
-        torch_dist.barrier()
-
-
 # --------------------------------------------------------------------------------------
 # loop pieces
 def _loader(dataset: Dataset, batches: list[list[int]], cfg: Config, device: torch.device) -> DataLoader:
@@ -230,17 +159,6 @@ def _loader(dataset: Dataset, batches: list[list[int]], cfg: Config, device: tor
 
 def _to_device(frames: torch.Tensor, device: torch.device, fmt: torch.memory_format) -> torch.Tensor:
     return format_input(frames.to(device, non_blocking=True), fmt)
-
-
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer, Any]:
@@ -301,17 +219,17 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, devi
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr):
         x = _to_device(batch["frames"], device, fmt)
         y = batch["label"].to(device)
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
-        with _autocast(device):
+        with autocast(device):
             out = net(x)
-        _sync(device)
+        sync(device)
         forward_s += time.perf_counter() - t0
         logits = out.logits.float()
         loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
         frames += x.shape[0] * x.shape[1]
         rows += _clip_rows(batch, out, logits, classes)
-    gathered = _gather((rows, loss_sum, frames, forward_s), dist)
+    gathered = gather((rows, loss_sum, frames, forward_s), dist)
     rows = sorted((r for part in gathered for r in part[0]), key=lambda r: r["index"])
     loss_sum = sum(part[1] for part in gathered)
     frames = sum(part[2] for part in gathered)
@@ -342,7 +260,7 @@ def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Opti
     for step, (batch, global_size) in enumerate(bar):
         x = _to_device(batch["frames"], device, fmt)
         y = batch["label"].to(device, non_blocking=True)
-        with _autocast(device):
+        with autocast(device):
             out = model(x)
         loss_sum = F.cross_entropy(out.logits.float(), y, reduction="sum")
         optimizer.zero_grad(set_to_none=True)
@@ -361,7 +279,7 @@ def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Opti
         totals += stats
         frames += int(stats[2]) * x.shape[1]
         bar.set_postfix(loss=f"{float(stats[0] / stats[2]):.3f}")
-    _sync(device)
+    sync(device)
     seconds = time.perf_counter() - t0
     return {"train_loss": float(totals[0] / totals[2]), "train_accuracy": float(totals[1] / totals[2]),
             "train_s": seconds, "train_frames": frames}
@@ -372,17 +290,6 @@ def _better(a: dict, best: dict | None, selection: str) -> bool:
     if best is None or selection == "last":
         return True
     return (a["val_accuracy"], -a["val_loss"]) > (best["val_accuracy"], -best["val_loss"])
-
-
-def _set_determinism(device: torch.device) -> None:
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        torch.backends.cudnn.benchmark = True
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def split_ids(splits: Any) -> dict:
@@ -501,7 +408,7 @@ def _prepare_run(cfg: Config, experiment: str, results_root: str | os.PathLike |
                  progress: bool | None, dist: DistInfo) -> _Run:
     """The device, the checked splits and the checkpoint paths of a run."""
     device = resolve_device(cfg.device, dist)
-    _set_determinism(device)
+    set_determinism(device)
     if progress is None:
         progress = sys.stderr.isatty()
     if splits is None:
@@ -642,7 +549,7 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
         "world_size": run.dist.world,
         "seed": cfg.seed,
         "started_at": started,
-        "finished_at": _now(),
+        "finished_at": store.utc_now(),
         "resumed_from_epoch": state.resumed_from,
         "timings": {
             "train_ms_per_frame": 1000.0 * sum(h["train_s"] for h in history) / max(train_frames, 1),
@@ -687,7 +594,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     """
     cfg = cfg.validate()
     wall0 = time.perf_counter()
-    started = _now()
+    started = store.utc_now()
     dist, owns_group = init_distributed(cfg.device)
     lock = None
     try:
@@ -699,14 +606,14 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         state = _resume(run, model, optimizer, scheduler) if resume else _Progress()
         model, net = _wrap(model, run)
         state = _fit(net, model, optimizer, scheduler, run, state, track_test, on_epoch_end)
-        _barrier(dist)
+        barrier(dist)
 
         # The selected weights: best.pt, written by rank 0 (before the barrier above).
         load_weights(model, load_checkpoint(run.best_path, map_location=run.device), run.best_path)
         val, test = run.evaluate(model, "val"), run.evaluate(model, "test")
         record = _run_record(experiment, run, state, val, test, started, wall0, track_test)
         path = store.record(experiment, record, results_root) if dist.is_main else None
-        _barrier(dist)
+        barrier(dist)
         return RunResult(experiment, cfg, cfg.hash(), test.metrics, val.metrics, state.best["epoch"], state.history,
                          test.per_clip, run.best_path, path, record)
     finally:
@@ -720,96 +627,6 @@ def _index_hash(cfg: Config) -> str | None:
     from .data import index_hash
 
     return index_hash(cfg.data) if cfg.data else None
-
-
-# --------------------------------------------------------------------------------------
-# k-fold and evaluation entry points
-#: What a group of runs replicates: the CK+ folds of k-fold cross-validation, or the seeds of a
-#: single-split protocol (AFEW: Train -> Val, where the spread comes from initialisation, data
-#: order and augmentation, so a reproduced number is a mean over seeds).
-REPLICATES = ("fold", "seed")
-
-
-def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
-    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run.
-
-    As in :meth:`fsa.config.Config.hash`, the model's registry name is a label: the rows of two
-    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group.
-    """
-    d = cfg.to_dict()
-    for k in (*cfg.EXECUTION_FIELDS, key):
-        d.pop(k)
-    d["model"].pop("name")
-    d[f"{key}s_run"] = list(values)
-    return stable_hash(d)
-
-
-def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
-    """Hash of a k-fold run: the configuration without its fold, plus the list of folds run."""
-    return group_hash(cfg, "fold", folds)
-
-
-def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
-              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False) -> FoldsResult:
-    """One run per value of ``key`` (``fold`` | ``seed``), then mean ± std over them and the pooled
-    confusion. Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json``
-    with ``kind`` = ``<key>s``.
-
-    Pooled scores count every test clip of every run: for folds each clip once (the figure some
-    CK+ papers report); for seeds each clip once per seed.
-    """
-    if key not in REPLICATES:
-        raise ConfigError(f"key={key!r}: expected one of {', '.join(REPLICATES)}")
-    values = sorted(set(int(v) for v in values))
-    if not values:
-        raise ConfigError(f"no {key}s to run")
-    runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
-                  force=force) for v in values]
-    index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
-    pooled = [c for r in runs for c in r.per_clip]
-    summary = {
-        "kind": f"{key}s",
-        "experiment": experiment,
-        "model": cfg.model.name,
-        "dataset": cfg.dataset,
-        "protocol": cfg.protocol,
-        "config": {**cfg.to_dict(), key: None},
-        f"{key}s_hash": group_hash(cfg, key, values),
-        f"{key}s_run": values,
-        f"{key}_config_hashes": [r.config_hash for r in runs],
-        "finished_at": _now(),
-        "metrics": summarize_folds([r.metrics for r in runs], [index[c["label"]] for c in pooled],
-                                   [index[c["pred"]] for c in pooled]),
-        "selected_epochs": [r.selected_epoch for r in runs],
-        "timings": {k: float(np.mean([r.record["timings"][k] for r in runs]))
-                    for k in ("train_ms_per_frame", "test_ms_per_frame")},
-    }
-    path = None
-    if runs[0].result_path is not None:
-        path = store.record(experiment, summary, results_root, name=store.group_name(f"{key}s", summary[f"{key}s_hash"]))
-    return FoldsResult(experiment, runs, summary, path)
-
-
-def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
-              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False) -> FoldsResult:
-    """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
-
-    ``folds`` defaults to all ``cfg.folds`` folds (see :func:`run_group`).
-    """
-    folds = list(range(cfg.folds)) if folds is None else sorted(set(folds))
-    for k in folds:
-        if not 0 <= k < cfg.folds:
-            raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
-    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress, force)
-
-
-def run_seeds(cfg: Config, experiment: str, seeds: Iterable[int], results_root: str | os.PathLike | None = None,
-              resume: bool = False, track_test: bool = False, progress: bool | None = None, force: bool = False
-              ) -> FoldsResult:
-    """The same configuration trained once per seed (see :func:`run_group`)."""
-    return run_group(cfg, experiment, "seed", list(seeds), results_root, resume, track_test, progress, force)
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike | None = None, split: str = "test",

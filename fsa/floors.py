@@ -31,13 +31,12 @@ Records go to the results store beside the deep runs of the same data (experimen
 ``<dataset>-<index hash>``): one ``kind = "floor"`` record per fit, like a deep run (config,
 its hash — which includes the data's index hash —, provenance, metrics, ``per_clip`` rows
 with the engine's fields), and for CK+ a ``kind = "floor-folds"`` k-fold summary shaped like
-:func:`fsa.engine.run_folds`' one (``folds-<hash>.json``). :func:`run` reads a stored record
+:func:`fsa.runs.run_folds`' one (``folds-<hash>.json``). :func:`run` reads a stored record
 instead of computing it again. ``python -m fsa.floors`` measures floors from the command line.
 """
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -222,10 +221,6 @@ def select_and_fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, 
 
 
 # -- runs --------------------------------------------------------------------------------
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def default_experiment(fcfg: FloorConfig) -> str:
     """``<dataset>-<index hash>``: the store folder of the deep runs on the same data."""
     from .data import index_hash
@@ -253,7 +248,7 @@ def run_fold(fcfg: FloorConfig, experiment: str | None = None, results_root: str
     from .data import split_clips
 
     fcfg = fcfg.validate()
-    wall0, started = time.perf_counter(), _now()
+    wall0, started = time.perf_counter(), store.utc_now()
     feats = features or _Features(fcfg)
     experiment = experiment or default_experiment(fcfg)
     train, val, test = split_clips(feats.clips, fcfg.protocol, fcfg.folds, fcfg.fold, fcfg.val_fraction, fcfg.seed)
@@ -283,7 +278,7 @@ def run_fold(fcfg: FloorConfig, experiment: str | None = None, results_root: str
         **store.provenance("cpu"),
         "seed": fcfg.seed,
         "started_at": started,
-        "finished_at": _now(),
+        "finished_at": store.utc_now(),
         "timings": {"features_s": feats.features_s, "fit_s": fit_s, "wall_s": time.perf_counter() - wall0},
         "n_clips": {"train": len(train), "val": len(val), "test": len(test)},
         "data_index_hash": feats.index_hash,
@@ -319,7 +314,7 @@ def run_folds(fcfg: FloorConfig, experiment: str | None = None, folds: Sequence[
         "folds_hash": fcfg.folds_hash(folds),
         "folds_run": folds,
         "fold_config_hashes": [r["config_hash"] for r in runs],
-        "finished_at": _now(),
+        "finished_at": store.utc_now(),
         "data_index_hash": feats.index_hash,
         "metrics": summarize_folds([r["metrics"] for r in runs], [index[c["label"]] for c in pooled],
                                    [index[c["pred"]] for c in pooled]),

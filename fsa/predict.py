@@ -36,7 +36,7 @@ from data_prep.video import frame_count, iter_frames, video_fps
 from .checkpoint import load_model
 from .config import ConfigError
 from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
-from .engine import resolve_device
+from .distributed import resolve_device
 from .models.memory_format import format_input, set_memory_format
 from .plots import prediction_figure, save_figure, windows_to_draw
 

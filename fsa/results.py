@@ -15,6 +15,7 @@ stops a table (or the book) nor silently becomes part of one; ``fsa results chec
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import platform
@@ -41,6 +42,11 @@ VERSIONED = {
     "torch": "torch", "torchvision": "torchvision", "numpy": "numpy", "scikit-learn": "sklearn",
     "dlib-bin": "dlib", "opencv-python-headless": "opencv", "ecnn-fsa": "fsa",
 }
+
+
+def utc_now() -> str:
+    """The time a record is stamped with: UTC, ISO 8601, to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def results_root() -> Path:

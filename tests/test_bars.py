@@ -13,11 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from fsa import engine, report
+from fsa import report
 from fsa.config import ConfigError
 from fsa.models.registry import REGISTRY, make_config
 from fsa.report import bars
 from fsa.results import record
+from fsa.runs import group_hash
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ["anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise"]
@@ -179,7 +180,7 @@ def test_every_fold_beats_the_majority_class_of_its_own_test_clips(store):
 def test_derive_reads_each_pages_recorded_group(store, smoke_prepared):
     ck = smoke_prepared("ckplus")
     cfg = make_config("ecnn-fsa", "cpu", dataset="ckplus", data=str(ck), seed=0, device="auto")
-    name = engine.group_hash(cfg, "fold", list(range(cfg.folds)))
+    name = group_hash(cfg, "fold", list(range(cfg.folds)))
     summary = {"kind": "folds", "experiment": report.experiment_name(cfg), "model": "ecnn-fsa",
                "config": {**cfg.to_dict(), "fold": None}, "folds_hash": name, "fold_config_hashes": ["h0", "h1"],
                "metrics": {"accuracy": {"per_fold": [0.5, 0.7]}}}

@@ -442,7 +442,7 @@ def test_results_store_root_atomic_writes_and_errors(tmp_path, monkeypatch):
 
 def test_group_hash_ignores_the_registry_name():
     """Two tables' rows that are one configuration share their group (and so their runs)."""
-    from fsa.engine import group_hash
+    from fsa.runs import group_hash
 
     same = [make_config(m, "smoke", dataset="afew", protocol="afew", data="x") for m in ("cnn-lstm", "cnn-lstm-2048-2048")]
     other = make_config("cnn-lstm-2048", "smoke", dataset="afew", protocol="afew", data="x")

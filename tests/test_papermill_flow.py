@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fsa import report
+from fsa.runs import AFEW_SEEDS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,8 +100,8 @@ def flow(tmp_path_factory):
 def test_papermill_without_output_path_records_one_run(flow):
     new = set(flow["after_first"]) - set(flow["before"])
     summaries = [p for p in new if p.name.startswith("seeds-")]
-    assert len(summaries) == 1 and len(new) == 1 + report.AFEW_SEEDS, (
-        f"expected one seeds summary and its {report.AFEW_SEEDS} runs, got {sorted(map(str, new))}")
+    assert len(summaries) == 1 and len(new) == 1 + AFEW_SEEDS, (
+        f"expected one seeds summary and its {AFEW_SEEDS} runs, got {sorted(map(str, new))}")
     summary = json.loads(flow["after_first"][summaries[0]])
     assert summary["config"]["model"]["s"] == 0.2 and summary["model"] == "ecnn-fsa-2048-fc1-s0.1"
     runs = [json.loads(flow["after_first"][p]) for p in new if p not in summaries]

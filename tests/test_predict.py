@@ -196,7 +196,7 @@ def test_clear_errors_and_nonzero_exit(clip, checkpoint, tmp_path, capsys):
 def test_a_cuda_index_beyond_the_machines_devices_is_refused(monkeypatch):
     """``cuda:7`` on a machine with one GPU: a clear error, not a failure when the model moves."""
     from fsa.config import ConfigError
-    from fsa.engine import resolve_device
+    from fsa.distributed import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -10,6 +10,7 @@ from fsa.models.registry import make_config
 from fsa.paper import paper_table
 from fsa.report import page as report_page
 from fsa.results import record
+from fsa.runs import AFEW_SEEDS
 
 
 def fake_run(model: str, preset: str = "cpu", accuracy: float = 0.5, **over) -> dict:
@@ -42,7 +43,7 @@ def test_unrun_rows_and_extra_rows_are_marked():
 
 
 def fake_seeds(run: dict, accuracies: list[float]) -> dict:
-    """The seeds summary of ``run``'s configuration (fsa.engine.run_group's fields that the report reads)."""
+    """The seeds summary of ``run``'s configuration (fsa.runs.run_group's fields that the report reads)."""
     per = {"mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)), "per_fold": accuracies}
     return {**run, "kind": "seeds", "seeds_hash": "5eed5eed5eed", "seeds_run": list(range(len(accuracies))),
             "seed_config_hashes": [f"seed{k}" for k in range(len(accuracies))],
@@ -115,7 +116,7 @@ def test_check_records_names_a_tampered_run(one_thread, smoke_prepared, tmp_path
     rec = page.run(page.config("ecnn-fsa"))  # AFEW: one run per seed and their summary
     again = page.run(page.config("ecnn-fsa"))  # read from the store, not retrained
     assert (again["seeds_hash"], again["finished_at"]) == (rec["seeds_hash"], rec["finished_at"])
-    assert rec["seeds_run"] == list(range(report.AFEW_SEEDS))
+    assert rec["seeds_run"] == list(range(AFEW_SEEDS))
     runs = report.fold_runs(rec)
     assert [r["seed"] for r in runs] == rec["seeds_run"]
     assert list(report.check_records([rec], page)) == [f"ecnn-fsa run {r['config_hash']}" for r in runs]

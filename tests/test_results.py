@@ -95,7 +95,9 @@ def test_a_truncated_own_record_is_not_recorded(tmp_path, monkeypatch):
     """Page.run's "already recorded?" lookup: a cut-short summary is warned about and trained again."""
     from types import SimpleNamespace
 
-    from fsa import engine, report
+    from fsa import report
+    from fsa.report import page as page_module
+    from fsa.runs import group_hash
 
     monkeypatch.setenv(results.ENV_VAR, str(tmp_path / "store"))
     data = tmp_path / "prepared"
@@ -103,12 +105,12 @@ def test_a_truncated_own_record_is_not_recorded(tmp_path, monkeypatch):
     (data / "index.csv").write_text("video_id,subject,label,split,n_frames,source\n")
     page = report.Page(4, preset="smoke", data=data)
     cfg = page.config("ecnn-fsa")
-    name = f"folds-{engine.group_hash(cfg, 'fold', list(range(cfg.folds)))}"
+    name = f"folds-{group_hash(cfg, 'fold', list(range(cfg.folds)))}"
     path = results.experiment_dir(report.experiment_name(cfg)) / f"{name}.json"
     path.parent.mkdir(parents=True)
     path.write_text('{"kind": "folds", "experiment"')
     trained = []
-    monkeypatch.setattr(engine, "run_group", lambda *a, **k: trained.append(a) or SimpleNamespace(summary="new"))
+    monkeypatch.setattr(page_module, "run_group", lambda *a, **k: trained.append(a) or SimpleNamespace(summary="new"))
     with pytest.warns(results.RecordWarning, match=f"{name}.json: not valid JSON"):
         assert results.find_run(report.experiment_name(cfg), name) is None
     with pytest.warns(results.RecordWarning):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ..engine import _sync
+from ..distributed import sync
 from .measure import Load, sig, unavailable
 from .settings import BenchSettings, default_batch, size_config
 
@@ -143,7 +143,7 @@ def bench_loader(prepared: Path, image_size: int, n: int, batch: int, clips: int
                     batches += 1
                     if done(got, batches):
                         break
-            _sync(device)
+            sync(device)
             seconds = time.perf_counter() - t1
         section[f"workers{w}"] = {"clips_per_s": sig(got / seconds), "clips": got,
                                   "first_batch_s": round(first - t0, 3), "other_load": load.other}

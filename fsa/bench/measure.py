@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 import psutil
 import torch
 
-from ..engine import _sync
+from ..distributed import sync
 
 
 def sig(x: float, digits: int = 4) -> float:
@@ -110,10 +110,10 @@ class PeakMemory:
 
 def timed(fn: Callable[[], Any], device: torch.device) -> float:
     """Wall seconds of one call of ``fn``, synchronised on CUDA."""
-    _sync(device)
+    sync(device)
     t = time.perf_counter()
     fn()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - t
 
 

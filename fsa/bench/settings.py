@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import torch
 
 from ..config import PRESETS, Config, ConfigError
-from ..engine import resolve_device
+from ..distributed import resolve_device
 from ..models.memory_format import MEMORY_FORMATS
 from ..models.registry import make_config
 

@@ -58,7 +58,6 @@ from .matching import (
     to_html,
 )
 from .page import (
-    AFEW_SEEDS,
     EMBEDDED_STILLS,
     KEY_ROWS,
     PRESET_ENV,
@@ -74,7 +73,7 @@ from .tracing import TABLE1_MODULES, model_summary, table1
 from .verdicts import claims, frame_claims, frame_view, verdict
 
 __all__ = [
-    "AFEW_SEEDS", "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS",
+    "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS",
     "MEASURED_PRESET", "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page",
     "accuracy_interval", "all_records", "architecture", "attention_examples", "attention_vs_intensity",
     "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims",

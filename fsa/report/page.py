@@ -15,10 +15,12 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .. import floors as floor, results as store
+from ..checkpoint import checkpoint_dir
 from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, check_pretrained_file
 from ..metrics import t_interval
 from ..models.registry import make_config
 from ..paper import paper_table
+from ..runs import group_hash, replicates, run_group
 from .confidence import accuracy_interval
 from .datasets import data_source, embedded_dataset
 from .matching import comparison
@@ -33,9 +35,6 @@ PRESET_ENV = "FSA_PRESET"
 EMBEDDED_STILLS = "fer2013"
 #: What a table notebook's ``rows`` may be: its key rows (:data:`KEY_ROWS`) or all the paper's.
 ROWS = ("key", "all")
-#: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
-#: reproduced number is over seeds, as CK+'s is over folds).
-AFEW_SEEDS = 3
 
 
 def resolve_preset(preset: str | None) -> str:
@@ -135,7 +134,6 @@ class Page:
     def pretrain(self, cfg: Config) -> dict | None:
         """The record of the still-image run ``cfg`` starts from, trained first when it is not in
         the store or its checkpoint is not on this machine (checkpoints are not committed)."""
-        from .. import engine
         from ..stills import pretrain
 
         still = self._pretrain_configs.get(cfg.pretrained)
@@ -143,7 +141,7 @@ class Page:
             return None
         exp = self.stills[1]
         found = store.find_run(exp, still.hash())
-        if found is not None and (engine.checkpoint_dir(still, exp) / "best.pt").is_file():
+        if found is not None and (checkpoint_dir(still, exp) / "best.pt").is_file():
             return found
         return pretrain(still, experiment=exp, progress=False).run.record
 
@@ -172,26 +170,22 @@ class Page:
         :func:`fsa.results.find_run` warns and it is trained again).
 
         CK+ configurations run every fold (the k-fold summary); AFEW ones train on Train and
-        test on Val once per seed, :data:`AFEW_SEEDS` seeds from the page's (the seeds summary),
+        test on Val once per seed, :data:`fsa.runs.AFEW_SEEDS` seeds from the page's (the seeds summary),
         so that every reproduced number is a mean with an interval.
         """
-        from .. import engine
-
         retrain = self.retrain if retrain is None else retrain
         found = None if retrain else self.stored(cfg)
         if found is not None:
             return found
         self.pretrain(cfg)
         key, values = replicates(cfg)
-        return engine.run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=False).summary
+        return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=False).summary
 
     def stored(self, cfg: Config) -> dict | None:
         """The group summary of ``cfg`` as :meth:`run` would return it from the results store, or
         ``None`` when that group was never recorded (nothing is trained)."""
-        from .. import engine
-
         key, values = replicates(cfg)
-        return store.find_run(experiment_name(cfg), f"{key}s-{engine.group_hash(cfg, key, values)}")
+        return store.find_run(experiment_name(cfg), f"{key}s-{group_hash(cfg, key, values)}")
 
     def run_all(self, configs: Sequence[Config], retrain: bool | None = None) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]
@@ -300,14 +294,6 @@ def check_rows(rows: str) -> str:
     if rows not in ROWS:
         raise ConfigError(f"rows={rows!r}: expected {' or '.join(map(repr, ROWS))}")
     return rows
-
-
-def replicates(cfg: Config) -> tuple[str, list[int]]:
-    """The runs of a configuration's group: every fold on CK+, :data:`AFEW_SEEDS` seeds from its
-    own on AFEW (one Train / Val split)."""
-    if cfg.dataset == "ckplus":
-        return "fold", list(range(cfg.folds))
-    return "seed", [cfg.seed + i for i in range(AFEW_SEEDS)]
 
 
 def table_models(table: int | str, rows: str = "key") -> list[str]:

@@ -1,0 +1,128 @@
+"""Groups of runs: every reproduced number is a mean over the runs of one configuration that differ
+only in what they replicate — the folds of CK+'s k-fold cross-validation, or the seeds of a
+single-split protocol (AFEW: Train -> Val). A group is keyed in the results store by its
+configuration without the replicated field plus the values run (:func:`group_hash`), and recorded
+as a summary beside its runs (``<experiment>/<key>s-<hash>.json``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .. import results as store
+from ..config import Config, ConfigError
+from ..engine import RunResult, train
+from ..hashing import stable_hash
+from ..metrics import summarize_folds
+
+#: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
+#: reproduced number is over seeds, as CK+'s is over folds).
+AFEW_SEEDS = 3
+
+
+@dataclass
+class GroupResult:
+    experiment: str
+    runs: list[RunResult]
+    summary: dict
+    summary_path: Path | None
+
+
+def replicates(cfg: Config) -> tuple[str, list[int]]:
+    """The runs of a configuration's group: every fold on CK+, :data:`AFEW_SEEDS` seeds from its
+    own on AFEW (one Train / Val split)."""
+    if cfg.dataset == "ckplus":
+        return "fold", list(range(cfg.folds))
+    return "seed", [cfg.seed + i for i in range(AFEW_SEEDS)]
+
+
+#: What a group of runs replicates: the CK+ folds of k-fold cross-validation, or the seeds of a
+#: single-split protocol (AFEW: Train -> Val, where the spread comes from initialisation, data
+#: order and augmentation, so a reproduced number is a mean over seeds).
+REPLICATES = ("fold", "seed")
+
+
+def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
+    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run.
+
+    As in :meth:`fsa.config.Config.hash`, the model's registry name is a label: the rows of two
+    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group.
+    """
+    d = cfg.to_dict()
+    for k in (*cfg.EXECUTION_FIELDS, key):
+        d.pop(k)
+    d["model"].pop("name")
+    d[f"{key}s_run"] = list(values)
+    return stable_hash(d)
+
+
+def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
+    """Hash of a k-fold run: the configuration without its fold, plus the list of folds run."""
+    return group_hash(cfg, "fold", folds)
+
+
+def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
+              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
+              progress: bool | None = None, force: bool = False) -> GroupResult:
+    """One run per value of ``key`` (``fold`` | ``seed``), then mean ± std over them and the pooled
+    confusion. Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json``
+    with ``kind`` = ``<key>s``.
+
+    Pooled scores count every test clip of every run: for folds each clip once (the figure some
+    CK+ papers report); for seeds each clip once per seed.
+    """
+    if key not in REPLICATES:
+        raise ConfigError(f"key={key!r}: expected one of {', '.join(REPLICATES)}")
+    values = sorted(set(int(v) for v in values))
+    if not values:
+        raise ConfigError(f"no {key}s to run")
+    runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
+                  force=force) for v in values]
+    index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
+    pooled = [c for r in runs for c in r.per_clip]
+    summary = {
+        "kind": f"{key}s",
+        "experiment": experiment,
+        "model": cfg.model.name,
+        "dataset": cfg.dataset,
+        "protocol": cfg.protocol,
+        "config": {**cfg.to_dict(), key: None},
+        f"{key}s_hash": group_hash(cfg, key, values),
+        f"{key}s_run": values,
+        f"{key}_config_hashes": [r.config_hash for r in runs],
+        "finished_at": store.utc_now(),
+        "metrics": summarize_folds([r.metrics for r in runs], [index[c["label"]] for c in pooled],
+                                   [index[c["pred"]] for c in pooled]),
+        "selected_epochs": [r.selected_epoch for r in runs],
+        "timings": {k: float(np.mean([r.record["timings"][k] for r in runs]))
+                    for k in ("train_ms_per_frame", "test_ms_per_frame")},
+    }
+    path = None
+    if runs[0].result_path is not None:
+        path = store.record(experiment, summary, results_root, name=store.group_name(f"{key}s", summary[f"{key}s_hash"]))
+    return GroupResult(experiment, runs, summary, path)
+
+
+def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
+              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
+              progress: bool | None = None, force: bool = False) -> GroupResult:
+    """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
+
+    ``folds`` defaults to all ``cfg.folds`` folds (see :func:`run_group`).
+    """
+    folds = list(range(cfg.folds)) if folds is None else sorted(set(folds))
+    for k in folds:
+        if not 0 <= k < cfg.folds:
+            raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
+    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress, force)
+
+
+def run_seeds(cfg: Config, experiment: str, seeds: Iterable[int], results_root: str | os.PathLike | None = None,
+              resume: bool = False, track_test: bool = False, progress: bool | None = None, force: bool = False
+              ) -> GroupResult:
+    """The same configuration trained once per seed (see :func:`run_group`)."""
+    return run_group(cfg, experiment, "seed", list(seeds), results_root, resume, track_test, progress, force)
