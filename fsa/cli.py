@@ -47,6 +47,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     p.add_argument("--force", action="store_true",
                    help="replace the experiment's record of this configuration made on other data (kept otherwise)")
+    p.add_argument("--keep-last", action="store_true",
+                   help="keep last.pt (the last epoch's weights, optimizer and schedule) once the run is recorded; "
+                        "by default a finished run keeps its selected weights (best.pt) only")
     p.add_argument("--track-test", action="store_true",
                    help="also score the test split every epoch (diagnostic only; never used for selection)")
     p.add_argument("--device", help="auto (default), cpu or cuda[:k]")
@@ -140,13 +143,14 @@ def run_train(args: argparse.Namespace) -> int:
     main_rank = os.environ.get("RANK", "0") == "0"
     if folds is not None:
         res = run_folds(cfg, experiment, folds, args.results, args.resume, args.track_test, progress=progress,
-                        force=args.force)
+                        force=args.force, keep_last=args.keep_last)
         summary = {"experiment": experiment, "folds_hash": res.summary["folds_hash"],
                    "result": str(res.summary_path), "folds": folds,
                    "runs": [str(r.result_path) for r in res.runs],
                    **{k: res.summary["metrics"][k] for k in ("accuracy", "uar", "macro_f1")}}
     else:
-        run = train(cfg, experiment, args.results, args.resume, args.track_test, progress=progress, force=args.force)
+        run = train(cfg, experiment, args.results, args.resume, args.track_test, progress=progress, force=args.force,
+                    keep_last=args.keep_last)
         summary = {"experiment": experiment, "config_hash": run.config_hash, "result": str(run.result_path),
                    "checkpoint": str(run.checkpoint), "selected_epoch": run.selected_epoch,
                    **{k: run.metrics[k] for k in ("accuracy", "uar", "macro_f1")}}

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import hashlib
 import logging
 import math
 import os
@@ -424,15 +425,35 @@ def _prepare_run(cfg: Config, experiment: str, results_root: str | os.PathLike |
                 _data_hash(cfg, splits))
 
 
+def run_label(cfg: Config) -> str:
+    """How the log names a run: its model, fold (CK+'s k-fold protocols) and seed."""
+    fold = f" fold {cfg.fold}" if cfg.dataset == "ckplus" else ""
+    return f"{cfg.model.name}{fold} seed {cfg.seed}"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The first 12 hex digits of a file's sha256, read in blocks (weights files are hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
 def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
     """The model of ``cfg.seed``, with its pretrained weights, on the run's device."""
     cfg = run.cfg
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model)
     if cfg.pretrained:
-        from .models.pretrained import load_pretrained
+        from .models.pretrained import load_pretrained, resolve_reference
 
-        load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head)
+        loaded = load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head)
+        if run.dist.is_main:
+            path = resolve_reference(cfg.pretrained, results_root)
+            log.info("%s: initial weights from %s (%s format, sha256 %s): %d of the model's %d tensors loaded, "
+                     "the other %d at their initialisation", run_label(cfg), path, cfg.pretrained_format,
+                     file_digest(path), len(loaded), len(model.state_dict()), len(model.state_dict()) - len(loaded))
     model.to(run.device)
     set_memory_format(model, run.device, train=True)
     return model
@@ -501,7 +522,7 @@ def _save_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: A
                     data_index_hash=run.data_hash,
                     optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                     history=state.history, best=state.best, stopped_early=state.stopped)
-    log.info("epoch %d/%d  train loss %.4f acc %.3f | val loss %.4f acc %.3f uar %.3f%s",
+    log.info("%s epoch %d/%d  train loss %.4f acc %.3f | val loss %.4f acc %.3f uar %.3f%s", run_label(cfg),
              row["epoch"], cfg.epochs, row["train_loss"], row["train_accuracy"], row["val_loss"],
              row["val_accuracy"], row["val_uar"], "  *" if improved else "")
 
@@ -580,7 +601,8 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
 
 def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None = None, resume: bool = False,
           track_test: bool = False, splits: Any = None, progress: bool | None = None,
-          on_epoch_end: Callable[[int], None] | None = None, force: bool = False) -> RunResult:
+          on_epoch_end: Callable[[int], None] | None = None, force: bool = False, keep_last: bool = False
+          ) -> RunResult:
     """Train ``cfg`` with validation-based model selection, test once, record the run.
 
     ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
@@ -589,7 +611,10 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     by :func:`fsa.models.pretrained.load_pretrained` (a ``store:`` reference is resolved in
     ``results_root``). ``on_epoch_end`` is called on rank 0 with the number of completed epochs,
     once that epoch's checkpoints are on disk (the resume test kills the process there).
-    ``force`` replaces a record of this configuration made on other data.
+    ``force`` replaces a record of this configuration made on other data. A finished run keeps its
+    selected weights (``best.pt``) only: ``last.pt``, with the optimizer's state (twice the weights'
+    size: 510 MB at the paper's size), is for resuming an unfinished run, and is deleted once the run is
+    recorded unless ``keep_last``.
     Under ``torchrun`` every rank calls this; only rank 0 writes files (and holds the run's lock).
     """
     cfg = cfg.validate()
@@ -599,6 +624,10 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     lock = None
     try:
         run = _prepare_run(cfg, experiment, results_root, splits, progress, dist)
+        if dist.is_main:
+            log.info("%s: results store %s, record %s/%s.json, checkpoints %s", run_label(cfg),
+                     store.results_root() if results_root is None else Path(results_root), experiment, cfg.hash(),
+                     run.last_path.parent)
         lock = _lock_run(run.last_path.parent, dist)
         _check_record_data(cfg, experiment, results_root, run.data_hash, force)
         model = _build(run, results_root)
@@ -612,8 +641,12 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         load_weights(model, load_checkpoint(run.best_path, map_location=run.device), run.best_path)
         val, test = run.evaluate(model, "val"), run.evaluate(model, "test")
         record = _run_record(experiment, run, state, val, test, started, wall0, track_test)
+        if not keep_last:
+            record["last_checkpoint"] = None
         path = store.record(experiment, record, results_root) if dist.is_main else None
         barrier(dist)
+        if dist.is_main and not keep_last:
+            run.last_path.unlink(missing_ok=True)
         return RunResult(experiment, cfg, cfg.hash(), test.metrics, val.metrics, state.best["epoch"], state.history,
                          test.per_clip, run.best_path, path, record)
     finally:

@@ -49,7 +49,7 @@ def reference(ck, tmp_path_factory):
     """One uninterrupted tiny run (with per-epoch test tracking) shared by several tests."""
     root = tmp_path_factory.mktemp("results-ref")
     t0 = time.perf_counter()
-    run = train(tiny_config(ck), "ref", results_root=root, track_test=True, progress=False)
+    run = train(tiny_config(ck), "ref", results_root=root, track_test=True, progress=False, keep_last=True)
     run.elapsed_s = time.perf_counter() - t0  # the wall time seen from outside, for the recorded timings
     return run, root
 
@@ -276,7 +276,8 @@ def test_resume_after_kill_matches_uninterrupted_run(reference, ck, tmp_path):
            "--preset", "smoke", "--experiment", "ref", "--results", str(tmp_path), "--quiet", "--track-test"]
     for k, v in TINY.items():
         cmd += ["--set", f"{k}={v}"]
-    resumed = subprocess.run(cmd + ["--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(cmd + ["--resume", "--keep-last"], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     rec = json.loads((tmp_path / "ref" / f"{ref.config_hash}.json").read_text())
     assert rec["resumed_from_epoch"] == 2
@@ -297,7 +298,7 @@ def test_early_stopping_after_patience_epochs_without_improvement(ck, tmp_path):
     cfg = tiny_config(ck, epochs=6, patience=2, **FROZEN)
     last_pt = tmp_path / "patience" / "checkpoints" / f"{cfg.hash()}-fold0" / "last.pt"
     ended = []  # (epochs completed, epochs in last.pt at that moment)
-    run = train(cfg, "patience", results_root=tmp_path, progress=False,
+    run = train(cfg, "patience", results_root=tmp_path, progress=False, keep_last=True,
                 on_epoch_end=lambda done: ended.append((done, load_checkpoint(last_pt)["epoch"] + 1)))
     assert ended == [(1, 1), (2, 2), (3, 3)]
     assert len({(h["val_accuracy"], h["val_loss"]) for h in run.history}) == 1, "the weights moved"
@@ -450,3 +451,28 @@ def test_group_hash_ignores_the_registry_name():
     assert group_hash(same[0], "seed", [0, 1, 2]) == group_hash(same[1], "seed", [0, 1, 2])
     assert group_hash(other, "seed", [0, 1, 2]) != group_hash(same[0], "seed", [0, 1, 2])
     assert group_hash(same[0], "seed", [0, 1, 2]) != group_hash(same[0], "seed", [1, 2, 3])
+
+
+# ------------------------------------------------------------------------------- what a run leaves and says
+def test_a_finished_run_keeps_its_selected_weights_and_its_log_names_it(ck, tmp_path, caplog):
+    """Once recorded, a run keeps ``best.pt`` only (``last.pt`` holds the optimizer's state, for resuming
+    an unfinished run), and the record says so; the log names the store, the run's fold and seed on every
+    epoch line, and the weights it started from (file, digest, tensors loaded)."""
+    import hashlib
+    import logging
+
+    source = train(tiny_config(ck, epochs=1), "source", results_root=tmp_path, progress=False)
+    cfg = tiny_config(ck, seed=3, fold=2, epochs=2, pretrained=str(source.checkpoint), pretrained_format="fsa")
+    with caplog.at_level(logging.INFO, logger="fsa.engine"):
+        run = train(cfg, "warm", results_root=tmp_path, progress=False)
+    ckdir = run.checkpoint.parent
+    assert sorted(p.name for p in ckdir.glob("*.pt")) == ["best.pt"] and run.record["last_checkpoint"] is None
+    assert not (source.checkpoint.parent / "last.pt").exists()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(f"results store {tmp_path}, record warm/{cfg.hash()}.json" in line for line in lines), lines
+    epochs = [line for line in lines if " epoch " in line]
+    assert len(epochs) == 2 and all(line.startswith("ecnn-fsa fold 2 seed 3 epoch ") for line in epochs), epochs
+    digest = hashlib.sha256(source.checkpoint.read_bytes()).hexdigest()[:12]
+    loaded = next(line for line in lines if "initial weights from" in line)
+    total = len(build_model(cfg.model).state_dict())
+    assert f"{source.checkpoint} (fsa format, sha256 {digest})" in loaded and f"of the model's {total} tensors" in loaded

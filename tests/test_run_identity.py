@@ -77,7 +77,7 @@ def test_default_experiment_is_keyed_by_the_data(ck, other, tmp_path, capsys):
 
 def test_resume_refuses_a_checkpoint_of_other_data(ck, other, tmp_path, capsys):
     res = tmp_path / "res"
-    code, out, err = train(ck, res, capsys, "--experiment", "x")
+    code, out, err = train(ck, res, capsys, "--experiment", "x", "--keep-last")
     assert code == 0, err
     first = json.loads(out)
     Path(first["result"]).unlink()  # as if the run had been killed before its record

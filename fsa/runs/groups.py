@@ -67,7 +67,7 @@ def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
 
 def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False) -> GroupResult:
+              progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
     """One run per value of ``key`` (``fold`` | ``seed``), then mean ± std over them and the pooled
     confusion. Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json``
     with ``kind`` = ``<key>s``.
@@ -81,7 +81,7 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
     if not values:
         raise ConfigError(f"no {key}s to run")
     runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
-                  force=force) for v in values]
+                  force=force, keep_last=keep_last) for v in values]
     index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
     pooled = [c for r in runs for c in r.per_clip]
     summary = {
@@ -109,7 +109,7 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
 
 def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False) -> GroupResult:
+              progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
     """CK+ k-fold cross-validation: one model per fold, then mean ± std and pooled confusion.
 
     ``folds`` defaults to all ``cfg.folds`` folds (see :func:`run_group`).
@@ -118,7 +118,7 @@ def run_folds(cfg: Config, experiment: str, folds: Iterable[int] | None = None,
     for k in folds:
         if not 0 <= k < cfg.folds:
             raise ConfigError(f"fold={k!r}: expected 0 <= fold < folds={cfg.folds}")
-    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress, force)
+    return run_group(cfg, experiment, "fold", folds, results_root, resume, track_test, progress, force, keep_last)
 
 
 def run_seeds(cfg: Config, experiment: str, seeds: Iterable[int], results_root: str | os.PathLike | None = None,
