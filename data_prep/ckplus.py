@@ -10,16 +10,32 @@ relative to RAW. Emotion codes: 0 neutral, 1 anger, 2 contempt, 3 disgust, 4 fea
 5 happy, 6 sadness, 7 surprise. Of the 593 sequences only 327 have a label file; by default
 only those are indexed (the unlabelled ones cannot be used by either protocol, and skipping
 them halves the preparation cost); ``labelled_only=False`` indexes every sequence.
+
+The labels are also accepted where CK+'s ``Emotion_labels.zip`` unpacks them,
+``RAW/Emotion_labels/Emotion/S005/...``. :data:`PUBLISHED` holds the counts of the real CK+,
+which ``data_prep.prepare`` compares the counts of a copy with (:func:`index` returns them).
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-from .labels import CK_EMOTIONS
-from .video import DataError, RawVideo, require_root
+from .labels import CK_EMOTIONS, CLASSES_CK7
+from .video import DataError, RawVideo, one_folder, require_root
 
 IMAGES = "cohn-kanade-images"
 EMOTION = "Emotion"
+#: Where the label tree may sit under the root: as documented, or as ``Emotion_labels.zip`` unpacks.
+EMOTION_FOLDERS = (EMOTION, "Emotion_labels/Emotion")
+
+#: The real CK+ as published by Lucey et al. 2010 ("The Extended Cohn-Kanade Dataset (CK+)", CVPR
+#: workshops): its sequences and subjects and its label counts, under the names of :func:`index`'s counts.
+PUBLISHED = {
+    "sequences": 593, "labelled sequences": 327, "subjects": 123, "subjects with a labelled sequence": 118,
+    "anger sequences": 45, "contempt sequences": 18, "disgust sequences": 59, "fear sequences": 25,
+    "happy sequences": 69, "sadness sequences": 28, "surprise sequences": 83,
+}
+PUBLISHED_SOURCE = "Lucey et al. 2010"
 
 
 def read_label(path: str | Path) -> str:
@@ -42,27 +58,33 @@ def _dirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], list[dict]]:
-    """Walk a CK+ root; returns ``(records, skipped)``.
+def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], list[dict], dict[str, int]]:
+    """Walk a CK+ root; returns ``(records, skipped, counts)``.
 
     ``skipped`` lists ``{"path", "reason"}`` for things left out: unlabelled sequences when
     ``labelled_only``, label files without an image sequence, and sequences whose label file is
-    unusable (empty, not a number, an unknown code, two files), the reason naming the file. A
-    layout that is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``, nothing at all) raises
-    :class:`DataError` naming the path.
+    unusable (empty, not a number, an unknown code, two files), the reason naming the file.
+    ``counts`` are those of the copy whatever ``labelled_only`` (the keys of :data:`PUBLISHED`):
+    sequences, labelled sequences, subjects, subjects with a labelled sequence, and labelled
+    sequences per class. A layout that is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``,
+    nothing at all) raises :class:`DataError` naming the path.
     """
     raw = require_root(raw, "CK+", f"{IMAGES}/ and {EMOTION}/")
-    images, emotion = raw / IMAGES, raw / EMOTION
+    images = raw / IMAGES
     if not images.is_dir():
         raise DataError(f"{images}: missing; {raw} is not a CK+ root (expected {IMAGES}/S005/001/*.png)")
-    if not emotion.is_dir():
+    emotion = one_folder(raw, EMOTION_FOLDERS)
+    if emotion is None:
         raise DataError(
-            f"{emotion}: missing Emotion/ folder; CK+ labels are read from "
-            f"{EMOTION}/S005/001/S005_001_<frame>_emotion.txt"
+            f"{raw / EMOTION}: missing Emotion/ folder; CK+ labels are read from "
+            f"{EMOTION}/S005/001/S005_001_<frame>_emotion.txt (or {EMOTION_FOLDERS[1]}/S005/001/...)"
         )
+    emotion_rel = emotion.relative_to(raw).as_posix()
     records: list[RawVideo] = []
     skipped: list[dict] = []
     seen: set[tuple[str, str]] = set()
+    per_class: Counter = Counter(dict.fromkeys(CLASSES_CK7, 0))
+    labelled_subjects: set[str] = set()
     for subject in _dirs(images):
         for seq in _dirs(subject):
             seen.add((subject.name, seq.name))
@@ -76,6 +98,9 @@ def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], 
             except DataError as e:  # one sequence's bad label file leaves the others to prepare
                 skipped.append({"path": source, "reason": f"unusable label: {e}"})
                 continue
+            if label:
+                per_class[label] += 1
+                labelled_subjects.add(subject.name)
             if labelled_only and not label:
                 skipped.append({"path": source, "reason": "unlabelled sequence (prepare with --all to include)"})
                 continue
@@ -84,10 +109,17 @@ def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], 
         for seq in _dirs(subject):
             if (subject.name, seq.name) not in seen and any(seq.glob("*_emotion.txt")):
                 skipped.append({
-                    "path": f"{EMOTION}/{subject.name}/{seq.name}",
+                    "path": f"{emotion_rel}/{subject.name}/{seq.name}",
                     "reason": "label file without an image sequence",
                 })
     if not records:
         what = "labelled sequences" if labelled_only else "sequences"
         raise DataError(f"{images}: no CK+ {what} found (expected {IMAGES}/S005/001/*.png)")
-    return records, skipped
+    counts = {
+        "sequences": len(seen),
+        "labelled sequences": sum(per_class.values()),
+        "subjects": len({subject for subject, _ in seen}),
+        "subjects with a labelled sequence": len(labelled_subjects),
+        **{f"{label} sequences": n for label, n in per_class.items()},
+    }
+    return records, skipped, counts

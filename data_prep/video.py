@@ -11,7 +11,8 @@ reader holds what it keeps, not the video. A clip's length comes from :func:`fra
 one decoding pass that keeps no frame: the container's ``CAP_PROP_FRAME_COUNT`` is only what
 its header claims, wrong for a truncated file (and an estimate for some codecs). Frame ``k``
 is the ``k``-th frame OpenCV decodes, the count is the number it decodes before its first
-failure, in every function here.
+failure, in every function here. :func:`declared_frame_count` reads the header's claim, which
+``data_prep.prepare`` holds the decoded count to, to find truncated files.
 
 A file that cannot be read raises :class:`VideoReadError` whose message names the path and
 the problem (missing, zero bytes, not decodable, no frames) — never an empty list.
@@ -22,7 +23,7 @@ import os
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -47,6 +48,17 @@ def require_root(raw: str | os.PathLike, name: str, expected: str) -> Path:
     if not any(raw.iterdir()):
         raise DataError(f"{raw}: empty dataset root (expected {expected})")
     return raw
+
+
+def one_folder(root: Path, names: Sequence[str]) -> Path | None:
+    """The folder of ``root`` under one of ``names`` (the spellings of one part of a dataset layout, e.g.
+    ``Train`` and EmotiW's ``Train_AFEW``), ``None`` if there is none; two of them raise :class:`DataError`,
+    since which one to read is the user's choice."""
+    found = [root / name for name in names if (root / name).is_dir()]
+    if len(found) > 1:
+        raise DataError(f"{root}: holds both {' and '.join(f'{p.name}/' for p in found)}, two spellings of one "
+                        "folder of the layout; keep one")
+    return found[0] if found else None
 
 
 class VideoReadError(DataError):
@@ -134,6 +146,20 @@ def frame_count(path: str | os.PathLike) -> int:
     if path.is_dir():
         return len(_folder_images(path))
     return sum(1 for _ in iter_frames(path))
+
+
+def declared_frame_count(path: str | os.PathLike) -> int | None:
+    """The frame count a video file's container declares (``CAP_PROP_FRAME_COUNT``), or ``None`` when
+    there is none to trust: a frame folder, a file OpenCV cannot open, a count of 0 or below (unknown)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    cap = cv2.VideoCapture(str(path))
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    return n if n > 0 else None
 
 
 def iter_frames(path: str | os.PathLike, indices: Iterable[int] | None = None) -> Iterator[np.ndarray]:

@@ -294,7 +294,7 @@ def run_models(args: argparse.Namespace) -> int:
 def run_prep(argv: Sequence[str]) -> int:
     from data_prep.prepare import main as prepare_main
 
-    return int(prepare_main(list(argv)) or 0)
+    return int(prepare_main(list(argv), prog="fsa prep") or 0)
 
 
 def run_bench(argv: Sequence[str]) -> int:

@@ -123,11 +123,11 @@ def write_ckplus(root: Path, photos: dict[str, np.ndarray], subjects: int = 3, s
     return root
 
 
-def write_avi(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
-    """RGB frames to an MJPG AVI (the codec every OpenCV build can write)."""
+def write_avi(path: Path, frames: list[np.ndarray], fps: float = 25.0, fourcc: str = "MJPG") -> Path:
+    """RGB frames to an AVI: MJPG by default (the codec every OpenCV build can write), or e.g. XVID (AFEW's)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
     assert writer.isOpened(), f"OpenCV cannot write {path}"
     for f in frames:
         writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))

@@ -113,7 +113,7 @@ def test_ckplus_all_flag_prepares_unlabelled_sequences(capsys, ck_raw, tmp_path)
 
 
 def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
-    records, _ = afew.index(afew_raw)
+    records, _, _ = afew.index(afew_raw)
     assert all(r.subject == r.video_id for r in records), "real AFEW: subject = video id"
     ids = [r.video_id for r in records]
     subjects = {vid: ("A1" if i % 2 else "A2") if vid.startswith("train_") else "B1" for i, vid in enumerate(ids)}
@@ -229,7 +229,9 @@ def test_other_settings_on_a_prepared_folder_are_refused(capsys, ck_raw, tmp_pat
 
 # -- bad input: each case builds its broken raw dataset ------------------------------------
 def one_good_clip(raw: Path, photos) -> None:
+    """A good clip in Train/ and an empty Val/: both splits, as prepare requires."""
     write_avi(raw / "Train" / "Happy" / "good.avi", face_clip(photos, 0, 3))
+    (raw / "Val").mkdir(exist_ok=True)
 
 
 def assert_failed(out: Path, video_id: str, *words: str) -> dict:
@@ -256,10 +258,9 @@ def test_corrupt_avi_is_reported_not_prepared(capsys, tmp_path, face_photos):
     rc, stdout, _ = run(capsys, "afew", raw, tmp_path / "out")
     assert rc == 0 and "failed: train_broken: Train/Happy/broken.avi: video has no decodable frames" in stdout
     assert_failed(tmp_path / "out", "train_broken", "Train/Happy/broken.avi", "no decodable frames")
-    rep = assert_failed(tmp_path / "out", "val_noise", "Val/Angry/noise.avi", "not a decodable video")
-    assert rep["videos"]["failed"] == 2 and rep["videos"]["prepared"] == 2
-    index = read_index(tmp_path / "out").set_index("video_id")
-    assert index.loc["val_cut", "n_frames"] == "1", "a truncated video keeps the frames that decode"
+    assert_failed(tmp_path / "out", "val_noise", "Val/Angry/noise.avi", "not a decodable video")
+    rep = assert_failed(tmp_path / "out", "val_cut", "Val/Angry/cut.avi: truncated: declares 3 frames, 1 decode")
+    assert rep["videos"]["failed"] == 3 and rep["videos"]["prepared"] == 1
 
 
 def test_zero_byte_video_is_reported_not_prepared(capsys, tmp_path, face_photos):
@@ -361,7 +362,7 @@ def test_bad_arguments_are_refused_before_anything_is_written(capsys, write_ckpl
     out = tmp_path / "out"
     rc = main(["--dataset", "ckplus", "--raw", str(raw), "--out", str(out), "--quiet", *args])
     err = capsys.readouterr().err
-    assert rc == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    assert rc == 2 and err.startswith(f"python -m data_prep.prepare: error: {message}") and err.count("\n") == 1, err
     assert not out.exists(), "a refused command leaves nothing (no .settings.json to refuse the next one)"
 
 
@@ -388,6 +389,7 @@ def test_non_video_files_are_counted_skips_and_case_is_ignored(capsys, tmp_path,
     write_avi(raw / "Train" / "happy" / "good.avi", face_clip(face_photos, 0, 2))
     (raw / "Train" / "happy" / "notes.txt").write_text("not a clip")
     (raw / "Train" / "README").write_text("stray file")
+    (raw / "Val").mkdir()
     assert run(capsys, "afew", raw, tmp_path / "out")[0] == 0
     rep = report(tmp_path / "out")
     assert {"path": "Train/happy/notes.txt", "reason": "not a video file"} in rep["skipped"]
@@ -411,6 +413,7 @@ def test_every_video_failing_exits_non_zero(capsys, tmp_path):
     raw = tmp_path / "raw"
     (raw / "Val" / "Happy").mkdir(parents=True)
     (raw / "Val" / "Happy" / "a.avi").touch()
+    (raw / "Train").mkdir()
     rc, _, err = run(capsys, "afew", raw, tmp_path / "out")
     assert rc == 1 and "no video" in err
     assert read_index(tmp_path / "out").empty and report(tmp_path / "out")["videos"]["failed"] == 1
@@ -418,6 +421,7 @@ def test_every_video_failing_exits_non_zero(capsys, tmp_path):
 
 def test_indexers_raise_data_errors_directly(tmp_path):
     (tmp_path / "Train" / "Happy").mkdir(parents=True)
+    (tmp_path / "Val").mkdir()
     with pytest.raises(DataError, match="no AFEW clips"):
         afew.index(tmp_path)
     (tmp_path / "cohn-kanade-images").mkdir()
@@ -437,7 +441,10 @@ def test_smoke_sets_face_found_without_interpolation(smoke_prepared, layout, min
     found = sum(m != "interpolated" for m in methods) / len(methods)
     assert len(methods) == rep["frames"]["total"] and found >= minimum
     assert rep["found_rate"] == pytest.approx(found, abs=1e-6)
-    assert re.search(r"with -j 2 = [\d.]+ frames/s", (out / "prepare.log").read_text())
+    log = (out / "prepare.log").read_text()
+    assert re.search(r"with -j 2 = [\d.]+ frames/s", log)
+    assert "embedded synthetic set: counts are not compared with the paper's" in log
+    assert rep["counts"]["compared"] is False and rep["warnings"] == [], "the generator's sets are smaller on purpose"
     assert_complete(out)
 
 
