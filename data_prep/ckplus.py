@@ -58,6 +58,30 @@ def _dirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def _layout(raw: str | Path) -> tuple[Path, Path, Path]:
+    """The root, its image folder and its label folder (``Emotion/`` or ``Emotion_labels/Emotion/``);
+    a :class:`DataError` naming what is missing."""
+    raw = require_root(raw, "CK+", f"{IMAGES}/ and {EMOTION}/")
+    images = raw / IMAGES
+    if not images.is_dir():
+        raise DataError(f"{images}: missing; {raw} is not a CK+ root (expected {IMAGES}/S005/001/*.png)")
+    emotion = one_folder(raw, EMOTION_FOLDERS)
+    if emotion is None:
+        raise DataError(
+            f"{raw / EMOTION}: missing Emotion/ folder; CK+ labels are read from "
+            f"{EMOTION}/S005/001/S005_001_<frame>_emotion.txt (or {EMOTION_FOLDERS[1]}/S005/001/...)"
+        )
+    return raw, images, emotion
+
+
+def _labels_without_images(raw: Path, emotion: Path, seen: set[tuple[str, str]]) -> list[dict]:
+    """The skips of label folders whose sequence has no images (``seen``: the (subject, sequence) pairs)."""
+    rel = emotion.relative_to(raw).as_posix()
+    return [{"path": f"{rel}/{subject.name}/{seq.name}", "reason": "label file without an image sequence"}
+            for subject in _dirs(emotion) for seq in _dirs(subject)
+            if (subject.name, seq.name) not in seen and any(seq.glob("*_emotion.txt"))]
+
+
 def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], list[dict], dict[str, int]]:
     """Walk a CK+ root; returns ``(records, skipped, counts)``.
 
@@ -69,17 +93,7 @@ def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], 
     sequences per class. A layout that is not CK+ (no ``cohn-kanade-images/``, no ``Emotion/``,
     nothing at all) raises :class:`DataError` naming the path.
     """
-    raw = require_root(raw, "CK+", f"{IMAGES}/ and {EMOTION}/")
-    images = raw / IMAGES
-    if not images.is_dir():
-        raise DataError(f"{images}: missing; {raw} is not a CK+ root (expected {IMAGES}/S005/001/*.png)")
-    emotion = one_folder(raw, EMOTION_FOLDERS)
-    if emotion is None:
-        raise DataError(
-            f"{raw / EMOTION}: missing Emotion/ folder; CK+ labels are read from "
-            f"{EMOTION}/S005/001/S005_001_<frame>_emotion.txt (or {EMOTION_FOLDERS[1]}/S005/001/...)"
-        )
-    emotion_rel = emotion.relative_to(raw).as_posix()
+    raw, images, emotion = _layout(raw)
     records: list[RawVideo] = []
     skipped: list[dict] = []
     seen: set[tuple[str, str]] = set()
@@ -105,13 +119,7 @@ def index(raw: str | Path, labelled_only: bool = True) -> tuple[list[RawVideo], 
                 skipped.append({"path": source, "reason": "unlabelled sequence (prepare with --all to include)"})
                 continue
             records.append(RawVideo(f"{subject.name}_{seq.name}", subject.name, label, "", source, seq))
-    for subject in _dirs(emotion):
-        for seq in _dirs(subject):
-            if (subject.name, seq.name) not in seen and any(seq.glob("*_emotion.txt")):
-                skipped.append({
-                    "path": f"{emotion_rel}/{subject.name}/{seq.name}",
-                    "reason": "label file without an image sequence",
-                })
+    skipped += _labels_without_images(raw, emotion, seen)
     if not records:
         what = "labelled sequences" if labelled_only else "sequences"
         raise DataError(f"{images}: no CK+ {what} found (expected {IMAGES}/S005/001/*.png)")
