@@ -525,7 +525,8 @@ def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
     if cfg.pretrained:
         from .models.pretrained import load_pretrained
 
-        load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head)
+        load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head,
+                        cfg.input_norm)
     model.to(run.device)
     set_memory_format(model, run.device, train=True)
     return model
@@ -734,9 +735,10 @@ def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
     """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run.
 
     As in :meth:`fsa.config.Config.hash`, the model's registry name is a label: the rows of two
-    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group.
+    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group,
+    and a later field at its default is left out (:meth:`fsa.config.Config.identity`).
     """
-    d = cfg.to_dict()
+    d = Config.identity(cfg.to_dict())
     for k in (*cfg.EXECUTION_FIELDS, key):
         d.pop(k)
     d["model"].pop("name")
