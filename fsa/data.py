@@ -369,8 +369,9 @@ class ClipDataset(_LabelledDataset):
     """n-frame clips of a prepared root.
 
     ``__getitem__(i)`` returns ``dict(frames=FloatTensor[n, 3, S, S]`` (RGB normalised by
-    ``input_norm``, :data:`fsa.config.INPUT_NORMS`), ``label=int`` (index in ``classes``), ``video_id=str`` (frame folder),
-    ``clip_id=str``, ``frame_indices=LongTensor[n]`` (0-based source frames), ``index=int)``.
+    ``input_norm``, :data:`fsa.config.INPUT_NORMS`), ``label=int`` (index in ``classes``),
+    ``video_id=str`` (frame folder), ``clip_id=str``, ``frame_indices=LongTensor[n]`` (0-based source
+    frames), ``index=int)``.
 
     Frames larger than ``SOURCE_FACTOR × image_size`` are reduced to it when read (the same
     way whether they are then cached or not, so caching never changes a number).
