@@ -47,9 +47,10 @@ def test_the_default_norm_leaves_every_recorded_hash_as_it_was():
     old = cpu.to_dict()
     del old["input_norm"]  # a record written before the field
     assert Config.from_dict(old) == cpu and Config.from_dict(old).hash() == cpu.hash()
-    # the groups and profiles the store and the bars are keyed by, from a new or an old record
-    assert group_hash(cpu, "fold", [0, 1]) == group_hash(Config.from_dict(old), "fold", [0, 1])
-    assert profile_hash(cpu.to_dict()) == profile_hash(old)
+    # the groups and profiles the store and the bars are keyed by (pinned too), from a new or an old record
+    assert group_hash(cpu, "fold", [0, 1]) == "9e2795cf6893"
+    assert group_hash(cpu.override(input_norm="vggface"), "fold", [0, 1]) != "9e2795cf6893"
+    assert profile_hash(cpu.to_dict()) == profile_hash(old) == "05f38e0d250d"
     assert profile_hash(cpu.override(input_norm="vggface").to_dict()) != profile_hash(old)
 
 
