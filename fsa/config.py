@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from data_prep.labels import CLASSES_7 as CLASSES_7, CLASSES_CK7 as CLASSES_CK7
 
@@ -25,6 +25,28 @@ from .hashing import stable_hash
 
 #: Formats of ``Config.pretrained`` (see :mod:`fsa.models.pretrained`).
 PRETRAINED_FORMATS = ("torchvision", "vggface", "fsa")
+
+
+class InputNorm(NamedTuple):
+    """How uint8 RGB frames become a model's input: ``(x * scale - mean) / std`` per channel (R, G, B)."""
+
+    scale: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+#: The input normalisations (``Config.input_norm``; applied by :func:`fsa.data.frames_tensor`).
+#: ``imagenet``: torchvision's, 0-1 pixels (the uint8-to-float scale of torchvision) standardised with
+#: ImageNet's channel statistics. ``vggface``: the Oxford VGG-Face network's, 0-255 pixels minus its
+#: training set's channel means and no division, as ``vgg_face_dag`` was trained (given ``imagenet``
+#: input, its first layer sees values ~58x smaller than it was trained on).
+INPUT_NORMS = {
+    "imagenet": InputNorm(1.0 / 255, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "vggface": InputNorm(1.0, (129.186, 104.762, 93.594), (1.0, 1.0, 1.0)),
+}
+#: The input normalisation the weights of each VGG format were trained under; a run loading them
+#: uses it (``Config.override`` sets it with the format, ``Config.validate`` refuses another).
+FORMAT_NORMS = {"torchvision": "imagenet", "vggface": "vggface"}
 #: ``pretrained="store:<experiment>/<config_hash>"`` names a recorded run of the results store.
 STORE_PREFIX = "store:"
 #: How a run picks the weights it tests (``Config.selection``), as its record states it.
@@ -160,12 +182,23 @@ class Config:
     #: identity, where the model's head reads the frame features (ECNN-FSA, score fusion); False:
     #: the encoder only. The VGG formats hold conv layers only. See :mod:`fsa.models.pretrained`.
     pretrained_head: bool = True
+    #: Input normalisation, a key of :data:`INPUT_NORMS`; it follows the weights the run starts from.
+    #: ``Config.override`` with a ``pretrained_format`` of a VGG format sets the format's norm
+    #: (:data:`FORMAT_NORMS`) unless the same call gives ``input_norm``; ``pretrained_format=vggface``
+    #: with another norm, or torchvision weights with another, is refused. An fsa checkpoint
+    #: (``pretrained_format=fsa``) must have been trained with the run's norm: checked where it is
+    #: loaded (:func:`fsa.models.pretrained.load_fsa_checkpoint`).
+    input_norm: str = "imagenet"
     # execution (not part of the config hash)
     device: str = "auto"
     num_workers: int = 0
     compile: bool = False
 
     EXECUTION_FIELDS = ("device", "num_workers", "compile", "data")
+    #: Fields added after runs were recorded: part of a run's identity only where they differ from
+    #: their default, so that a run recorded before the field existed (which ran at the default) keeps
+    #: its hash and its group (see :meth:`identity`).
+    LATER_FIELDS = ("input_norm",)
 
     def validate(self) -> "Config":
         self.model.validate()
@@ -214,17 +247,29 @@ class Config:
                               "selection='last' tests the last epoch, so it needs patience=0")
         if self.schedule not in ("step", "cosine"):
             raise ConfigError(f"schedule={self.schedule!r}: expected 'step' or 'cosine'")
+        self._validate_weights()
+        if self.device not in ("auto", "cpu") and not re.fullmatch(r"cuda(:\d+)?", self.device):
+            raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda[:k]")
+        return self
+
+    def _validate_weights(self) -> None:
+        """The initial weights: their format, a ``store:`` reference's form, and the input scaling
+        they were trained with (:data:`FORMAT_NORMS`)."""
         if self.pretrained_format not in PRETRAINED_FORMATS:
             raise ConfigError(f"pretrained_format={self.pretrained_format!r}: expected one of "
                               f"{', '.join(PRETRAINED_FORMATS)}")
+        if self.input_norm not in INPUT_NORMS:
+            raise ConfigError(f"input_norm={self.input_norm!r}: expected one of {', '.join(INPUT_NORMS)}")
+        expected = FORMAT_NORMS.get(self.pretrained_format)
+        # torchvision is also the format of a run without weights, where the norm is a free choice.
+        if expected and self.input_norm != expected and (self.pretrained or self.pretrained_format == "vggface"):
+            raise ConfigError(f"input_norm={self.input_norm!r}: pretrained_format={self.pretrained_format!r} weights "
+                              f"expect input_norm={expected!r}")
         if self.pretrained.startswith(STORE_PREFIX):
             parse_store_reference(self.pretrained)
             if self.pretrained_format != "fsa":
                 raise ConfigError(f"pretrained={self.pretrained!r} is a recorded fsa run: set pretrained_format=fsa "
                                   f"(not {self.pretrained_format!r})")
-        if self.device not in ("auto", "cpu") and not re.fullmatch(r"cuda(:\d+)?", self.device):
-            raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda[:k]")
-        return self
 
     # -- (de)serialisation ------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -237,20 +282,33 @@ class Config:
         m = ModelConfig(**{**model, "lstm_widths": tuple(model.get("lstm_widths", ModelConfig.lstm_widths))})
         return cls(model=m, **d)
 
+    @classmethod
+    def identity(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """A config dict (:meth:`to_dict`, or a recorded one) without the :attr:`LATER_FIELDS` that hold
+        their default: what identifies a run, for its hash and for grouping records. A field added
+        later is hashed only when it differs from its default, so runs recorded before it keep their
+        identity, whether their record has the field or not."""
+        defaults = {f.name: f.default for f in fields(cls)}
+        return {k: v for k, v in config.items() if not (k in cls.LATER_FIELDS and v == defaults[k])}
+
     def hash(self) -> str:
-        """Short stable hash of everything that changes the numbers.
+        """Short stable hash of everything that changes the numbers (the :meth:`identity` of the config).
 
         The model's registry name is a label, not a number: ``ecnn-fsa`` and
         ``ecnn-fsa-2048-fc1-s0.1`` are one architecture and share their runs.
         """
-        d = self.to_dict()
+        d = self.identity(self.to_dict())
         for k in self.EXECUTION_FIELDS:
             d.pop(k)
         d["model"].pop("name")
         return stable_hash(d)
 
     def override(self, **overrides: Any) -> "Config":
-        """Return a copy with fields replaced; keys of :class:`ModelConfig` go to ``model``."""
+        """Return a copy with fields replaced; keys of :class:`ModelConfig` go to ``model``.
+
+        A ``pretrained_format`` of a VGG format brings its input normalisation (:data:`FORMAT_NORMS`)
+        unless ``input_norm`` is given too.
+        """
         model_keys = {f.name for f in fields(ModelConfig)}
         run_keys = {f.name for f in fields(Config)}
         mo = {k: v for k, v in overrides.items() if k in model_keys}
@@ -260,6 +318,8 @@ class Config:
             raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
         if "model" in overrides:
             ro["model"] = overrides["model"]
+        if ro.get("pretrained_format") in FORMAT_NORMS and "input_norm" not in ro:
+            ro["input_norm"] = FORMAT_NORMS[ro["pretrained_format"]]
         cfg = replace(self, **ro)
         if mo:
             cfg = replace(cfg, model=replace(cfg.model, **mo))

@@ -39,7 +39,8 @@ Sampling (paper §2.1): a clip of ``L`` frames is cut into ``n`` equal segments 
 edges ``floor(k L / n)``; evaluation takes each segment's centre, training a uniformly random
 frame of each segment. Clips shorter than ``n`` take ``floor((k + 0.5) L / n)`` in both
 modes, which repeats frames. Training augmentation is one random resized crop (area 80-100 %,
-aspect 0.9-1.1) and a horizontal flip with p = 0.5, the same for every frame of a clip.
+aspect 0.9-1.1) and a horizontal flip with p = 0.5, the same for every frame of a clip. Pixels are
+then normalised as the run's weights expect (``Config.input_norm``, :data:`fsa.config.INPUT_NORMS`).
 All training randomness comes from ``np.random.default_rng([seed, epoch, index])``, so the
 data seen do not depend on worker count, DDP rank or resuming.
 
@@ -70,10 +71,8 @@ from data_prep.faces import to_rgb
 from data_prep.stills import StillSet, aligned_report, read_stills
 from data_prep.video import DataError, read_image
 
-from .config import CLASSES_7, CLASSES_CK7, Config
+from .config import CLASSES_7, CLASSES_CK7, INPUT_NORMS, Config, ConfigError
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 INDEX_COLUMNS = ("video_id", "subject", "label", "split", "n_frames", "source")
 LABELS = tuple(sorted(set(CLASSES_7) | set(CLASSES_CK7)))
 PROTOCOL_CLASSES = {"paper": CLASSES_7, "ck+7": CLASSES_CK7, "afew": CLASSES_7}
@@ -304,14 +303,15 @@ def fit_source(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
-def frames_tensor(imgs: Sequence[np.ndarray], image_size: int, rng: np.random.Generator | None = None
+def frames_tensor(imgs: Sequence[np.ndarray], image_size: int, norm: str, rng: np.random.Generator | None = None
                   ) -> torch.Tensor:
-    """RGB ``uint8`` frames of one clip (same size) → ImageNet-normalised ``float32 [n, 3, S, S]``.
+    """RGB ``uint8`` frames of one clip (same size) → the model's input ``float32 [n, 3, S, S]``,
+    normalised by ``INPUT_NORMS[norm]`` (:data:`fsa.config.INPUT_NORMS`, ``Config.input_norm``).
 
     With ``rng`` (training), the clip's augmentation: one random resized crop (area
     :data:`CROP_SCALE`, aspect :data:`CROP_RATIO`) and a horizontal flip with p = 0.5, the same
-    for every frame; without it, a plain resize to ``S``. Video clips and still images
-    (:class:`StillDataset`, a clip of one frame) go through this one function.
+    for every frame; without it, a plain resize to ``S``. Video clips, still images
+    (:class:`StillDataset`, a clip of one frame) and ``fsa predict``'s crops go through this one function.
     """
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)  # [n, 3, H, W] uint8
     size = [image_size, image_size]
@@ -327,18 +327,24 @@ def frames_tensor(imgs: Sequence[np.ndarray], image_size: int, rng: np.random.Ge
             x = TF.horizontal_flip(x)
     elif list(x.shape[-2:]) != size:
         x = TF.resize(x, size, antialias=True)
-    return TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+    pixels = INPUT_NORMS[norm]
+    # x.float() * (1/255) is torchvision's uint8-to-float scaling, bit for bit.
+    return TF.normalize(x.to(torch.float32).mul_(pixels.scale), pixels.mean, pixels.std)
 
 
 class _LabelledDataset(Dataset):
     """What the clip and still datasets share: their labelled items (``.label`` each), the class
-    order, the input size, the size frames are reduced to when read, and the training randomness of
-    item ``i`` in an epoch, ``np.random.default_rng([seed, epoch, i])``."""
+    order, the input size and normalisation, the size frames are reduced to when read, and the
+    training randomness of item ``i`` in an epoch, ``np.random.default_rng([seed, epoch, i])``."""
 
-    def __init__(self, items: Sequence, classes: Sequence[str], image_size: int, train: bool, seed: int):
+    def __init__(self, items: Sequence, classes: Sequence[str], image_size: int, train: bool, seed: int,
+                 input_norm: str):
+        if input_norm not in INPUT_NORMS:
+            raise ConfigError(f"input_norm={input_norm!r}: expected one of {', '.join(INPUT_NORMS)}")
         self.items = list(items)
         self.classes = tuple(classes)
         self.image_size = int(image_size)
+        self.input_norm = input_norm
         self.train = bool(train)
         self.seed = int(seed)
         self.epoch = 0
@@ -362,17 +368,19 @@ class _LabelledDataset(Dataset):
 class ClipDataset(_LabelledDataset):
     """n-frame clips of a prepared root.
 
-    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[n, 3, S, S]`` (ImageNet-normalised
-    RGB), ``label=int`` (index in ``classes``), ``video_id=str`` (frame folder),
-    ``clip_id=str``, ``frame_indices=LongTensor[n]`` (0-based source frames), ``index=int)``.
+    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[n, 3, S, S]`` (RGB normalised by
+    ``input_norm``, :data:`fsa.config.INPUT_NORMS`), ``label=int`` (index in ``classes``),
+    ``video_id=str`` (frame folder), ``clip_id=str``, ``frame_indices=LongTensor[n]`` (0-based source
+    frames), ``index=int)``.
 
     Frames larger than ``SOURCE_FACTOR × image_size`` are reduced to it when read (the same
     way whether they are then cached or not, so caching never changes a number).
     """
 
     def __init__(self, root: str | os.PathLike, clips: Sequence[Clip], classes: Sequence[str],
-                 n: int = 5, image_size: int = 224, train: bool = False, seed: int = 0):
-        super().__init__(clips, classes, image_size, train, seed)
+                 n: int = 5, image_size: int = 224, train: bool = False, seed: int = 0,
+                 input_norm: str = "imagenet"):
+        super().__init__(clips, classes, image_size, train, seed, input_norm)
         self.root = Path(root)
         self.n = int(n)
         for c in self.clips:
@@ -416,7 +424,7 @@ class ClipDataset(_LabelledDataset):
         idx = clip.start + sample_indices(clip.length, self.n, rng)
         imgs = self.read_frames(clip.video_id, idx)
         return {
-            "frames": frames_tensor(imgs, self.image_size, rng),
+            "frames": frames_tensor(imgs, self.image_size, self.input_norm, rng),
             "label": self.classes.index(clip.label),
             "video_id": clip.video_id,
             "clip_id": clip.clip_id,
@@ -428,7 +436,7 @@ class ClipDataset(_LabelledDataset):
 class StillDataset(_LabelledDataset):
     """Still images as clips of one frame: the item format of :class:`fsa.data.ClipDataset`.
 
-    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[1, 3, S, S]`` (ImageNet-normalised RGB;
+    ``__getitem__(i)`` returns ``dict(frames=FloatTensor[1, 3, S, S]`` (RGB normalised by ``input_norm``;
     grey images replicated to three channels), ``label=int``, ``video_id`` = ``clip_id`` = the
     image's id, ``frame_indices=LongTensor([0])``, ``index=i)``. Training draws its augmentation
     from ``np.random.default_rng([seed, epoch, index])``, like the clip datasets. Image files are
@@ -437,9 +445,9 @@ class StillDataset(_LabelledDataset):
     """
 
     def __init__(self, stills: StillSet, idx: Sequence[int], classes: Sequence[str], image_size: int = 224,
-                 train: bool = False, seed: int = 0):
+                 train: bool = False, seed: int = 0, input_norm: str = "imagenet"):
         idx = [int(i) for i in idx]
-        super().__init__([stills.items[i] for i in idx], classes, image_size, train, seed)
+        super().__init__([stills.items[i] for i in idx], classes, image_size, train, seed, input_norm)
         self.pixels = stills.pixels[idx] if stills.pixels is not None else None
         files = len(self.items) if self.pixels is None else 0
         self._cache: dict[int, np.ndarray] | None = {} if files * self.source_side**2 * 3 <= CACHE_BYTES else None
@@ -457,7 +465,7 @@ class StillDataset(_LabelledDataset):
     def __getitem__(self, i: int) -> dict:
         item = self.items[i]
         return {
-            "frames": frames_tensor([self._image(i)], self.image_size, self._rng(i)),
+            "frames": frames_tensor([self._image(i)], self.image_size, self.input_norm, self._rng(i)),
             "label": self.classes.index(item.label),
             "video_id": item.still_id,
             "clip_id": item.still_id,
@@ -500,7 +508,7 @@ def still_splits(stills: StillSet, cfg: Config) -> Splits:
                      f"({stills.format} has no labelled test split here)")
 
     def make(ids: np.ndarray, is_train: bool) -> StillDataset:
-        return StillDataset(stills, ids, CLASSES_7, cfg.image_size, is_train, cfg.seed)
+        return StillDataset(stills, ids, CLASSES_7, cfg.image_size, is_train, cfg.seed, cfg.input_norm)
 
     aligned = aligned_report(stills.root)
     record = {
@@ -544,7 +552,7 @@ def dataset_clips(cfg) -> tuple[list[Clip], tuple[str, ...]]:
 
 def build_datasets(cfg) -> Splits:
     """Train / val / test :class:`ClipDataset` of a config (``dataset``, ``data``, ``protocol``,
-    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``); for
+    ``folds``, ``fold``, ``val_fraction``, ``n``, ``image_size``, ``seed``, ``input_norm``); for
     ``dataset="stills"``, the still-image splits of :func:`build_still_splits`."""
     if cfg.dataset == "stills":
         return build_still_splits(cfg)
@@ -553,6 +561,7 @@ def build_datasets(cfg) -> Splits:
     train, val, test = split_clips(clips, cfg.protocol, cfg.folds, cfg.fold, cfg.val_fraction, cfg.seed)
 
     def make(ids: np.ndarray, is_train: bool) -> ClipDataset:
-        return ClipDataset(root, [clips[i] for i in ids], classes, cfg.n, cfg.image_size, is_train, cfg.seed)
+        return ClipDataset(root, [clips[i] for i in ids], classes, cfg.n, cfg.image_size, is_train, cfg.seed,
+                           cfg.input_norm)
 
     return Splits(make(train, True), make(val, False), make(test, False), classes)

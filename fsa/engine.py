@@ -448,7 +448,8 @@ def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
     if cfg.pretrained:
         from .models.pretrained import load_pretrained, resolve_reference
 
-        loaded = load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head)
+        loaded = load_pretrained(model, cfg.pretrained, cfg.pretrained_format, results_root, cfg.pretrained_head,
+                                 cfg.input_norm)
         if run.dist.is_main:
             path = resolve_reference(cfg.pretrained, results_root)
             log.info("%s: initial weights from %s (%s format, sha256 %s): %d of the model's %d tensors loaded, "

@@ -5,8 +5,9 @@ keeps none); the video is cut into windows; in each window n frames are picked w
 (:func:`fsa.data.sample_indices`: the centres of n equal segments); the face pipeline
 (:class:`data_prep.faces.FacePipeline`, dlib, 25 % margin, 224 px — the ``data_prep`` defaults)
 aligns and crops those n frames; the crops are resized to the checkpoint's input size and
-ImageNet-normalised exactly as :class:`fsa.data.ClipDataset` does in evaluation; the model
-rebuilt from the checkpoint's own config gives class probabilities and the frame attention.
+normalised by its config's ``input_norm``, through the function :class:`fsa.data.ClipDataset` uses in
+evaluation (:func:`fsa.data.frames_tensor`); the model rebuilt from the checkpoint's own config gives
+class probabilities and the frame attention.
 
 Windows: a clip of the length the models are trained on (AFEW clips last 1–5 s, CK+
 sequences 10–60 frames) is one window, predicted exactly as in evaluation. A longer video is
@@ -28,14 +29,13 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from data_prep.faces import FacePipeline, NoFaceError
 from data_prep.video import frame_count, iter_frames, video_fps
 
 from .checkpoint import load_model
-from .config import ConfigError
-from .data import IMAGENET_MEAN, IMAGENET_STD, sample_indices
+from .config import Config, ConfigError
+from .data import frames_tensor, sample_indices
 from .distributed import resolve_device
 from .models.memory_format import format_input, set_memory_format
 from .plots import prediction_figure, save_figure, windows_to_draw
@@ -63,20 +63,18 @@ def sampled_frames(video: str | os.PathLike, plan: Sequence[np.ndarray]) -> Iter
         yield [frames[int(k)] for k in idx]
 
 
-def to_input(crops: list[np.ndarray], image_size: int) -> torch.Tensor:
-    """RGB uint8 crops → ``[1, n, 3, S, S]`` float, as the evaluation datasets build it."""
-    x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)
-    if list(x.shape[-2:]) != [image_size, image_size]:
-        x = TF.resize(x, [image_size, image_size], antialias=True)
-    return TF.normalize(TF.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)[None]
+def to_input(crops: list[np.ndarray], cfg: Config) -> torch.Tensor:
+    """RGB uint8 crops → ``[1, n, 3, S, S]`` float, as the evaluation datasets of ``cfg`` (the
+    checkpoint's config: its ``image_size`` and ``input_norm``) build it."""
+    return frames_tensor(crops, cfg.image_size, cfg.input_norm)[None]
 
 
-def window_scores(model: torch.nn.Module, image_size: int, device: torch.device, fmt: torch.memory_format,
+def window_scores(model: torch.nn.Module, cfg: Config, device: torch.device, fmt: torch.memory_format,
                   crops: list[np.ndarray]) -> tuple[np.ndarray, list[float] | None]:
     """One window's class probabilities (float64, summing to 1) and frame attention (``None`` for
     a model without one), from its aligned crops."""
     with torch.no_grad():
-        out = model(format_input(to_input(crops, image_size).to(device), fmt))
+        out = model(format_input(to_input(crops, cfg).to(device), fmt))
     probs = torch.softmax(out.logits.float(), dim=1)[0].cpu().numpy().astype(np.float64)
     probs /= probs.sum()
     att = out.attention[0].float().cpu().numpy().tolist() if out.attention is not None else None
@@ -139,7 +137,7 @@ def predict_video(video: str | os.PathLike, checkpoint: str | os.PathLike, n: in
         raise ConfigError(f"window={window_s!r}: the window length must be a finite number of seconds > 0")
     dev = resolve_device(device)
     model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
-    score = partial(window_scores, model, cfg.image_size, dev, set_memory_format(model, dev, train=False))
+    score = partial(window_scores, model, cfg, dev, set_memory_format(model, dev, train=False))
     classes = list(ckpt["classes"])
     n = n or cfg.n
     video = Path(video)

@@ -23,8 +23,10 @@ the video clips. This module is the middle stage:
   never share a folder.
 * **Use**: a video run starts from the encoder with ``pretrained=store:<experiment>/<config_hash>``
   (the same string on every machine, resolved in the results store) or ``pretrained=<best.pt>``,
-  and ``pretrained_format=fsa`` (:mod:`fsa.models.pretrained`). The stage itself starts from
-  VGG-16 / VGG-Face weights the same way (``pretrained_format=vggface``).
+  and ``pretrained_format=fsa`` (:mod:`fsa.models.pretrained`), and with the still-image run's
+  ``input_norm`` (checked when the checkpoint is loaded). The stage itself starts from VGG-16 /
+  VGG-Face weights the same way (``pretrained_format=vggface``, which brings ``input_norm=vggface``:
+  0-255 pixels minus VGG-Face's channel means, :data:`fsa.config.INPUT_NORMS`).
 """
 from __future__ import annotations
 

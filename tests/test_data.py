@@ -15,8 +15,6 @@ from torch.utils.data import DataLoader
 import fsa.data
 from fsa.config import CLASSES_7, CLASSES_CK7, Config
 from fsa.data import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     ClipDataset,
     DataError,
     build_datasets,
@@ -212,6 +210,9 @@ def write_prepared(root, videos: dict[str, int], size: int = 40, labels=None):
 def dataset(root, train=False, n=5, size=40, seed=0):
     clips, classes = make_clips(load_index(root), "ck+7")
     return ClipDataset(root, clips, classes, n=n, image_size=size, train=train, seed=seed)
+
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # torchvision's
 
 
 def denorm(x: torch.Tensor) -> torch.Tensor:

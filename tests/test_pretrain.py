@@ -22,7 +22,7 @@ from data_prep.video import DataError
 from fsa.checkpoint import save_checkpoint
 from fsa.cli import main
 from fsa.config import ConfigError
-from fsa.data import IMAGENET_MEAN, IMAGENET_STD, build_still_splits, load_stills, still_splits
+from fsa.data import build_still_splits, load_stills, still_splits
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, resolve_reference, vggface_key_map
 from fsa.models.registry import make_config
@@ -198,9 +198,9 @@ def test_folder_layouts_and_their_errors(tmp_path, face_photos):
 
 # ------------------------------------------------------------------------------- datasets
 def normalised(rgb: np.ndarray) -> np.ndarray:
-    """ImageNet normalisation, [3, H, W], computed with numpy."""
+    """torchvision's ImageNet normalisation, [3, H, W], computed with numpy."""
     x = rgb.astype(np.float64) / 255.0
-    return ((x - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)).transpose(2, 0, 1)
+    return ((x - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])).transpose(2, 0, 1)
 
 
 def test_still_items_are_one_frame_clips(fer_csv, tmp_path, face_photos):

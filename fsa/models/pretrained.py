@@ -25,7 +25,11 @@ Three formats (``Config.pretrained_format``), loaded by :func:`load_pretrained`:
     of the results store, whose ``best.pt`` is found where the engine writes it
     (:func:`fsa.checkpoint.checkpoint_dir`). That string does not depend on the machine, so a video
     run that starts from a still-image run has the same config hash everywhere; checkpoints are
-    not committed, so the run must have been trained (or copied) into the local store.
+    not committed, so the run must have been trained (or copied) into the local store. The
+    checkpoint's run must have used the run's input normalisation (``Config.input_norm``; a record
+    without the field used ``imagenet``): a still-image model started from VGG-Face saw VGG-Face's
+    input scaling, and so must the video model that starts from it. A mismatch is refused, not
+    corrected, since the run's config (and hash) is already fixed.
 
     With ``Config.pretrained_head`` (the default), a model whose regression head reads the D-vector
     of frame features (``frame_head``: ECNN-FSA, score fusion) also takes the checkpoint's ``head.*``,
@@ -201,9 +205,11 @@ def _load_head(model: nn.Module, ckpt: dict, stored: ModelConfig, path: str | Pa
     return loaded
 
 
-def load_fsa_checkpoint(model: nn.Module, path: str | Path, head: bool = True) -> list[str]:
+def load_fsa_checkpoint(model: nn.Module, path: str | Path, head: bool = True, input_norm: str = "imagenet"
+                        ) -> list[str]:
     """Load the fsa checkpoint ``path`` into ``model``: the ``ecnn.*`` weights into its ECNN and,
     with ``head`` where the model's head reads frame features, the head (see the module docstring).
+    ``input_norm`` is the run's, which must be the checkpoint's.
 
     Returns the loaded keys (``ecnn.backbone.*``, ``ecnn.branch.*`` when ``model`` has a
     branch, ``head.*``). Raises :class:`PretrainedError` naming the file and the problem.
@@ -214,12 +220,16 @@ def load_fsa_checkpoint(model: nn.Module, path: str | Path, head: bool = True) -
     target: ModelConfig = model.cfg
     try:
         ckpt = load_checkpoint(path)
-        stored = checkpoint_config(ckpt).model
+        stored_cfg = checkpoint_config(ckpt)
     except CheckpointError as e:
         raise PretrainedError(f"{e} (pretrained_format=fsa expects a checkpoint written by fsa pretrain or "
                               "fsa train)") from None
     except (TypeError, KeyError) as e:
         raise PretrainedError(f"{path}: the checkpoint's config is not valid for this version of fsa ({e})") from None
+    if stored_cfg.input_norm != input_norm:
+        raise PretrainedError(f"{path}: this fsa checkpoint was trained with input_norm={stored_cfg.input_norm!r}, "
+                              f"the run has input_norm={input_norm!r}; set input_norm={stored_cfg.input_norm}")
+    stored = stored_cfg.model
     diffs = encoder_mismatches(stored, target)
     if diffs:
         raise PretrainedError(f"{path}: the encoder of this fsa checkpoint (model {stored.name!r}) does not fit "
@@ -239,11 +249,13 @@ def load_fsa_checkpoint(model: nn.Module, path: str | Path, head: bool = True) -
 
 
 def load_pretrained(model: nn.Module, ref: str | Path, fmt: str = "torchvision",
-                    results_root: str | Path | None = None, head: bool = True) -> list[str]:
+                    results_root: str | Path | None = None, head: bool = True, input_norm: str = "imagenet"
+                    ) -> list[str]:
     """Initialise ``model`` from ``ref`` in format ``fmt`` (see the module docstring); the loaded keys.
-    ``head``: the ``fsa`` format's ``pretrained_head``."""
+    ``head``: the ``fsa`` format's ``pretrained_head``; ``input_norm``: the run's, which an ``fsa``
+    checkpoint must share (the VGG formats' norm is checked by ``Config.validate``)."""
     if fmt == "fsa":
-        return load_fsa_checkpoint(model, resolve_reference(ref, results_root), head)
+        return load_fsa_checkpoint(model, resolve_reference(ref, results_root), head, input_norm)
     if fmt not in PRETRAINED_FORMATS:
         raise PretrainedError(f"unknown pretrained format {fmt!r}; expected one of {', '.join(PRETRAINED_FORMATS)}")
     if str(ref).startswith(STORE_PREFIX):

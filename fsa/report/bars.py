@@ -65,9 +65,10 @@ NOT_PROFILE = ("seed", "fold", *Config.EXECUTION_FIELDS)
 
 
 def profile_hash(config: dict) -> str:
-    """Hash of a run's or group's configuration (a ``Config.to_dict()``) without :data:`NOT_PROFILE`
-    and the registry name: equal for every seed and every rebuild of one configuration."""
-    d = {k: v for k, v in config.items() if k not in NOT_PROFILE}
+    """Hash of a run's or group's configuration (a ``Config.to_dict()``) without :data:`NOT_PROFILE`,
+    the registry name and the later fields at their default (:meth:`fsa.config.Config.identity`):
+    equal for every seed and every rebuild of one configuration."""
+    d = {k: v for k, v in Config.identity(config).items() if k not in NOT_PROFILE}
     d["model"] = {k: v for k, v in config["model"].items() if k != "name"}
     return stable_hash(d)
 

@@ -23,7 +23,7 @@ _NOT_SETTINGS = ("seed", *Config.EXECUTION_FIELDS)
 
 
 def _settings(r: dict) -> str:
-    config = {k: v for k, v in r["config"].items() if k not in _NOT_SETTINGS}
+    config = {k: v for k, v in Config.identity(r["config"]).items() if k not in _NOT_SETTINGS}
     return json.dumps([r.get("experiment"), r.get("kind", "run"), config], sort_keys=True, default=str)
 
 

@@ -126,10 +126,12 @@ class Page:
             return cfg
         from ..stills import pretrain_config
 
-        still = pretrain_config(cfg.model, self.preset, EMBEDDED_STILLS, self.stills[0], device=cfg.device)
+        still = pretrain_config(cfg.model, self.preset, EMBEDDED_STILLS, self.stills[0], device=cfg.device,
+                                input_norm=cfg.input_norm)
         ref = f"{STORE_PREFIX}{self.stills[1]}/{still.hash()}"
         self._pretrain_configs[ref] = still
-        return cfg.override(pretrained=ref, pretrained_format="fsa").validate()
+        # The video model sees its frames scaled as the still-image model it starts from did.
+        return cfg.override(pretrained=ref, pretrained_format="fsa", input_norm=still.input_norm).validate()
 
     def pretrain(self, cfg: Config) -> dict | None:
         """The record of the still-image run ``cfg`` starts from, trained first when it is not in

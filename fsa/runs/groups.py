@@ -50,9 +50,10 @@ def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
     """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run.
 
     As in :meth:`fsa.config.Config.hash`, the model's registry name is a label: the rows of two
-    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group.
+    tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group,
+    and a later field at its default is left out (:meth:`fsa.config.Config.identity`).
     """
-    d = cfg.to_dict()
+    d = Config.identity(cfg.to_dict())
     for k in (*cfg.EXECUTION_FIELDS, key):
         d.pop(k)
     d["model"].pop("name")
