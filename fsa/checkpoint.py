@@ -11,8 +11,8 @@ No random-number state is stored: the engine reseeds every epoch from (seed, epo
 and the datasets draw from (seed, epoch, index), so a resumed run replays exactly the
 random numbers of an uninterrupted one.
 
-Writes go to a temporary file renamed over the target, so a run killed while saving keeps
-the previous checkpoint intact.
+Writes go to a temporary file renamed over the target, so a run killed while saving (or a
+full disk, :class:`~data_prep.atomic.DiskFullError`) keeps the previous checkpoint intact.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, cfg: Config, c
         "model": unwrap(model).state_dict(),
         **state,
     }
-    return atomic_write(path, lambda f: torch.save(payload, f), mode="wb")
+    return atomic_write(path, lambda f: torch.save(payload, f), mode="wb", what="the checkpoint")
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:

@@ -364,8 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = p.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
         "check", help="list every record with its kind and status; exit 1 naming each file that cannot be read",
         description="Read every <root>/<experiment>/*.json as the notebooks and the book do: list each with "
-                    "its kind and status (ok, or BAD and why); a file that does not parse, is not a record or "
-                    "lacks the fields of its kind is named on stderr and makes the exit status 1.")
+                    "its kind and status (ok, or BAD and why); a file that does not parse, is not a record or does "
+                    "not fit its kind's schema (a field missing or of the wrong type) is named on stderr "
+                    "and makes the exit status 1.")
     check.add_argument("--root", help="results store root (default $FSA_RESULTS or <repo>/results)")
 
     sub.add_parser("prep", add_help=False, help="prepare a raw CK+/AFEW dataset (python -m data_prep.prepare; "

@@ -51,6 +51,7 @@ format's own splits (:func:`still_splits`).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -123,6 +124,17 @@ def frame_path(root: str | os.PathLike, video_id: str, k: int) -> Path:
     return Path(root) / "frames" / video_id / f"{k + 1:05d}.jpg"
 
 
+def read_text(path: Path) -> str:
+    """The text of a file ``fsa prep`` writes (UTF-8), or :class:`DataError` naming the first byte
+    that is not UTF-8 (a file saved again in Latin-1 by a spreadsheet, say)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")  # as pandas did, a byte-order mark is not data
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                        "write it again with fsa prep") from None
+
+
 def load_index(root: str | os.PathLike) -> pd.DataFrame:
     """``index.csv`` of a prepared root, validated; ``n_frames`` as int, other columns str."""
     root = Path(root)
@@ -133,7 +145,7 @@ def load_index(root: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"{root}: not a prepared dataset (no index.csv; run python -m data_prep.prepare)")
     if not (root / "frames").is_dir():
         raise DataError(f"{root / 'frames'}: missing frames folder of a prepared dataset")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
     missing = [c for c in INDEX_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 def expected_errors() -> tuple[type[BaseException], ...]:
     """The errors of bad input that every entry point (CLI, torchrun, notebooks) reports in one line,
     not a traceback; imported when asked, so that importing this module stays cheap."""
+    from data_prep.atomic import DiskFullError
     from data_prep.faces import NoFaceError
     from data_prep.video import VideoReadError
 
@@ -13,4 +14,5 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from .engine import RunConflict, TrainingDiverged
     from .models.pretrained import PretrainedError
 
-    return (CheckpointError, DataError, RunConflict, TrainingDiverged, NoFaceError, PretrainedError, VideoReadError)
+    return (CheckpointError, DataError, DiskFullError, RunConflict, TrainingDiverged, NoFaceError, PretrainedError,
+            VideoReadError)

@@ -9,9 +9,10 @@ store keeps the latest run of every configuration.
 Every file is written to a temporary name in the same folder and renamed over the target
 (:mod:`data_prep.atomic`, re-exported here), so a reader (or a killed writer) never sees half a file.
 Every reader loads a file through :func:`read_record`: a file that does not parse, is not a record,
-or lacks the fields of its kind (:data:`REQUIRED_FIELDS`) — a copy cut short, a hand edit — is
-skipped with a :class:`RecordWarning` naming the file and the problem, so one bad file neither
-stops a table (or the book) nor silently becomes part of one; ``fsa results check`` lists them.
+or does not fit its kind's schema (:mod:`fsa.schema`: a field missing or of the wrong type) — a
+copy cut short, a hand edit — is skipped with a :class:`RecordWarning` naming the file and the
+problem, so one bad file neither stops a table (or the book) nor silently becomes part of one;
+``fsa results check`` lists them, and :func:`record` refuses to write one.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from typing import Iterator
 
 from data_prep.atomic import atomic_write as atomic_write, write_bytes as write_bytes, write_json
 
+from . import schema
 from .config import ConfigError
 
 #: Environment variable that moves the results store.
@@ -70,18 +72,26 @@ def experiment_dir(experiment: str, root: str | os.PathLike | None = None) -> Pa
 
 
 def record(experiment: str, result: dict, root: str | os.PathLike | None = None, name: str | None = None) -> Path:
-    """Write one run's JSON to ``<root>/<experiment>/<name or config_hash>.json`` atomically."""
+    """Write one run's JSON to ``<root>/<experiment>/<name or config_hash>.json`` atomically.
+
+    A result its kind's schema rejects (:mod:`fsa.schema`) raises ``ValueError`` naming the field and
+    is not written: the readers would skip it, so it is a bug of the writer, never part of the store.
+    """
     stem = name or result.get("config_hash")
     if not stem:
         raise ValueError("a result needs a 'config_hash' (or pass name=)")
-    return write_json(experiment_dir(experiment, root) / f"{stem}.json", result)
+    path = experiment_dir(experiment, root) / f"{stem}.json"
+    problem = schema.problem(result)
+    if problem is not None:
+        raise ValueError(f"{path}: not written, not a valid record: {problem}")
+    return write_json(path, result, what="the results record")
 
 
 def load_runs(experiment: str, root: str | os.PathLike | None = None, kind: str = "run") -> list[dict]:
     """All records of an experiment of one ``kind`` (``run``, ``folds``, ``seeds``, ...), oldest first.
 
-    Each file is read by :func:`read_record`: one that does not parse, is not a record or lacks
-    the fields of its kind is skipped with a :class:`RecordWarning` naming it, so one bad file
+    Each file is read by :func:`read_record`: one that does not parse, is not a record or does not
+    fit its kind's schema is skipped with a :class:`RecordWarning` naming it, so one bad file
     leaves the rest of the store readable and is never silently part of a table.
     """
     folder = experiment_dir(experiment, root)
@@ -113,26 +123,12 @@ class RecordWarning(UserWarning):
     """A file of the results store skipped by a reader; the message names the file and the problem."""
 
 
-#: The fields each kind of record must hold for the readers of the store (the notebooks' tables and
-#: checks, the floors, ``store:`` references, Table 8): a dotted name is a field of an object field.
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "run": ("config", "config_hash", "metrics"),
-    "folds": ("experiment", "config.model", "folds_hash", "fold_config_hashes", "metrics"),
-    "seeds": ("experiment", "config.model", "seeds_hash", "seed_config_hashes", "metrics"),
-    "floor": ("config", "config_hash", "label", "metrics"),
-    "floor-folds": ("experiment", "config", "folds_hash", "fold_config_hashes", "label", "metrics"),
-    "bench": ("profile", "started_at"),
-}
-#: Fields that must be JSON objects where they are required.
-OBJECT_FIELDS = ("config", "config.model", "metrics")
-
-
 def inspect_record(path: str | os.PathLike) -> tuple[dict | None, str | None]:
     """``(record, None)`` for a readable record of the store, else ``(None, problem)``.
 
     A record is a JSON object whose ``kind`` (``run`` when absent) is one of
-    :data:`REQUIRED_FIELDS` and which holds that kind's fields; the returned record has its
-    ``kind`` set and its ``result_path``.
+    :data:`fsa.schema.SCHEMAS` and which is valid against that kind's schema (:func:`fsa.schema.problem`
+    names the first field that is not); the returned record has its ``kind`` set and its ``result_path``.
     """
     path = Path(path)
     try:
@@ -143,23 +139,10 @@ def inspect_record(path: str | os.PathLike) -> tuple[dict | None, str | None]:
         return None, f"not UTF-8 text ({e.reason} at byte {e.start})"
     except json.JSONDecodeError as e:
         return None, f"not valid JSON ({e}; truncated?)"
-    if not isinstance(data, dict):
-        return None, f"not a results record (a JSON {type(data).__name__}, expected an object)"
-    kind = data.setdefault("kind", "run")
-    if not isinstance(kind, str) or kind not in REQUIRED_FIELDS:
-        return None, f"unknown record kind {kind!r} (expected one of {', '.join(REQUIRED_FIELDS)})"
-    missing, wrong = [], []
-    for name in REQUIRED_FIELDS[kind]:
-        parent, _, leaf = name.rpartition(".")
-        holder = data.get(parent) if parent else data
-        if not isinstance(holder, dict) or leaf not in holder:
-            missing.append(name)
-        elif name in OBJECT_FIELDS and not isinstance(holder[leaf], dict):
-            wrong.append(name)
-    if missing or wrong:
-        problems = ([f"lacks {', '.join(missing)}"] if missing else []) + (
-            [f"{', '.join(wrong)} not an object"] if wrong else [])
-        return None, f"{kind} record {'; '.join(problems)}"
+    problem = schema.problem(data)
+    if problem is not None:
+        return None, problem
+    data.setdefault("kind", "run")
     data.setdefault("result_path", str(path))
     return data, None
 

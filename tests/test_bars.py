@@ -109,8 +109,8 @@ def fake_run(preset: str, fold: int, correct: int, seed: int = 0, **over) -> dic
             "config": cfg.to_dict(), "config_hash": cfg.hash(), "data_index_hash": EXPERIMENT[-12:],
             "git": {"commit": "c0ffee"}, "versions": {"torch": "2"}, "stopped_early": False,
             "history": [{"train_accuracy": 0.5}] * cfg.epochs, "n_clips": {"test": len(LABELS)},
-            "metrics": {"accuracy": correct / len(LABELS), "classes": CLASSES, "confusion": confusion,
-                        "n_clips": len(LABELS)}, "per_clip": per_clip}
+            "metrics": {"accuracy": correct / len(LABELS), "uar": correct / len(LABELS), "macro_f1": correct / len(LABELS),
+                        "classes": CLASSES, "confusion": confusion, "n_clips": len(LABELS)}, "per_clip": per_clip}
 
 
 def fake_group(preset: str, correct: list[int], seed: int = 0, name: str | None = None, **over) -> dict:
@@ -119,11 +119,14 @@ def fake_group(preset: str, correct: list[int], seed: int = 0, name: str | None 
     for r in runs:
         record(EXPERIMENT, r)
     acc = [k / len(LABELS) for k in correct]
+    spread = {"per_fold": acc, "mean": statistics.mean(acc), "std": 0.0}
+    pooled = {"classes": CLASSES, "confusion": [[sum(cells) for cells in zip(*rows)]
+                                                  for rows in zip(*(r["metrics"]["confusion"] for r in runs))]}
     config = {**runs[0]["config"], "fold": None}
     summary = {"kind": "folds", "experiment": EXPERIMENT, "model": "ecnn-fsa", "config": config,
                "folds_hash": name or bars.profile_hash(config) + str(seed), "folds_run": list(range(len(correct))),
                "fold_config_hashes": [r["config_hash"] for r in runs],
-               "metrics": {"accuracy": {"per_fold": acc, "mean": statistics.mean(acc), "std": 0.0}}}
+               "metrics": {"accuracy": spread, "uar": spread, "macro_f1": spread, "pooled": pooled}}
     record(EXPERIMENT, summary, name=bars.group_name(summary))
     return summary
 
@@ -183,7 +186,9 @@ def test_derive_reads_each_pages_recorded_group(store, smoke_prepared):
     name = group_hash(cfg, "fold", list(range(cfg.folds)))
     summary = {"kind": "folds", "experiment": report.experiment_name(cfg), "model": "ecnn-fsa",
                "config": {**cfg.to_dict(), "fold": None}, "folds_hash": name, "fold_config_hashes": ["h0", "h1"],
-               "metrics": {"accuracy": {"per_fold": [0.5, 0.7]}}}
+               "metrics": {**dict.fromkeys(("accuracy", "uar", "macro_f1"), {"per_fold": [0.5, 0.7], "mean": 0.6,
+                                                                             "std": 0.1}),
+                           "pooled": {"classes": ["happy"], "confusion": [[1]]}}}
     record(summary["experiment"], summary, name=f"folds-{name}")
     found, missing = bars.derive("cpu", {"4": ("ecnn-fsa", "cnn-lstm")}, data={"ckplus": ck})
     assert [(b["table"], b["model"], b["group"]) for b in found] == [("4", "ecnn-fsa", f"folds-{name}")]

@@ -1,7 +1,10 @@
 """The ``fsa`` command: help, validation before any work, k-fold training, eval, models, prep."""
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -146,6 +149,80 @@ def test_data_folder_that_is_not_a_prepared_dataset_is_rejected(tmp_path, capsys
                                  "--results", str(tmp_path / "res")], capsys)
         assert code == 2 and str(data) in err and message in err
     assert not (tmp_path / "res").exists()
+
+
+def test_an_index_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    data = tmp_path / "prepared"
+    (data / "frames" / "S005_001").mkdir(parents=True)
+    text = "video_id,subject,label,split,n_frames,source\nS005_001,José,happy,,3,S005/001\n"
+    (data / "index.csv").write_bytes(text.encode("latin-1"))  # saved again by a spreadsheet
+    offset = text.index("é")
+    code, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(data),
+                               "--results", str(tmp_path / "res")], capsys)
+    assert code == 2 and out == ""
+    assert err == (f"fsa: error: --data {data}: {data / 'index.csv'}: not UTF-8 text (byte 0xe9 at offset {offset}); "
+                   "write it again with fsa prep\n")
+
+
+#: What the file system says when the disk fills up, or a file outgrows its limit.
+NO_ROOM = {errno.ENOSPC: "no space left on device", errno.EFBIG: "file too large"}
+
+
+def _fail_writes(monkeypatch, module, name, code, after=100):
+    """Make ``module.name`` (a serializer: ``torch.save``, ``json.dump``) write through a file that
+    raises ``OSError(code)`` once ``after`` bytes are in it, as a full disk does mid-write."""
+    real = getattr(module, name)
+
+    class Full:
+        def __init__(self, f):
+            self.f, self.written = f, 0
+
+        def write(self, data):
+            self.written += len(data)
+            if self.written > after:
+                raise OSError(code, os.strerror(code))
+            return self.f.write(data)
+
+        def __getattr__(self, attr):
+            return getattr(self.f, attr)
+
+    monkeypatch.setattr(module, name, lambda obj, f, *a, **k: real(obj, Full(f), *a, **k))
+
+
+def _left_files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("code", NO_ROOM)
+def test_a_full_disk_while_writing_a_checkpoint_is_one_line(code, ck, tmp_path, capsys, monkeypatch):
+    import torch
+
+    _fail_writes(monkeypatch, torch, "save", code)
+    res = tmp_path / "res"
+    code_, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset",
+                                "smoke", "--set", "epochs=1", *TINY_SETS, "--results", str(res), "--experiment", "full",
+                                "--quiet"], capsys)
+    assert code_ == 1 and out == ""
+    [line] = err.splitlines()
+    assert re.fullmatch(rf"fsa: error: {re.escape(str(res))}/full/checkpoints/\w+-fold0/best\.pt: "
+                        rf"{NO_ROOM[code]} while writing the checkpoint", line), line
+    assert [p for p in _left_files(res) if not p.endswith(".lock")] == []  # neither best.pt nor a temporary
+
+
+@pytest.mark.parametrize("code", NO_ROOM)
+def test_a_full_disk_while_writing_a_record_is_one_line(code, ck, tmp_path, capsys, monkeypatch):
+    _fail_writes(monkeypatch, json, "dump", code)
+    res = tmp_path / "res"
+    code_, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset",
+                                "smoke", "--set", "epochs=1", *TINY_SETS, "--results", str(res), "--experiment", "full",
+                                "--quiet"], capsys)
+    assert code_ == 1 and out == ""
+    [line] = err.splitlines()
+    assert re.fullmatch(rf"fsa: error: {re.escape(str(res))}/full/\w+\.json: {NO_ROOM[code]} while writing the "
+                        "results record", line), line
+    left = _left_files(res / "full")
+    assert not [p for p in left if p.endswith(".json") or p.endswith(".tmp")], left  # no record, no temporary
+    assert any(p.endswith("best.pt") for p in left)  # the checkpoints were written before
 
 
 def test_kfold_training_eval_and_checkpoint_guard(ck, tmp_path, capsys):

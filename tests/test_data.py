@@ -277,6 +277,23 @@ def test_unknown_label_in_index_names_the_row(tmp_path):
         load_index(tmp_path)
 
 
+def write_latin1_index(root):
+    """A prepared root whose index.csv was saved again in Latin-1 (a subject named José); returns the
+    offset of the first byte that is not UTF-8, the ``é``."""
+    write_prepared(root, {"S000_001": 3, "S001_001": 3})
+    text = (root / "index.csv").read_text(encoding="utf-8").replace("S001,", "José,", 1)
+    (root / "index.csv").write_bytes(text.encode("latin-1"))
+    return text.encode("latin-1").index(b"\xe9")
+
+
+def test_an_index_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
+    offset = write_latin1_index(tmp_path)
+    with pytest.raises(DataError) as caught:
+        load_index(tmp_path)
+    assert str(caught.value) == (f"{tmp_path / 'index.csv'}: not UTF-8 text (byte 0xe9 at offset {offset}); "
+                                 "write it again with fsa prep")
+
+
 @pytest.mark.parametrize("video_id", ["../../x/frames/S000_001", "/etc", "S000/001", "..", ".", "a\\b"])
 def test_a_video_id_that_leaves_the_frames_folder_is_refused(tmp_path, video_id):
     write_prepared(tmp_path, {"S000_001": 3, "S001_001": 3})

@@ -420,9 +420,15 @@ def test_checkpoint_errors_are_clear(reference, tmp_path):
 def test_results_store_root_atomic_writes_and_errors(tmp_path, monkeypatch):
     monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "store"))
     assert store.results_root() == tmp_path / "store"
-    p = store.record("exp", {"config_hash": "abc", "config": {}, "metrics": {"accuracy": 0.5}, "finished_at": "2"})
+    scores = {"accuracy": 0.5, "uar": 0.5, "macro_f1": 0.5, "classes": ["happy", "sadness"], "confusion": [[1, 0], [1, 0]]}
+    run = {"config_hash": "abc", "config": {}, "metrics": scores, "finished_at": "2",
+           "per_clip": [{"clip_id": "a", "label": "happy", "pred": "happy"}, {"clip_id": "b", "label": "sadness",
+                                                                               "pred": "happy"}]}
+    spread = {"mean": 0.5, "std": 0.0, "per_fold": [0.5]}
+    p = store.record("exp", run)
     store.record("exp", {"kind": "folds", "config_hash": "f", "finished_at": "1", "experiment": "exp",
-                         "config": {"model": {}}, "folds_hash": "f", "fold_config_hashes": [], "metrics": {}},
+                         "config": {"model": {}}, "folds_hash": "f", "fold_config_hashes": [],
+                         "metrics": {"accuracy": spread, "uar": spread, "macro_f1": spread, "pooled": scores}},
                  name="folds-f")
     assert p == tmp_path / "store" / "exp" / "abc.json"
     assert sorted(x.name for x in p.parent.iterdir()) == ["abc.json", "folds-f.json"]  # no temporaries
@@ -430,7 +436,7 @@ def test_results_store_root_atomic_writes_and_errors(tmp_path, monkeypatch):
     assert [r["config_hash"] for r in store.load_runs("exp", kind="folds")] == ["f"]
     assert store.find_run("exp", "abc")["metrics"]["accuracy"] == 0.5 and store.find_run("exp", "zzz") is None
     with pytest.raises(ValueError, match="JSON compliant"):  # strict JSON: a NaN never reaches the store
-        store.record("exp", {"config_hash": "nan", "x": float("nan")})
+        store.record("exp", {**run, "config_hash": "nan", "x": float("nan")})
     assert not (p.parent / "nan.json").exists() and not list(p.parent.glob(".*"))
     (p.parent / "broken.json").write_text("{")
     with pytest.warns(store.RecordWarning, match="broken.json: not valid JSON"):  # named and skipped

@@ -48,7 +48,7 @@ def fake_seeds(run: dict, accuracies: list[float]) -> dict:
     return {**run, "kind": "seeds", "seeds_hash": "5eed5eed5eed", "seeds_run": list(range(len(accuracies))),
             "seed_config_hashes": [f"seed{k}" for k in range(len(accuracies))],
             "metrics": {"accuracy": per, "uar": per, "macro_f1": per,
-                        "pooled": {"confusion": run["metrics"]["confusion"]}}}
+                        "pooled": {k: run["metrics"][k] for k in ("classes", "confusion")}}}
 
 
 def test_comparison_reads_every_recorded_run_of_the_table(tmp_path, monkeypatch):
@@ -238,11 +238,13 @@ def test_claims_of_a_k_fold_summary_need_its_fold_records(tmp_path, monkeypatch)
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
     summary = {"kind": "folds", "experiment": "ckplus-0123456789ab", "folds_hash": "ab",
                "fold_config_hashes": ["h0", "h1"]}
-    fold = {"config": {}, "metrics": {}}  # the fields every run record has
-    record("ckplus-0123456789ab", {**fold, "config_hash": "h0", "per_clip": [{"clip_id": "a"}]}, name="h0")
+    fold = {"config": {}, "metrics": {"accuracy": 1.0, "uar": 1.0, "macro_f1": 1.0, "classes": ["happy"],
+                                      "confusion": [[1]]}}  # the fields every run record has
+    clip = {"label": "happy", "pred": "happy"}
+    record("ckplus-0123456789ab", {**fold, "config_hash": "h0", "per_clip": [{**clip, "clip_id": "a"}]}, name="h0")
     with pytest.raises(ConfigError, match="h1 are missing"):
         report.per_clip_rows(summary)
-    record("ckplus-0123456789ab", {**fold, "config_hash": "h1", "per_clip": [{"clip_id": "b"}]}, name="h1")
+    record("ckplus-0123456789ab", {**fold, "config_hash": "h1", "per_clip": [{**clip, "clip_id": "b"}]}, name="h1")
     assert [c["clip_id"] for c in report.per_clip_rows(summary)] == ["a", "b"]
 
 

@@ -1,6 +1,7 @@
 """fsa.results: the provenance a run records, and a store that one bad file cannot break."""
 import json
 import os
+import re
 import stat
 import subprocess
 
@@ -41,7 +42,21 @@ def _summary(experiment: str, accuracies: list[float]) -> dict:
             "folds_hash": "f" * 12, "folds_run": list(range(len(accuracies))),
             "fold_config_hashes": ["a" * 12, "b" * 12],
             "metrics": {"accuracy": per_fold, "uar": per_fold, "macro_f1": per_fold,
-                        "pooled": {"confusion": [[3, 1], [1, 3]]}}}
+                        "pooled": {"accuracy": 0.75, "uar": 0.75, "macro_f1": 0.75, "classes": ["happy", "sadness"],
+                                   "confusion": [[3, 1], [1, 3]]}}}
+
+
+def _run(config_hash: str = "abc") -> dict:
+    """The smallest run record the readers can use: its config, scores and per-clip predictions."""
+    return {"config_hash": config_hash, "config": {}, "per_clip": [{"clip_id": "c", "label": "happy", "pred": "happy"}],
+            "metrics": {"accuracy": 1.0, "uar": 1.0, "macro_f1": 1.0, "classes": ["happy"], "confusion": [[1]]}}
+
+
+def _hand_edited(accuracy) -> dict:
+    """A k-fold summary whose mean accuracy was edited by hand to ``accuracy``."""
+    summary = _summary("ckplus-x", [0.5, 0.5])
+    summary["metrics"]["accuracy"] = {**summary["metrics"]["accuracy"], "mean": accuracy}
+    return summary
 
 
 #: Files no reader can use, and what the warning must say of each.
@@ -51,7 +66,9 @@ BAD_FILES = {
     "list.json": ("[1, 2]", "not a results record (a JSON list"),
     "no-config.json": (json.dumps({"kind": "folds", **{k: v for k, v in _summary("ckplus-x", [0.5, 0.5]).items()
                                                         if k not in ("kind", "config")}}),
-                       "folds record lacks config.model"),
+                       "folds record lacks config"),
+    "no-model.json": (json.dumps({**_summary("ckplus-x", [0.5, 0.5]), "config": {}}), "folds record lacks config.model"),
+    "high.json": (json.dumps(_hand_edited("high")), "metrics.accuracy.mean: 'high' is not of type 'number'"),
 }
 
 
@@ -165,7 +182,7 @@ def test_records_and_checkpoints_get_the_umasks_mode(tmp_path, mask, mode):
     cfg = make_config("ecnn-fsa", "smoke", width=0.03125)
     old = os.umask(mask)
     try:
-        written = [results.record("exp", {"config_hash": "abc"}, root=tmp_path),
+        written = [results.record("exp", _run(), root=tmp_path),
                    save_checkpoint(tmp_path / "exp" / "best.pt", model=build_model(cfg.model), cfg=cfg,
                                    classes=["a"] * 7, epoch=0)]
     finally:
@@ -173,3 +190,24 @@ def test_records_and_checkpoints_get_the_umasks_mode(tmp_path, mask, mode):
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == mode, (path, oct(path.stat().st_mode))
     assert torch.load(written[1], weights_only=True)["epoch"] == 0
+
+
+def test_every_committed_record_fits_its_kinds_schema():
+    """The published store is read by a fresh clone: every file of it is a record the readers use."""
+    files = results.store_files(results.REPO_ROOT / "results")
+    assert files
+    bad = {str(p): problem for p in files for _, problem in [results.inspect_record(p)] if problem}
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("result, problem", [
+    (_hand_edited("high"), "metrics.accuracy.mean: 'high' is not of type 'number'"),
+    (_hand_edited(1.5), "metrics.accuracy.mean: 1.5 is greater than the maximum of 1"),
+    ({**_run(), "per_clip": [{"clip_id": "c", "label": 3, "pred": "happy"}]}, "per_clip[0].label: 3 is not of type"),
+    ({**_run(), "metrics": {**_run()["metrics"], "confusion": [[0.5]]}}, "metrics.confusion[0][0]: 0.5 is not of type"),
+    ({"config_hash": "abc", "config": {}}, "run record lacks metrics, per_clip"),
+])
+def test_a_record_that_does_not_fit_its_schema_is_never_written(tmp_path, result, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        results.record("ckplus-x", result, root=tmp_path, name="folds-" + "f" * 12)
+    assert not (tmp_path / "ckplus-x").exists() or not list((tmp_path / "ckplus-x").iterdir())
