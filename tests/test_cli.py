@@ -193,17 +193,23 @@ def _left_files(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
+def _train_on_a_full_disk(ck, res, capsys) -> str:
+    """``fsa train`` of one tiny epoch into ``res``, which must fail with exit 1 and one line: that line."""
+    code, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset",
+                               "smoke", "--set", "epochs=1", *TINY_SETS, "--results", str(res), "--experiment", "full",
+                               "--quiet"], capsys)
+    assert code == 1 and out == ""
+    [line] = err.splitlines()
+    return line
+
+
 @pytest.mark.parametrize("code", NO_ROOM)
 def test_a_full_disk_while_writing_a_checkpoint_is_one_line(code, ck, tmp_path, capsys, monkeypatch):
     import torch
 
     _fail_writes(monkeypatch, torch, "save", code)
     res = tmp_path / "res"
-    code_, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset",
-                                "smoke", "--set", "epochs=1", *TINY_SETS, "--results", str(res), "--experiment", "full",
-                                "--quiet"], capsys)
-    assert code_ == 1 and out == ""
-    [line] = err.splitlines()
+    line = _train_on_a_full_disk(ck, res, capsys)
     assert re.fullmatch(rf"fsa: error: {re.escape(str(res))}/full/checkpoints/\w+-fold0/best\.pt: "
                         rf"{NO_ROOM[code]} while writing the checkpoint", line), line
     assert [p for p in _left_files(res) if not p.endswith(".lock")] == []  # neither best.pt nor a temporary
@@ -213,11 +219,7 @@ def test_a_full_disk_while_writing_a_checkpoint_is_one_line(code, ck, tmp_path, 
 def test_a_full_disk_while_writing_a_record_is_one_line(code, ck, tmp_path, capsys, monkeypatch):
     _fail_writes(monkeypatch, json, "dump", code)
     res = tmp_path / "res"
-    code_, out, err = run_main(["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset",
-                                "smoke", "--set", "epochs=1", *TINY_SETS, "--results", str(res), "--experiment", "full",
-                                "--quiet"], capsys)
-    assert code_ == 1 and out == ""
-    [line] = err.splitlines()
+    line = _train_on_a_full_disk(ck, res, capsys)
     assert re.fullmatch(rf"fsa: error: {re.escape(str(res))}/full/\w+\.json: {NO_ROOM[code]} while writing the "
                         "results record", line), line
     left = _left_files(res / "full")
