@@ -297,11 +297,16 @@ class Config:
         The model's registry name is a label, not a number: ``ecnn-fsa`` and
         ``ecnn-fsa-2048-fc1-s0.1`` are one architecture and share their runs.
         """
+        return stable_hash(self.numbers())
+
+    def numbers(self) -> dict[str, Any]:
+        """The :meth:`identity` of the config without its execution fields and the model's registry
+        name: what :meth:`hash` and the groups' hashes (:func:`fsa.runs.group_hash`) are taken of."""
         d = self.identity(self.to_dict())
         for k in self.EXECUTION_FIELDS:
             d.pop(k)
         d["model"].pop("name")
-        return stable_hash(d)
+        return d
 
     def override(self, **overrides: Any) -> "Config":
         """Return a copy with fields replaced; keys of :class:`ModelConfig` go to ``model``.

@@ -452,9 +452,10 @@ def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
                                  cfg.input_norm)
         if run.dist.is_main:
             path = resolve_reference(cfg.pretrained, results_root)
+            total = len(model.state_dict())
             log.info("%s: initial weights from %s (%s format, sha256 %s): %d of the model's %d tensors loaded, "
                      "the other %d at their initialisation", run_label(cfg), path, cfg.pretrained_format,
-                     file_digest(path), len(loaded), len(model.state_dict()), len(model.state_dict()) - len(loaded))
+                     file_digest(path), len(loaded), total, total - len(loaded))
     model.to(run.device)
     set_memory_format(model, run.device, train=True)
     return model

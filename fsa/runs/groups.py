@@ -53,10 +53,8 @@ def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
     tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group,
     and a later field at its default is left out (:meth:`fsa.config.Config.identity`).
     """
-    d = Config.identity(cfg.to_dict())
-    for k in (*cfg.EXECUTION_FIELDS, key):
-        d.pop(k)
-    d["model"].pop("name")
+    d = cfg.numbers()
+    d.pop(key)
     d[f"{key}s_run"] = list(values)
     return stable_hash(d)
 
