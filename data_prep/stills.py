@@ -54,7 +54,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -126,13 +126,22 @@ class StillSet:
         return {"total": len(self.skipped), "counts": self.skip_counts(), "listed": self.skipped[:MAX_LISTED]}
 
     def data_hash(self) -> str:
-        """Short sha256 identifying the data: format, and every image's split, label and content digest.
+        """Short sha256 identifying the data (the identity rule, :mod:`fsa.identity`): the format and
+        every image's id, split and label — not its pixels, which :meth:`pixel_hash` digests.
 
-        File names, CSV formatting and skipped inputs do not enter it; two sets with the same
-        images, labels and splits have the same hash.
+        File names of a CSV, its formatting and skipped inputs do not enter it; two sets with the same
+        images ids, labels and splits have the same hash, whatever arithmetic made their pixels.
         """
-        lines = sorted(f"{s.split},{s.label},{s.digest}" for s in self.items)
-        return hashlib.sha256("\n".join([self.format, *lines]).encode()).hexdigest()[:12]
+        return _digest(self.format, (f"{s.split},{s.label},{s.still_id}" for s in self.items))
+
+    def pixel_hash(self) -> str:
+        """Short sha256 of the pixels: every image's split, label and content digest (the pixels of a
+        CSV row, the bytes of an image file). Recorded beside the runs, never part of their key."""
+        return _digest(self.format, (f"{s.split},{s.label},{s.digest}" for s in self.items))
+
+
+def _digest(fmt: str, lines: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join([fmt, *sorted(lines)]).encode()).hexdigest()[:12]
 
 
 def _skip(skipped: list[dict], source: str, reason: str, detail: str = "") -> None:

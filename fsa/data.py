@@ -460,6 +460,7 @@ class StillDataset(_LabelledDataset):
                  train: bool = False, seed: int = 0, input_norm: str = "imagenet"):
         idx = [int(i) for i in idx]
         super().__init__([stills.items[i] for i in idx], classes, image_size, train, seed, input_norm)
+        self.stills = stills  # the whole set, whose pixels the run records (:func:`fsa.identity.split_pixels`)
         self.pixels = stills.pixels[idx] if stills.pixels is not None else None
         files = len(self.items) if self.pixels is None else 0
         self._cache: dict[int, np.ndarray] | None = {} if files * self.source_side**2 * 3 <= CACHE_BYTES else None

@@ -79,6 +79,7 @@ from .checkpoint import (
 from .config import SELECTIONS, Config, ConfigError
 from .distributed import DistInfo, autocast, barrier, gather, init_distributed, resolve_device, set_determinism, sync
 from .hashing import stable_hash
+from .identity import PixelPrint, split_pixels
 from .metrics import classification_metrics
 from .models import build_model
 from .models.memory_format import format_input, set_memory_format
@@ -386,6 +387,7 @@ class _Run:
     best_path: Path
     progress: bool
     data_hash: str | None  # the identity of the run's data (:func:`_data_hash`), kept in its checkpoints
+    pixels: PixelPrint | None  # the digest and sample of its pixels, recorded beside it (:mod:`fsa.identity`)
 
     def evaluate(self, model: nn.Module, split: str) -> EvalOutput:
         """Score ``model`` on the ``val`` or ``test`` split."""
@@ -422,7 +424,7 @@ def _prepare_run(cfg: Config, experiment: str, results_root: str | os.PathLike |
         raise ConfigError(f"num_classes={cfg.model.num_classes}: the dataset has {len(classes)} classes")
     ckdir = checkpoint_dir(cfg, experiment, results_root)
     return _Run(cfg, device, dist, splits, classes, ckdir / "last.pt", ckdir / "best.pt", progress and dist.is_main,
-                _data_hash(cfg, splits))
+                _data_hash(cfg, splits), split_pixels(splits) if dist.is_main else None)
 
 
 def run_label(cfg: Config) -> str:
@@ -566,6 +568,7 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
         "protocol": cfg.protocol,
         "fold": cfg.fold if cfg.dataset == "ckplus" else None,
         **data,
+        "data_pixels": None if run.pixels is None else run.pixels.digest,
         "config": cfg.to_dict(),
         "config_hash": cfg.hash(),
         **store.provenance(str(run.device)),
@@ -645,7 +648,11 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
         record = _run_record(experiment, run, state, val, test, started, wall0, track_test)
         if not keep_last:
             record["last_checkpoint"] = None
-        path = store.record(experiment, record, results_root) if dist.is_main else None
+        path = None
+        if dist.is_main:
+            if run.pixels is not None:
+                store.record_pixels(experiment, run.pixels, str(run.device), results_root)
+            path = store.record(experiment, record, results_root)
         barrier(dist)
         if dist.is_main and not keep_last:
             run.last_path.unlink(missing_ok=True)

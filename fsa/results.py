@@ -32,6 +32,7 @@ from data_prep.atomic import atomic_write as atomic_write, write_bytes as write_
 
 from . import schema
 from .config import ConfigError
+from .identity import PIXELS_PREFIX, PixelPrint
 
 #: Environment variable that moves the results store.
 ENV_VAR = "FSA_RESULTS"
@@ -85,6 +86,21 @@ def record(experiment: str, result: dict, root: str | os.PathLike | None = None,
     if problem is not None:
         raise ValueError(f"{path}: not written, not a valid record: {problem}")
     return write_json(path, result, what="the results record")
+
+
+def record_pixels(experiment: str, pixels: PixelPrint, device: str, root: str | os.PathLike | None = None) -> Path:
+    """Keep the pixel print of an experiment's data (:mod:`fsa.identity`) as
+    ``<experiment>/pixels-<digest>.json``, once per digest: the first run on those pixels writes it."""
+    path = experiment_dir(experiment, root) / f"{PIXELS_PREFIX}{pixels.digest}.json"
+    if path.is_file():
+        return path
+    return record(experiment, pixels.to_record(experiment, device_name(device), utc_now()), root,
+                  name=path.stem)
+
+
+def pixel_prints(experiment: str, root: str | os.PathLike | None = None) -> dict[str, PixelPrint]:
+    """``{digest: PixelPrint}`` of the pixel prints kept in an experiment."""
+    return {r["digest"]: PixelPrint.from_record(r) for r in load_runs(experiment, root, kind="pixels")}
 
 
 def load_runs(experiment: str, root: str | os.PathLike | None = None, kind: str = "run") -> list[dict]:

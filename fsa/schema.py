@@ -86,7 +86,7 @@ EPOCH = {
 #: Fields of every record, typed where present.
 COMMON = {
     "kind": TEXT, "experiment": TEXT, "model": TEXT, "label": TEXT, "dataset": TEXT, "protocol": TEXT,
-    "started_at": TEXT, "finished_at": TEXT, "data_index_hash": TEXT,
+    "started_at": TEXT, "finished_at": TEXT, "data_index_hash": TEXT, "data_pixels": {"type": ["string", "null"]},
     "git": {"type": "object", "properties": {"commit": {"type": ["string", "null"]},
                                              "dirty": {"type": ["boolean", "null"]}}},
     "versions": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
@@ -119,6 +119,8 @@ SCHEMAS: dict[str, dict] = {
                    "config", "config_hash", "label", "metrics", "per_clip"),
     "floor-folds": _kind({**GROUP, "config": {**CONFIG, "required": ["features"]}},
                          "experiment", "config", "folds_hash", "fold_config_hashes", "label", "metrics"),
+    "pixels": _kind({"experiment": TEXT, "digest": HASH, "images": COUNT, "sample": TEXT, "machine": TEXT,
+                     "recorded_at": TEXT}, "experiment", "digest", "images", "sample"),
     "bench": _kind({**COMMON, "profile": TEXT, "schema": COUNT,
                     "environment": {"type": "object", "required": ["device"],
                                     "properties": {"device": TEXT, "device_name": TEXT, "threads": COUNT}},

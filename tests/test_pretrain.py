@@ -23,9 +23,11 @@ from fsa.checkpoint import save_checkpoint
 from fsa.cli import main
 from fsa.config import ConfigError
 from fsa.data import build_still_splits, load_stills, still_splits
+from fsa.identity import still_pixels
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, resolve_reference, vggface_key_map
 from fsa.models.registry import make_config
+from fsa.results import pixel_prints
 from fsa.stills import pretrain, pretrain_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -253,20 +255,24 @@ def test_split_rule_and_record_entries(fer_csv, tmp_path, face_photos):
     assert [s.still_id for s in splits.test.items] == [s.still_id for s in splits.val.items]
 
 
-def test_data_hash_follows_the_images_not_the_file(tmp_path):
+def test_a_still_sets_identity_is_its_index_and_its_pixels_are_digested_beside_it(tmp_path):
+    """The identity rule (:mod:`fsa.identity`): ids, splits and labels key the set; a pixel changes
+    the pixel digest only, so a set made by other arithmetic is the same data, reported apart."""
     rows = good_rows({"Training": 2, "PublicTest": 1})
-    base = read_stills("fer2013", write_csv(tmp_path / "a.csv", rows)).data_hash()
-    reformatted = [[f" {c} ", "  ".join(p.split()), u] for c, p, u in reversed(rows)] + BAD_ROWS[:2]
-    assert read_stills("fer2013", write_csv(tmp_path / "b.csv", reformatted)).data_hash() == base
+    a = read_stills("fer2013", write_csv(tmp_path / "a.csv", rows))
+    reformatted = [[f" {c} ", "  ".join(p.split()), u] for c, p, u in rows] + BAD_ROWS[:2]
+    b = read_stills("fer2013", write_csv(tmp_path / "b.csv", reformatted))
+    assert (b.data_hash(), b.pixel_hash()) == (a.data_hash(), a.pixel_hash())
     one_pixel = [list(r) for r in rows]
     one_pixel[0][1] = "200" + one_pixel[0][1][one_pixel[0][1].index(" "):]
-    assert read_stills("fer2013", write_csv(tmp_path / "c.csv", one_pixel)).data_hash() != base
+    c = read_stills("fer2013", write_csv(tmp_path / "c.csv", one_pixel))
+    assert c.data_hash() == a.data_hash() and c.pixel_hash() != a.pixel_hash()
     relabelled = [list(r) for r in rows]
     relabelled[0][0] = "6"
-    assert read_stills("fer2013", write_csv(tmp_path / "d.csv", relabelled)).data_hash() != base
+    assert read_stills("fer2013", write_csv(tmp_path / "d.csv", relabelled)).data_hash() != a.data_hash()
     resplit = [list(r) for r in rows]
     resplit[0][2] = "PrivateTest"
-    assert read_stills("fer2013", write_csv(tmp_path / "e.csv", resplit)).data_hash() != base
+    assert read_stills("fer2013", write_csv(tmp_path / "e.csv", resplit)).data_hash() != a.data_hash()
 
 
 # ------------------------------------------------------------------------------- alignment
@@ -318,7 +324,9 @@ def test_pretrain_records_the_run_and_its_checkpoint(stills_run, fer_csv):
     stills = read_stills("fer2013", fer_csv)
     assert rec["kind"] == "run" and rec["dataset"] == "stills" and rec["protocol"] == "fer2013"
     assert rec["experiment"] == f"stills-fer2013-{stills.data_hash()}" == res.run.experiment
-    assert rec["data_index_hash"] == stills.data_hash()
+    assert rec["data_index_hash"] == stills.data_hash() and rec["data_pixels"] == stills.pixel_hash()
+    kept = pixel_prints(rec["experiment"], root)[stills.pixel_hash()]
+    assert kept.images == len(stills.items) and kept.sample == still_pixels(stills).sample
     assert rec["config"]["model"]["arch"] == "score-fusion" and rec["config"]["n"] == 1
     assert rec["skipped"]["counts"] == stills.skip_counts() and rec["skipped"]["total"] == len(BAD_ROWS)
     assert rec["test_split"] == "FER2013 PrivateTest" and rec["n_clips"] == {"train": 28, "val": 7, "test": 7}
