@@ -55,9 +55,12 @@ browser:
 		.ci/install-browser || echo "make test: installing the browser failed; the browser checks will not run"; \
 	fi
 
-# Executes every notebook in place with papermill (cpu preset on the embedded data, made on first
-# use; runs already in results/ are read, not retrained), then renders the book.
+# Executes in place, with papermill, every notebook whose inputs changed (its code, the package, the
+# records of results/ it reads: python -m fsa.book --plan says which), then renders the book. Runs
+# already in results/ are read, not retrained; the cpu preset on the embedded data, made on first use.
+# NO_TRAIN=1: never train (a page that needs a missing record keeps its committed version);
+# FORCE=1: execute every notebook.
 book: venv
-	$(PY) -m fsa.book
+	$(PY) -m fsa.book $(if $(NO_TRAIN),--no-train) $(if $(FORCE),--force)
 	$(VENV)/bin/jupyter-book build -W book/
 	@echo "open $(CURDIR)/book/_build/html/index.html"

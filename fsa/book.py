@@ -1,22 +1,37 @@
 """Execute the table notebooks with papermill, in place, and report the time each one took.
 
-``python -m fsa.book [--only table4,table5] [-p key value ...]`` is what ``make book`` runs
-before ``jupyter-book build``. A notebook is written to a temporary file and renamed over the
-committed one only when it ran to the end, so a failed or killed run never leaves a
-half-executed notebook behind; the results store keeps every finished run, so a rerun after
-a kill retrains nothing that was recorded.
+``python -m fsa.book [--only table4,table5] [-p key value ...] [--plan] [--no-train] [--force]`` is
+what ``make book`` runs before ``jupyter-book build``. A notebook is written to a temporary file
+and renamed over the committed one only when it ran to the end, so a failed or killed run never
+leaves a half-executed notebook behind; the results store keeps every finished run, so a rerun
+after a kill retrains nothing that was recorded.
+
+**A notebook runs only when its inputs changed.** Its inputs are its code cells, the parameters,
+the package (``fsa/`` and ``data_prep/``) and every record of the results store it read, with the
+listing of every store folder it scanned (:func:`inputs_key`): the store's readers log them while
+it executes (:data:`fsa.results.READS_ENV`), and the notebook keeps them in its metadata
+(``fsa.inputs``, ``fsa.reads``). A fresh clone therefore executes nothing: its pages are those the
+committed store made, on any CPU, whatever pixels its own embedded sets have (the identity rule,
+:mod:`fsa.identity`). Before executing anything the plan is printed: per notebook, cached or to
+run, the records it reads and those the store lacks, which it would train, with the time they
+took when they were recorded. ``--no-train`` never trains: a page that needs a missing record
+keeps its committed version and the missing records are listed.
 
 An executed notebook is stripped of the metadata that changes on every execution (see
-:func:`normalise`) and replaces the committed one only when something else changed: on an
-unchanged results store, ``make book`` leaves ``git status`` clean.
+:func:`normalise`) and replaces the committed one only when something else changed.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
+import hashlib
+import json
 import os
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -28,6 +43,9 @@ VOLATILE_METADATA = ("papermill",)
 VOLATILE_CELL_METADATA = ("papermill", "execution")
 VOLATILE_LANGUAGE_INFO = ("version",)
 #: Execution order: the data first (made on first use), then the tables, then what reuses their runs.
+#: How many times a make book goes over the notebooks: a notebook that reads the records a later
+#: one trained runs again, once.
+PASSES = 2
 ORDER = ("dataset", "table1", "table2", "table3", "table4", "table5", "table6", "table7", "table8", "table9",
          "table10", "attention")
 
@@ -63,28 +81,191 @@ def replace_if_changed(executed: Path, target: Path) -> bool:
     return True
 
 
-def execute(names: Sequence[str] = ORDER, parameters: dict | None = None, log=print) -> dict[str, float]:
-    """Run each notebook in place; returns the seconds each took."""
+#: The package folders whose files are inputs of every notebook.
+PACKAGES = ("fsa", "data_prep")
+#: Environment variables the notebooks read their defaults from: inputs too.
+ENV_INPUTS = ("FSA_PRESET", "FSA_DATA_SIZE")
+REPO = NOTEBOOKS.parent
+
+
+@functools.lru_cache(maxsize=1)
+def package_digest() -> str:
+    """sha256 of the package's files (their paths and bytes; ``git ls-files`` in a checkout)."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", *PACKAGES], cwd=REPO, capture_output=True, check=True,
+                                text=True).stdout.split("\0")
+        files = sorted(REPO / f for f in listed if f and (REPO / f).is_file())
+    except (OSError, subprocess.CalledProcessError):
+        files = sorted(f for pkg in PACKAGES for f in (REPO / pkg).rglob("*")
+                       if f.is_file() and "__pycache__" not in f.parts)
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f"{f.relative_to(REPO).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(f.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _store_path(rel: str) -> Path:
+    from .results import results_root
+
+    return results_root() / rel
+
+
+def read_state(entry: dict) -> str | list | None:
+    """What a read entry finds in the store now: a file's sha256 (``None`` if absent), a folder's
+    sorted ``*.json`` names."""
+    path = _store_path(entry["path"])
+    if entry["what"] == "dir":
+        return sorted(p.name for p in path.glob("*.json")) if path.is_dir() else []
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def inputs_key(nb: dict, parameters: dict, reads: Sequence[dict]) -> str:
+    """The hash of everything a notebook's outputs are made from (see the module's docstring)."""
+    cells = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+             for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    inputs = {"cells": cells, "parameters": {k: str(v) for k, v in sorted(parameters.items())},
+              "env": {k: os.environ.get(k) for k in ENV_INPUTS}, "package": package_digest(),
+              "reads": [[r["what"], r["path"], read_state(r)] for r in reads]}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def parse_reads(log: Path) -> list[dict]:
+    """The entries of a reads log (:data:`fsa.results.READS_ENV`), in the store's relative paths,
+    each once; a record's entry carries the seconds its training took (a group's: its runs')."""
+    from .results import results_root
+
+    root = results_root().resolve()
+    seen: dict[tuple[str, str], dict] = {}
+    lines = log.read_text(encoding="utf-8").splitlines() if log.is_file() else []
+    for what, path in (line.split("\t", 1) for line in lines if "\t" in line):
+        p = Path(path)
+        rel = p.relative_to(root).as_posix() if p.is_relative_to(root) else path
+        seen.setdefault((what, rel), {"what": what, "path": rel, "wall_s": _wall_s(p) if what == "file" else 0.0})
+    return sorted(seen.values(), key=lambda r: (r["what"], r["path"]))
+
+
+def _wall_s(path: Path) -> float:
+    """The seconds a stored record took to make: a run's wall time, a group's runs' together."""
+    from .results import inspect_record
+
+    rec, _ = inspect_record(path) if path.is_file() else (None, None)
+    if rec is None:
+        return 0.0
+    hashes = rec.get("fold_config_hashes") or rec.get("seed_config_hashes") or []
+    if hashes:
+        return float(sum(_wall_s(path.parent / f"{h}.json") for h in hashes))
+    return float((rec.get("timings") or {}).get("wall_s", 0.0))
+
+
+def stamp(nb: dict, parameters: dict, reads: list[dict]) -> None:
+    nb.setdefault("metadata", {})["fsa"] = {"inputs": inputs_key(nb, parameters, reads), "reads": reads}
+
+
+@dataclass
+class Step:
+    """What ``make book`` does with one notebook: ``cached`` (its inputs are those it was made from)
+    or ``run``; the records it read last time, and those the store no longer holds."""
+    name: str
+    cached: bool
+    reads: list[dict]
+    missing: list[dict]
+
+    def line(self) -> str:
+        records = [r for r in self.reads if r["what"] == "file"]
+        if self.cached:
+            return f"{self.name}: cached (inputs unchanged; {len(records)} records read when it was made)"
+        if not self.reads:
+            return f"{self.name}: run (what it reads is known after its first execution with this version)"
+        if not self.missing:
+            return f"{self.name}: run (reads {len(records)} records, all in the store: trains nothing)"
+        minutes = sum(r["wall_s"] for r in self.missing) / 60
+        return (f"{self.name}: run (reads {len(records)} records; {len(self.missing)} not in the store, trained "
+                f"first: about {minutes:.0f} min when they were recorded)")
+
+
+def plan(names: Sequence[str], parameters: dict, force: bool = False) -> list[Step]:
+    """What ``make book`` will do with each notebook, from the inputs kept in its metadata."""
+    import nbformat
+
+    steps = []
+    for name in names:
+        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        kept = nb.get("metadata", {}).get("fsa", {})
+        reads = list(kept.get("reads", []))
+        cached = not force and bool(kept) and kept.get("inputs") == inputs_key(nb, parameters, reads)
+        missing = [r for r in reads if r["what"] == "file" and read_state(r) is None]
+        steps.append(Step(name, cached, reads, missing))
+    return steps
+
+
+def run_notebook(name: str, parameters: dict, train: bool = True) -> bool:
+    """Execute one notebook in place with papermill, its reads logged and kept in its metadata;
+    returns whether its committed file changed. A failed run leaves the committed file as it was."""
+    import nbformat
     import papermill
+
+    from .results import READS_ENV, TRAIN_ENV
+
+    path = NOTEBOOKS / f"{name}.ipynb"
+    tmp, reads_log = path.with_name(f".{name}.running.ipynb"), path.with_name(f".{name}.reads")
+    reads_log.unlink(missing_ok=True)
+    saved = {k: os.environ.get(k) for k in (READS_ENV, TRAIN_ENV)}
+    os.environ[READS_ENV] = str(reads_log)
+    if not train:
+        os.environ[TRAIN_ENV] = "never"
+    try:
+        papermill.execute_notebook(str(path), str(tmp), parameters=parameters, kernel_name="python3",
+                                   cwd=str(NOTEBOOKS), progress_bar=False)
+        nb = nbformat.read(tmp, as_version=4)
+        stamp(nb, parameters, parse_reads(reads_log))
+        nbformat.write(nb, tmp)
+        return replace_if_changed(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        reads_log.unlink(missing_ok=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute(names: Sequence[str] = ORDER, parameters: dict | None = None, log=print, force: bool = False,
+            train: bool = True) -> dict[str, float]:
+    """Run each notebook whose inputs changed, in place (all of them with ``force``); returns the
+    seconds each took. A notebook whose records another one changed runs again (at most
+    :data:`PASSES` passes). Without ``train``, a notebook that needs a record the store lacks keeps
+    its committed version; :class:`SystemExit` lists those at the end."""
+    from papermill.exceptions import PapermillExecutionError
 
     unknown = sorted(set(names) - set(ORDER))
     if unknown:
         raise SystemExit(f"unknown notebook(s): {', '.join(unknown)}; expected some of {', '.join(ORDER)}")
-    times = {}
-    for name in names:
-        path = NOTEBOOKS / f"{name}.ipynb"
-        tmp = path.with_name(f".{name}.running.ipynb")
-        t0 = time.perf_counter()
-        try:
-            papermill.execute_notebook(str(path), str(tmp), parameters=parameters or {}, kernel_name="python3",
-                                       cwd=str(NOTEBOOKS), progress_bar=False)
-            changed = replace_if_changed(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        times[name] = time.perf_counter() - t0
-        log(f"{name}.ipynb: {times[name]:.0f} s{'' if changed else ' (unchanged)'}")
-    log(f"all notebooks: {sum(times.values()):.0f} s")
+    parameters = parameters or {}
+    times: dict[str, float] = {}
+    kept: dict[str, str] = {}
+    for p in range(PASSES):
+        every = plan(names, parameters, force and p == 0)
+        if p == 0:
+            for s in every:
+                log(s.line())
+        for step in [s for s in every if not s.cached and s.name not in kept]:
+            t0 = time.perf_counter()
+            try:
+                changed = run_notebook(step.name, parameters, train)
+            except PapermillExecutionError as e:
+                if train or e.ename != "NotStored":
+                    raise
+                kept[step.name] = e.evalue
+                log(f"{step.name}.ipynb: kept as committed: {e.evalue}")
+                continue
+            times[step.name] = times.get(step.name, 0.0) + time.perf_counter() - t0
+            log(f"{step.name}.ipynb: {time.perf_counter() - t0:.0f} s{'' if changed else ' (unchanged)'}")
+    log(f"all notebooks: {sum(times.values()):.0f} s, {len(names) - len(times) - len(kept)} cached")
+    if kept:
+        raise SystemExit(f"{len(kept)} page(s) need records the store does not hold and were kept as committed "
+                         f"(--no-train): {', '.join(kept)}")
     return times
 
 
@@ -93,9 +274,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated notebook names (default: all, in book order)")
     ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="papermill parameter for every notebook (e.g. -p preset cpu)")
+    ap.add_argument("--plan", action="store_true", help="print what would be executed and trained, and stop")
+    ap.add_argument("--no-train", action="store_true",
+                    help="never train: a page that needs a record the store lacks keeps its committed version")
+    ap.add_argument("--force", action="store_true", help="execute every notebook, even those whose inputs are unchanged")
     args = ap.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(ORDER)
-    execute(names, dict(args.parameter))
+    parameters = dict(args.parameter)
+    if args.plan:
+        for step in plan(names, parameters, args.force):
+            print(step.line())
+        return 0
+    execute(names, parameters, force=args.force, train=not args.no_train)
     return 0
 
 

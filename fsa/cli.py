@@ -282,6 +282,29 @@ def run_results_check(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if bad else 0
 
 
+def run_results_compare(args: argparse.Namespace) -> int:
+    """Each published group's interval against the same group in a rebuilt store."""
+    from .report.rebuild import compare_stores
+    from .results import results_root
+
+    root = Path(args.root) if args.root else results_root()
+    for where in (root, Path(args.rebuilt)):
+        if not where.is_dir():
+            raise UsageError(f"{where}: no results store there")
+    table = compare_stores(root, args.rebuilt)
+    if table.empty:
+        raise UsageError(f"{root}: no group summary to compare")
+    print(table.to_string(index=False))
+    rebuilt = table[table["inside"] != "not rebuilt"]
+    print(f"{int((rebuilt['inside'] == 'yes').sum())} of {len(rebuilt)} rebuilt groups inside the published 95 % "
+          f"interval; {len(table) - len(rebuilt)} not rebuilt", file=sys.stderr)
+    return 0
+
+
+def run_results(args: argparse.Namespace) -> int:
+    return run_results_compare(args) if args.action == "compare" else run_results_check(args)
+
+
 # -------------------------------------------------------------------------------- models, prep
 def run_models(args: argparse.Namespace) -> int:
     from .models.describe import describe_models, format_table
@@ -314,6 +337,26 @@ DELEGATED = {"prep": run_prep, "bench": run_bench, "bars": run_bars}
 
 
 # -------------------------------------------------------------------------------- parser
+def _add_results_parser(sub) -> None:
+    p = sub.add_parser("results", help="inspect the results store",
+                       description="Commands on the results store (one JSON record per run).")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser(
+        "check", help="list every record with its kind and status; exit 1 naming each file that cannot be read",
+        description="Read every <root>/<experiment>/*.json as the notebooks and the book do: list each with "
+                    "its kind and status (ok, or BAD and why); a file that does not parse, is not a record or does "
+                    "not fit its kind's schema (a field missing or of the wrong type) is named on stderr "
+                    "and makes the exit status 1.")
+    check.add_argument("--root", help="results store root (default $FSA_RESULTS or <repo>/results)")
+    compare = actions.add_parser(
+        "compare", help="each published group's 95 %% interval against the same group in a rebuilt store",
+        description="For every k-fold, seeds and floor summary of the store: its mean accuracy and 95 %% interval, "
+                    "the mean of the same group (same name) in a store rebuilt from empty, e.g. on another machine, "
+                    "and whether it falls inside.")
+    compare.add_argument("--rebuilt", required=True, help="the rebuilt results store")
+    compare.add_argument("--root", help="the published store (default $FSA_RESULTS or <repo>/results)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="fsa", description="ECNN-FSA: video facial expression recognition "
                                  "with frame-level self-attention.")
@@ -359,15 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "at 224 px, width 1.")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
-    p = sub.add_parser("results", help="inspect the results store",
-                       description="Commands on the results store (one JSON record per run).")
-    check = p.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
-        "check", help="list every record with its kind and status; exit 1 naming each file that cannot be read",
-        description="Read every <root>/<experiment>/*.json as the notebooks and the book do: list each with "
-                    "its kind and status (ok, or BAD and why); a file that does not parse, is not a record or does "
-                    "not fit its kind's schema (a field missing or of the wrong type) is named on stderr "
-                    "and makes the exit status 1.")
-    check.add_argument("--root", help="results store root (default $FSA_RESULTS or <repo>/results)")
+    _add_results_parser(sub)
 
     sub.add_parser("prep", add_help=False, help="prepare a raw CK+/AFEW dataset (python -m data_prep.prepare; "
                                                 "`fsa prep --help` for its options)")
@@ -387,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return DELEGATED[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
     handlers = {"train": run_train, "pretrain": run_pretrain, "eval": run_eval, "predict": run_predict,
-                "models": run_models, "results": run_results_check}
+                "models": run_models, "results": run_results}
     try:
         return handlers[args.command](args)
     except (ConfigError, UsageError) as e:

@@ -13,6 +13,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from .data import DataError
     from .engine import RunConflict, TrainingDiverged
     from .models.pretrained import PretrainedError
+    from .results import NotStored
 
-    return (CheckpointError, DataError, DiskFullError, RunConflict, TrainingDiverged, NoFaceError, PretrainedError,
-            VideoReadError)
+    return (CheckpointError, DataError, DiskFullError, NotStored, RunConflict, TrainingDiverged, NoFaceError,
+            PretrainedError, VideoReadError)

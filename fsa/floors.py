@@ -335,6 +335,7 @@ def run(fcfg: FloorConfig, experiment: str | None = None, retrain: bool = False,
     found = None if retrain else store.find_run(experiment, name, results_root)
     if found is not None:
         return found
+    store.check_may_train(f"the {fcfg.label} floor", store.experiment_dir(experiment, results_root) / f"{name}.json")
     if fcfg.dataset == "ckplus":
         return run_folds(fcfg, experiment, results_root=results_root)
     return run_fold(fcfg, experiment, results_root)

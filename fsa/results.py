@@ -47,6 +47,33 @@ VERSIONED = {
 }
 
 
+#: A file the store's readers append what they read to (``file <path>`` | ``dir <path>``, one per
+#: line): set by :mod:`fsa.book` while a notebook executes, so that the page knows the records it
+#: was made from (its inputs, :func:`fsa.book.inputs_key`) and which of them a rebuild must train.
+READS_ENV = "FSA_READS_LOG"
+#: ``never``: a record the store does not hold is an error (:class:`NotStored`), not trained or
+#: computed (``make book NO_TRAIN=1``); anything else, or unset: missing records are made.
+TRAIN_ENV = "FSA_TRAIN"
+
+
+class NotStored(RuntimeError):
+    """A record the results store does not hold, asked for while training is off (:data:`TRAIN_ENV`)."""
+
+
+def check_may_train(what: str, where: str | os.PathLike) -> None:
+    """Raise :class:`NotStored` naming ``what`` and where it would be recorded when training is off."""
+    if os.environ.get(TRAIN_ENV, "") == "never":
+        raise NotStored(f"{where}: {what} is not in the results store and {TRAIN_ENV}=never; "
+                        "train it (make book without NO_TRAIN) or read another store")
+
+
+def _note(what: str, path: Path) -> None:
+    log = os.environ.get(READS_ENV)
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{what}\t{Path(path).resolve()}\n")
+
+
 def utc_now() -> str:
     """The time a record is stamped with: UTC, ISO 8601, to the second."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -85,6 +112,7 @@ def record(experiment: str, result: dict, root: str | os.PathLike | None = None,
     problem = schema.problem(result)
     if problem is not None:
         raise ValueError(f"{path}: not written, not a valid record: {problem}")
+    _note("file", path)
     return write_json(path, result, what="the results record")
 
 
@@ -111,6 +139,7 @@ def load_runs(experiment: str, root: str | os.PathLike | None = None, kind: str 
     leaves the rest of the store readable and is never silently part of a table.
     """
     folder = experiment_dir(experiment, root)
+    _note("dir", folder)
     if not folder.is_dir():
         return []
     runs = [r for r in map(read_record, sorted(folder.glob("*.json"))) if r is not None and r["kind"] == kind]
@@ -132,6 +161,7 @@ def find_run(experiment: str, name: str, root: str | os.PathLike | None = None) 
     ``folds-<hash>`` / ``seeds-<hash>``); ``None`` when there is none, or when the file is not a
     readable record (:func:`read_record` warns and the caller treats it as not recorded)."""
     p = experiment_dir(experiment, root) / f"{name}.json"
+    _note("file", p)
     return read_record(p) if p.is_file() else None
 
 
@@ -166,6 +196,7 @@ def inspect_record(path: str | os.PathLike) -> tuple[dict | None, str | None]:
 def read_record(path: str | os.PathLike) -> dict | None:
     """The record of ``path`` (:func:`inspect_record`), or ``None`` after a :class:`RecordWarning`
     that names the file and its problem: the one loading function of every reader of the store."""
+    _note("file", Path(path))
     data, problem = inspect_record(path)
     if problem is not None:
         warnings.warn(f"results store: skipped {path}: {problem}", RecordWarning, stacklevel=2)

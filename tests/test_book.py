@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+
 from fsa import book
 
 
@@ -69,3 +71,72 @@ def test_changed_outputs_replace_the_notebook_normalised(tmp_path):
     assert "papermill" not in written["metadata"] and "version" not in written["metadata"]["language_info"]
     assert all(set(c["metadata"]) == {"tags"} for c in written["cells"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.ipynb"]
+
+
+# ------------------------------------------------------------------ inputs, plan and --no-train
+def store_record(root, experiment: str, name: str, wall_s: float = 0.0, **extra) -> dict:
+    rec = {"kind": "run", "experiment": experiment, "config": {"model": {}}, "config_hash": name,
+           "metrics": {"accuracy": 0.5, "uar": 0.5, "macro_f1": 0.5, "classes": ["a"], "confusion": [[1]]},
+           "per_clip": [], "timings": {"wall_s": wall_s}, **extra}
+    (root / experiment).mkdir(parents=True, exist_ok=True)
+    (root / experiment / f"{name}.json").write_text(json.dumps(rec))
+    return rec
+
+
+READER = """from fsa import results
+rec = results.find_run("exp", "r1")
+if rec is None:
+    results.check_may_train("run r1", "exp/r1.json")
+print(len(results.load_runs("exp")))
+"""
+
+
+@pytest.fixture
+def book_dir(tmp_path, monkeypatch):
+    """A notebooks folder with one notebook that reads run r1 of a results store, and that store."""
+    import nbformat
+
+    folder, store = tmp_path / "notebooks", tmp_path / "results"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(READER)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "t.ipynb")
+    store_record(store, "exp", "r1", wall_s=60.0)
+    monkeypatch.setattr(book, "NOTEBOOKS", folder)
+    monkeypatch.setattr(book, "ORDER", ("t",))
+    monkeypatch.setenv("FSA_RESULTS", str(store))
+    monkeypatch.setenv("PYTHONPATH", str(book.REPO))
+    return folder, store
+
+
+def test_a_notebook_runs_once_then_only_when_a_record_it_read_changes(book_dir):
+    folder, store = book_dir
+    lines: list[str] = []
+    assert set(book.execute(["t"], log=lines.append)) == {"t"}
+    kept = json.loads((folder / "t.ipynb").read_text())["metadata"]["fsa"]
+    assert {(r["what"], r["path"]) for r in kept["reads"]} == {("file", "exp/r1.json"), ("dir", "exp")}
+    assert book.execute(["t"], log=lines.append) == {}  # cached: nothing executed
+    assert book.plan(["t"], {})[0].cached
+    store_record(store, "exp", "r2")  # a new record in a folder the notebook scanned
+    assert not book.plan(["t"], {})[0].cached
+    assert set(book.execute(["t"], log=lines.append)) == {"t"}
+    store_record(store, "exp", "r1", wall_s=61.0)  # a record it read, changed
+    assert not book.plan(["t"], {})[0].cached
+    book.execute(["t"], log=lines.append)
+    assert not book.plan(["t"], {"x": "1"})[0].cached  # other parameters
+    assert not book.plan(["t"], {}, force=True)[0].cached
+
+
+def test_the_plan_names_the_missing_records_and_no_train_keeps_the_page(book_dir):
+    folder, store = book_dir
+    book.execute(["t"], log=lambda _: None)
+    committed = (folder / "t.ipynb").read_bytes()
+    (store / "exp" / "r1.json").unlink()
+    step = book.plan(["t"], {})[0]
+    assert not step.cached and [r["path"] for r in step.missing] == ["exp/r1.json"]
+    assert "1 not in the store, trained first: about 1 min" in step.line()
+    lines: list[str] = []
+    with pytest.raises(SystemExit, match="kept as committed"):
+        book.execute(["t"], log=lines.append, train=False)
+    assert (folder / "t.ipynb").read_bytes() == committed
+    assert any("r1 is not in the results store" in line for line in lines)

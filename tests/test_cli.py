@@ -220,7 +220,7 @@ def test_a_full_disk_while_writing_a_record_is_one_line(code, ck, tmp_path, caps
     _fail_writes(monkeypatch, json, "dump", code)
     res = tmp_path / "res"
     line = _train_on_a_full_disk(ck, res, capsys)
-    assert re.fullmatch(rf"fsa: error: {re.escape(str(res))}/full/\w+\.json: {NO_ROOM[code]} while writing the "
+    assert re.fullmatch(rf"fsa: error: {re.escape(str(res))}/full/[\w-]+\.json: {NO_ROOM[code]} while writing the "
                         "results record", line), line
     left = _left_files(res / "full")
     assert not [p for p in left if p.endswith(".json") or p.endswith(".tmp")], left  # no record, no temporary

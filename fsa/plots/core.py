@@ -60,6 +60,7 @@ def figure_caption(records: Sequence[dict]) -> str:
     in the store); for ``fsa bench`` records, the record's file, device, profile, start and commit."""
     from ..bench.report import store_name
     from ..report import profile_of
+    from ..report.records import machines
 
     bench = [r for r in records if r.get("kind") == "bench"]
     records = [r for r in records if r.get("kind") != "bench"]
@@ -70,8 +71,10 @@ def figure_caption(records: Sequence[dict]) -> str:
         experiments = sorted({str(r.get("experiment")) for r in records})
         profiles = sorted({profile_of(r["config"]) if "model" in r["config"] else f"{r['config']['feature_size']} px"
                            for r in records})
+        made_on = machines(records)
         parts.append(f"Drawn from the results store: data {', '.join(experiments)} (dataset-index.csv hash), "
-                     f"profile {', '.join(profiles)}, runs {', '.join(record_key(r) for r in records)}.")
+                     f"profile {', '.join(profiles)}, runs {', '.join(record_key(r) for r in records)}"
+                     f"{', trained on ' + ', '.join(made_on) if made_on else ''}.")
     for b in bench:
         env = b["environment"]
         where = Path(b.get("result_path") or f"{store_name(b)}.json").name  # the name fsa.bench.save gives it

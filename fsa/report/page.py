@@ -17,6 +17,7 @@ import pandas as pd
 from .. import floors as floor, results as store
 from ..checkpoint import checkpoint_dir
 from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, check_pretrained_file
+from ..identity import clip_pixels, compare
 from ..metrics import t_interval
 from ..models.registry import make_config
 from ..paper import paper_table
@@ -154,7 +155,20 @@ class Page:
                 else f"a **real {name} preparation** (`{self.data}`)")
         return (f"Numbers on this page come from {what} ({self.source['videos']} videos, `index.csv` hash "
                 f"`{self.source['index_hash']}`) with the **`{self.preset}` profile** "
-                f"({profile_text(self.preset)}); the paper's come from {name} with pretrained weights at 224 px.")
+                f"({profile_text(self.preset)}); the paper's come from {name} with pretrained weights at 224 px. "
+                f"{self.pixels_note()}")
+
+    def pixels_note(self) -> str:
+        """This machine's pixels of the page's data against those the recorded runs read (the
+        identity rule, :mod:`fsa.identity`): the same, or how far apart."""
+        local = clip_pixels(self.data)
+        kept = store.pixel_prints(self.experiment)
+        if local.digest in kept:
+            return f"The pixels here are those the recorded runs read (digest `{local.digest}`)."
+        if kept:
+            return f"On this machine {'; '.join(compare(local, p) for p in kept.values())}."
+        return (f"The runs recorded on these data predate pixel digests; this machine's pixels have digest "
+                f"`{local.digest}`.")
 
     def configs(self, rows: str | None = None, **model_overrides: Any) -> list[Config]:
         """The table's configurations: its key rows (or ``all`` the paper's rows; default the page's
@@ -179,8 +193,10 @@ class Page:
         found = None if retrain else self.stored(cfg)
         if found is not None:
             return found
-        self.pretrain(cfg)
         key, values = replicates(cfg)
+        store.check_may_train(f"the {key}s of {cfg.model.name} (seed {cfg.seed})",
+                              store.experiment_dir(experiment_name(cfg)) / f"{key}s-{group_hash(cfg, key, values)}.json")
+        self.pretrain(cfg)
         return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=False).summary
 
     def stored(self, cfg: Config) -> dict | None:

@@ -40,6 +40,18 @@ def fold_runs(summary: dict) -> list[dict]:
     return [store.find_run(summary["experiment"], h) for h in summary[f"{key}_config_hashes"]]
 
 
+def machines(records: list[dict]) -> list[str]:
+    """The machines (device, torch version) the runs behind ``records`` ran on: a run's own, a
+    summary's runs'; floors, fitted with scikit-learn, name none."""
+    found = set()
+    for rec in records:
+        runs = fold_runs(rec) if rec.get("kind") in ("folds", "seeds") else [rec]
+        for run in runs:
+            if run is not None and run.get("device_name"):
+                found.add(f"{run['device_name']} (torch {(run.get('versions') or {}).get('torch')})")
+    return sorted(found)
+
+
 def fold_table(record: dict) -> pd.DataFrame:
     """Per-fold test scores of a k-fold summary, with the mean, std and pooled rows."""
     met = record["metrics"]
