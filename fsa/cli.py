@@ -225,7 +225,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------------------- eval
 def run_eval(args: argparse.Namespace) -> int:
-    from .engine import evaluate_checkpoint
+    from .evaluation import evaluate_checkpoint
     from .results import write_json
 
     if args.data is not None:

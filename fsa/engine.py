@@ -46,9 +46,6 @@ Protocol (paper §2.1, and where the paper is silent, the choices below):
 """
 from __future__ import annotations
 
-import copy
-import fcntl
-import hashlib
 import logging
 import math
 import os
@@ -56,7 +53,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -71,18 +68,27 @@ from .checkpoint import (
     CheckpointError,
     checkpoint_dir,
     load_checkpoint,
-    load_model,
     load_weights,
     save_checkpoint,
     unwrap,
 )
 from .config import SELECTIONS, Config, ConfigError
-from .distributed import DistInfo, autocast, barrier, gather, init_distributed, resolve_device, set_determinism, sync
-from .hashing import stable_hash
+from .distributed import DistInfo, autocast, barrier, init_distributed, resolve_device, set_determinism, sync
+from .evaluation import EvalOutput, evaluate, to_device
 from .identity import PixelPrint, split_pixels
-from .metrics import classification_metrics
 from .models import build_model
-from .models.memory_format import format_input, set_memory_format
+from .models.memory_format import set_memory_format
+from .safeguards import (
+    check_record_data,
+    check_resume_data,
+    check_splits,
+    config_index_hash,
+    file_digest,
+    lock_run,
+    run_data_hash,
+    split_ids,
+)
+from .still_data import build_splits
 
 log = logging.getLogger("fsa.engine")
 
@@ -93,26 +99,8 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the epoch, step and kept checkpoint."""
 
 
-class RunConflict(RuntimeError):
-    """The run's record holds the same configuration on other data, or its checkpoint folder is
-    being trained by another process; the message names the file and the way out."""
-
-
 # --------------------------------------------------------------------------------------
 # results
-@dataclass
-class EvalOutput:
-    metrics: dict
-    loss: float
-    per_clip: list[dict]
-    frames: int
-    forward_s: float
-
-    @property
-    def ms_per_frame(self) -> float:
-        return 1000.0 * self.forward_s / max(self.frames, 1)
-
-
 @dataclass
 class RunResult:
     experiment: str
@@ -159,10 +147,6 @@ def _loader(dataset: Dataset, batches: list[list[int]], cfg: Config, device: tor
     )
 
 
-def _to_device(frames: torch.Tensor, device: torch.device, fmt: torch.memory_format) -> torch.Tensor:
-    return format_input(frames.to(device, non_blocking=True), fmt)
-
-
 def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer, Any]:
     """SGD with momentum and weight decay, and the per-epoch lr schedule."""
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -171,78 +155,6 @@ def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer
     else:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     return opt, sched
-
-
-def _rounded(t: torch.Tensor) -> list:
-    return [_rounded(v) for v in t] if t.dim() else round(float(t), 6)
-
-
-def _clip_rows(batch: dict, out, logits: torch.Tensor, classes: Sequence[str]) -> list[dict]:
-    """One row per clip of a batch: label, prediction, class probabilities, the model's frame
-    attention and, for models that classify each frame, the frames' class probabilities."""
-    probs = torch.softmax(logits, dim=1).cpu()
-    att = out.attention.float().cpu() if out.attention is not None else None
-    frame_probs = out.frame_probs.float().cpu() if out.frame_probs is not None else None
-    rows = []
-    for j, p in enumerate(probs):
-        row = {
-            "index": int(batch["index"][j]),
-            "video_id": batch["video_id"][j],
-            "clip_id": batch.get("clip_id", batch["video_id"])[j],
-            "label": classes[int(batch["label"][j])],
-            "pred": classes[int(p.argmax())],
-            "probs": _rounded(p),
-            "attention": _rounded(att[j]) if att is not None else None,
-            "frame_indices": [int(v) for v in batch["frame_indices"][j]],
-        }
-        if frame_probs is not None:
-            row["frame_probs"] = _rounded(frame_probs[j])
-        rows.append(row)
-    return rows
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], *, device: torch.device | str = "cpu",
-             batch_size: int = 16, num_workers: int = 0, dist: DistInfo = DistInfo(),
-             progress: bool = False, desc: str = "eval") -> EvalOutput:
-    """Score ``model`` on every clip of ``dataset`` (shared over ranks under DDP).
-
-    Per clip: video and clip id, true and predicted class, class probabilities, the model's frame
-    attention (``None`` for models without one), the source frame indices it saw and, for models
-    that classify each frame (score fusion), the frames' class probabilities (``frame_probs``).
-    """
-    device = torch.device(device)
-    net = unwrap(model).eval()
-    fmt = set_memory_format(net, device, train=False)
-    mine = list(range(len(dataset)))[dist.rank::dist.world]
-    batches = [mine[i:i + batch_size] for i in range(0, len(mine), batch_size)]
-    loader = DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=device.type == "cuda")
-    rows, loss_sum, frames, forward_s = [], 0.0, 0, 0.0
-    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr):
-        x = _to_device(batch["frames"], device, fmt)
-        y = batch["label"].to(device)
-        sync(device)
-        t0 = time.perf_counter()
-        with autocast(device):
-            out = net(x)
-        sync(device)
-        forward_s += time.perf_counter() - t0
-        logits = out.logits.float()
-        loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-        frames += x.shape[0] * x.shape[1]
-        rows += _clip_rows(batch, out, logits, classes)
-    gathered = gather((rows, loss_sum, frames, forward_s), dist)
-    rows = sorted((r for part in gathered for r in part[0]), key=lambda r: r["index"])
-    loss_sum = sum(part[1] for part in gathered)
-    frames = sum(part[2] for part in gathered)
-    forward_s = max(part[3] for part in gathered)
-    if not rows:
-        from .data import DataError
-
-        raise DataError(f"{desc}: the split has no clips to evaluate")
-    index = {c: i for i, c in enumerate(classes)}
-    metrics = classification_metrics([index[r["label"]] for r in rows], [index[r["pred"]] for r in rows], classes)
-    return EvalOutput(metrics, loss_sum / len(rows), rows, frames, forward_s)
 
 
 def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer, cfg: Config, epoch: int,
@@ -260,7 +172,7 @@ def _train_epoch(model: nn.Module, dataset: Dataset, optimizer: torch.optim.Opti
     bar = tqdm(zip(loader, (g for _, g in plan)), total=len(plan), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                leave=False, disable=not progress, file=sys.stderr)
     for step, (batch, global_size) in enumerate(bar):
-        x = _to_device(batch["frames"], device, fmt)
+        x = to_device(batch["frames"], device, fmt)
         y = batch["label"].to(device, non_blocking=True)
         with autocast(device):
             out = model(x)
@@ -294,84 +206,6 @@ def _better(a: dict, best: dict | None, selection: str) -> bool:
     return (a["val_accuracy"], -a["val_loss"]) > (best["val_accuracy"], -best["val_loss"])
 
 
-def split_ids(splits: Any) -> dict:
-    """The sorted clip ids of the train, validation and test splits, and a hash of the three.
-
-    Recorded with every run, so that a change in how a library assigns folds (scikit-learn's
-    group k-fold, say) shows as other ids and another hash instead of moving clips between
-    splits silently. A split dataset that does not list its clips (``.clips``) records ``None``.
-    """
-    ids = {}
-    for name in ("train", "val", "test"):
-        clips = getattr(getattr(splits, name), "clips", None)
-        ids[name] = None if clips is None else sorted(c.clip_id for c in clips)
-    return {**ids, "hash": stable_hash(ids)}
-
-
-def _data_hash(cfg: Config, splits: Any) -> str | None:
-    """The identity of the run's data, as its record states it: the index hash its splits record
-    (still images), else the hash of ``cfg.data``'s ``index.csv``."""
-    return splits.record.get("data_index_hash") if splits.record else _index_hash(cfg)
-
-
-def _lock_run(ckdir: Path, dist: DistInfo) -> TextIO | None:
-    """Take ``<ckdir>/.lock`` (exclusive ``flock``, this pid written in it) for the process that writes
-    the run (rank 0), or raise :class:`RunConflict` naming the pid that holds it. The lock goes
-    with the returned file: closed, or its process gone, it is free. Under ``torchrun`` rank 0's
-    outcome is broadcast, so a refused run ends with the refusal on every rank instead of leaving the
-    other ranks waiting for rank 0 in their first collective."""
-    lock, refused = None, None
-    if dist.is_main:
-        ckdir.mkdir(parents=True, exist_ok=True)
-        lock = open(ckdir / ".lock", "a+")  # not truncated before it is ours: it names the holder
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "unknown"
-            lock.close()
-            lock, refused = None, (f"{ckdir}: this run is already being trained by pid {holder}; wait for it to "
-                                   "end or choose another experiment")
-        else:
-            lock.truncate(0)
-            lock.write(f"{os.getpid()}\n")
-            lock.flush()
-    if dist.active:
-        shared = [refused]
-        torch_dist.broadcast_object_list(shared, src=0)
-        refused = shared[0]
-    if refused:
-        raise RunConflict(refused)
-    return lock
-
-
-def _check_record_data(cfg: Config, experiment: str, results_root: str | os.PathLike | None, data_hash: str | None,
-                       force: bool) -> None:
-    """Refuse to replace the record of this configuration when it was made on other data, unless ``force``."""
-    old = store.find_run(experiment, cfg.hash(), results_root)
-    if old is not None and old.get("data_index_hash") != data_hash and not force:
-        raise RunConflict(f"{old['result_path']}: records this configuration on data {old.get('data_index_hash')}, "
-                          f"this run's data is {data_hash}; kept: choose another experiment, or --force (force=True) to "
-                          "replace it")
-
-
-def _check_resume_data(ckpt: dict, data_hash: str | None, path: Path) -> None:
-    """Refuse to continue a checkpoint trained on other data (or on data it does not name)."""
-    stored = ckpt.get("data_index_hash")
-    if stored != data_hash:
-        of = f"data {stored}" if stored else "unnamed data (written before checkpoints named their data)"
-        raise CheckpointError(f"{path}: checkpoint of {of}, this run's data is {data_hash}; resume it on its own "
-                              "data, or train without --resume")
-
-
-def _check_splits(splits: Any) -> None:
-    from .data import DataError
-
-    for name in ("train", "val", "test"):
-        if len(getattr(splits, name)) == 0:
-            raise DataError(f"the {name} split is empty; the prepared dataset is too small for this protocol")
-
-
 # --------------------------------------------------------------------------------------
 # training
 @dataclass
@@ -386,7 +220,7 @@ class _Run:
     last_path: Path
     best_path: Path
     progress: bool
-    data_hash: str | None  # the identity of the run's data (:func:`_data_hash`), kept in its checkpoints
+    data_hash: str | None  # the identity of the run's data (:func:`run_data_hash`), kept in its checkpoints
     pixels: PixelPrint | None  # the digest and sample of its pixels, recorded beside it (:mod:`fsa.identity`)
 
     def evaluate(self, model: nn.Module, split: str) -> EvalOutput:
@@ -415,31 +249,20 @@ def _prepare_run(cfg: Config, experiment: str, results_root: str | os.PathLike |
     if progress is None:
         progress = sys.stderr.isatty()
     if splits is None:
-        from .data import build_datasets
-
-        splits = build_datasets(cfg)
-    _check_splits(splits)
+        splits = build_splits(cfg)
+    check_splits(splits)
     classes = list(splits.classes)
     if len(classes) != cfg.model.num_classes:
         raise ConfigError(f"num_classes={cfg.model.num_classes}: the dataset has {len(classes)} classes")
     ckdir = checkpoint_dir(cfg, experiment, results_root)
     return _Run(cfg, device, dist, splits, classes, ckdir / "last.pt", ckdir / "best.pt", progress and dist.is_main,
-                _data_hash(cfg, splits), split_pixels(splits) if dist.is_main else None)
+                run_data_hash(cfg, splits), split_pixels(splits) if dist.is_main else None)
 
 
 def run_label(cfg: Config) -> str:
     """How the log names a run: its model, fold (CK+'s k-fold protocols) and seed."""
     fold = f" fold {cfg.fold}" if cfg.dataset == "ckplus" else ""
     return f"{cfg.model.name}{fold} seed {cfg.seed}"
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    """The first 12 hex digits of a file's sha256, read in blocks (weights files are hundreds of MB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
 
 
 def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
@@ -473,7 +296,7 @@ def _resume(run: _Run, model: nn.Module, optimizer: torch.optim.Optimizer, sched
     ckpt = load_checkpoint(path, map_location=run.device)
     if ckpt["config_hash"] != run.cfg.hash():
         raise CheckpointError(f"{path}: checkpoint of config {ckpt['config_hash']}, not {run.cfg.hash()}")
-    _check_resume_data(ckpt, run.data_hash, path)
+    check_resume_data(ckpt, run.data_hash, path)
     load_weights(model, ckpt, path)
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
@@ -558,7 +381,7 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
     train_frames = sum(h["train_frames"] for h in history)
     data = splits.record or {
         "test_split": f"fold {cfg.fold} of {cfg.folds}" if cfg.dataset == "ckplus" else "AFEW Val",
-        "data_index_hash": _index_hash(cfg),
+        "data_index_hash": config_index_hash(cfg),
     }
     record = {
         "kind": "run",
@@ -610,7 +433,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
           ) -> RunResult:
     """Train ``cfg`` with validation-based model selection, test once, record the run.
 
-    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.data.build_datasets`; its
+    ``splits`` (a :class:`fsa.data.Splits`) skips :func:`fsa.still_data.build_splits`; its
     ``record`` entries, when set, describe the data in the run record. ``resume`` continues
     from ``last.pt`` of the same configuration if there is one. ``cfg.pretrained`` is loaded
     by :func:`fsa.models.pretrained.load_pretrained` (a ``store:`` reference is resolved in
@@ -633,8 +456,8 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
             log.info("%s: results store %s, record %s/%s.json, checkpoints %s", run_label(cfg),
                      store.results_root() if results_root is None else Path(results_root), experiment, cfg.hash(),
                      run.last_path.parent)
-        lock = _lock_run(run.last_path.parent, dist)
-        _check_record_data(cfg, experiment, results_root, run.data_hash, force)
+        lock = lock_run(run.last_path.parent, dist)
+        check_record_data(cfg, experiment, results_root, run.data_hash, force)
         model = _build(run, results_root)
         optimizer, scheduler = make_optimizer(model, cfg)
         state = _resume(run, model, optimizer, scheduler) if resume else _Progress()
@@ -665,48 +488,3 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
             torch_dist.destroy_process_group()
 
 
-def _index_hash(cfg: Config) -> str | None:
-    from .data import index_hash
-
-    return index_hash(cfg.data) if cfg.data else None
-
-
-def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike | None = None, split: str = "test",
-                        device: str = "auto", expect_model: str | None = None, progress: bool | None = None) -> dict:
-    """Evaluate a saved model on a split of a prepared dataset (its own config's data by default).
-
-    The protocol, fold and sampling come from the checkpoint's config, so the split is the
-    one the model was selected against (``val``) or tested on (``test``). Every split, ``train``
-    included, is scored with the evaluation frames and no augmentation.
-    """
-    if split not in ("train", "val", "test"):
-        raise ConfigError(f"split={split!r}: expected train, val or test")
-    dev = resolve_device(device)
-    model, cfg, ckpt = load_model(checkpoint, dev, expect_model=expect_model)
-    if data is not None:
-        cfg = cfg.override(data=str(data))
-    from .data import build_datasets
-
-    splits = build_datasets(cfg)
-    if list(splits.classes) != list(ckpt["classes"]):
-        raise CheckpointError(f"{checkpoint}: trained on classes {ckpt['classes']}, the data has {list(splits.classes)}")
-    dataset = getattr(splits, split)
-    if getattr(dataset, "train", False):
-        # Scored like the other splits: evaluation frames (segment centres), no augmentation.
-        dataset = copy.copy(dataset)
-        dataset.train = False
-    out = evaluate(model, dataset, splits.classes, device=dev, batch_size=cfg.batch_size,
-                   num_workers=cfg.num_workers, progress=sys.stderr.isatty() if progress is None else progress,
-                   desc=split)
-    return {
-        "checkpoint": str(checkpoint),
-        "model": cfg.model.name,
-        "config_hash": cfg.hash(),
-        "epoch": ckpt["epoch"] + 1,
-        "data": cfg.data,
-        "split": split,
-        "loss": out.loss,
-        "metrics": out.metrics,
-        "ms_per_frame": out.ms_per_frame,
-        "per_clip": out.per_clip,
-    }

@@ -11,9 +11,10 @@ def expected_errors() -> tuple[type[BaseException], ...]:
 
     from .checkpoint import CheckpointError
     from .data import DataError
-    from .engine import RunConflict, TrainingDiverged
+    from .engine import TrainingDiverged
     from .models.pretrained import PretrainedError
     from .results import NotStored
+    from .safeguards import RunConflict
 
     return (CheckpointError, DataError, DiskFullError, NotStored, RunConflict, TrainingDiverged, NoFaceError,
             PretrainedError, VideoReadError)

@@ -13,7 +13,7 @@ the video clips. This module is the middle stage:
   CNN-LSTM's encoder has no branch, and the ECNN-LSTM rows of Table 3 have FC layers in theirs.
 * **Data**: the formats of :mod:`data_prep.stills` (FER2013 CSV, SFEW 2.0, class folders),
   which also says which split is the test split when a format has no labelled one. Every image
-  is a clip of one frame (:class:`fsa.data.StillDataset`: the items and the training augmentation of
+  is a clip of one frame (:class:`fsa.still_data.StillDataset`: the items and the training augmentation of
   :class:`fsa.data.ClipDataset`, through :func:`fsa.data.frames_tensor`), so the engine trains
   on them unchanged, with model selection on the validation split only.
 * **Record**: the run goes into the results store like every run (``fsa.engine.train``), with
@@ -40,8 +40,8 @@ from typing import Any
 from data_prep.stills import FORMATS, align_stills, read_stills
 
 from .config import STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
-from .data import build_still_splits
 from .models.registry import make_config
+from .still_data import build_still_splits
 
 log = logging.getLogger("fsa.stills")
 

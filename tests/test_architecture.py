@@ -201,3 +201,15 @@ def test_every_function_is_under_the_bar():
     assert len(found) > 100, "the packages were not read"
     long = sorted((f"{name} ({n} lines)" for name, n in found if n > MAX_FUNCTION_LINES))
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines, to split by what they do: {', '.join(long)}"
+
+
+#: The most lines a module of the packages may have: beyond it a module holds several subjects.
+MAX_MODULE_LINES = 500
+
+
+def test_every_module_is_under_the_bar():
+    sizes = {path.relative_to(REPO).as_posix(): len(path.read_text().splitlines())
+             for package in ("fsa", "data_prep") for path in sorted((REPO / package).rglob("*.py"))}
+    assert len(sizes) > 40, "the packages were not read"
+    long = sorted(f"{name} ({n} lines)" for name, n in sizes.items() if n > MAX_MODULE_LINES)
+    assert not long, f"modules over {MAX_MODULE_LINES} lines, to split by subject: {', '.join(long)}"

@@ -27,7 +27,8 @@ from fsa import results as store
 from fsa.checkpoint import CheckpointError, check_model_config, load_checkpoint, load_model, save_checkpoint
 from fsa.config import Config, ConfigError
 from fsa.data import ClipDataset, build_datasets, load_index, make_clips, split_clips
-from fsa.engine import TrainingDiverged, epoch_batches, evaluate_checkpoint, train
+from fsa.engine import TrainingDiverged, epoch_batches, train
+from fsa.evaluation import evaluate_checkpoint
 from fsa.models import build_model
 from fsa.models.registry import make_config
 
@@ -194,7 +195,7 @@ def test_record_lists_the_subject_disjoint_clip_ids_of_each_split(reference, ck)
 
 def test_evaluate_checkpoint_scores_the_test_split_by_hand(reference, ck):
     """The saved weights in a fresh model, the test clips' frames through it one clip at a time:
-    probabilities, predictions, accuracy and confusion counted here, not by fsa.engine.evaluate."""
+    probabilities, predictions, accuracy and confusion counted here, not by fsa.evaluation.evaluate."""
     run, _ = reference
     out = evaluate_checkpoint(run.checkpoint, device="cpu", progress=False)
     ckpt = load_checkpoint(run.checkpoint)

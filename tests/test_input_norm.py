@@ -19,7 +19,7 @@ from data_prep.stills import read_stills
 from fsa.checkpoint import save_checkpoint
 from fsa.cli import EXIT_USAGE, main
 from fsa.config import Config, ConfigError
-from fsa.data import still_splits
+from fsa.still_data import still_splits
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, vggface_key_map
 from fsa.models.registry import make_config

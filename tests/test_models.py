@@ -344,7 +344,7 @@ def test_batch_norm_form_loads_torchvision_vgg16_bn_but_not_plain_vgg16(vgg16_fi
 def test_evaluate_records_each_frames_probabilities_of_a_frame_classifier(name):
     """Score fusion's test rows carry every frame's class probabilities, whose mean is the clip's;
     a model that does not classify frames records none."""
-    from fsa.engine import evaluate
+    from fsa.evaluation import evaluate
 
     torch.manual_seed(3)
     classes = [f"c{k}" for k in range(7)]

@@ -1,5 +1,5 @@
 """``fsa predict`` on generated AFEW-layout clips: JSON, PNG, windows and clear errors; and
-against ``fsa.engine.evaluate`` on the same CK+ sequences with a trained checkpoint.
+against ``fsa.evaluation.evaluate`` on the same CK+ sequences with a trained checkpoint.
 
 The mechanics tests use an untrained smoke-size ECNN-FSA saved in the real checkpoint format:
 prediction mechanics do not depend on the weights being good. The comparison with evaluation
@@ -26,7 +26,7 @@ from fsa.checkpoint import load_model, save_checkpoint
 from fsa.cli import main
 from fsa.config import CLASSES_7
 from fsa.data import ClipDataset, load_index, make_clips, sample_indices
-from fsa.engine import evaluate
+from fsa.evaluation import evaluate
 from fsa.models import build_model
 from fsa.models.registry import make_config
 from fsa.predict import predict_video
