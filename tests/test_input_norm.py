@@ -19,13 +19,13 @@ from data_prep.stills import read_stills
 from fsa.checkpoint import save_checkpoint
 from fsa.cli import EXIT_USAGE, main
 from fsa.config import Config, ConfigError
-from fsa.still_data import still_splits
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, vggface_key_map
 from fsa.models.registry import make_config
 from fsa.predict import to_input
 from fsa.report.bars import profile_hash
 from fsa.runs import group_hash
+from fsa.still_data import still_splits
 from fsa.stills import pretrain_config
 
 #: The channel statistics each set of weights was trained with, written out independently of fsa.
