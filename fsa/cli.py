@@ -261,6 +261,25 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------------- results
+def name_problem(record: dict) -> str | None:
+    """Where a record's model name is not the one its architecture and knobs give, the problem."""
+    from .config import Config
+    from .models.registry import check_name
+
+    model = (record.get("config") or {}).get("model")
+    if not isinstance(model, dict) or "arch" not in model:
+        return None
+    try:
+        cfg = Config.from_dict({**record["config"], "fold": record["config"].get("fold") or 0,
+                                "seed": record["config"].get("seed") or 0})
+        check_name(cfg.model)
+    except (ConfigError, TypeError) as e:
+        return f"config.model: {e}"
+    if record.get("model") not in (None, cfg.model.name):
+        return f"model: {record['model']!r} is not its config's model {cfg.model.name!r}"
+    return None
+
+
 def run_results_check(args: argparse.Namespace) -> int:
     """List every record of the store with its kind and status; name each bad file on stderr."""
     from .results import inspect_record, results_root, store_files
@@ -272,6 +291,7 @@ def run_results_check(args: argparse.Namespace) -> int:
     files = store_files(root)
     for path in files:
         record, problem = inspect_record(path)
+        problem = problem or name_problem(record)
         status, kind = ("ok", record["kind"]) if problem is None else ("BAD", "?")
         print(f"{status:<4}{kind:<12}{path.relative_to(root)}" + (f"  ({problem})" if problem else ""))
         if problem:

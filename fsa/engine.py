@@ -78,6 +78,7 @@ from .evaluation import EvalOutput, evaluate, to_device
 from .identity import PixelPrint, split_pixels
 from .models import build_model
 from .models.memory_format import set_memory_format
+from .models.registry import check_name
 from .safeguards import (
     check_record_data,
     check_resume_data,
@@ -446,6 +447,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     Under ``torchrun`` every rank calls this; only rank 0 writes files (and holds the run's lock).
     """
     cfg = cfg.validate()
+    check_name(cfg.model)  # recorded under the name its architecture and knobs give
     wall0 = time.perf_counter()
     started = store.utc_now()
     dist, owns_group = init_distributed(cfg.device)

@@ -40,7 +40,7 @@ from typing import Any
 from data_prep.stills import FORMATS, align_stills, read_stills
 
 from .config import STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
-from .models.registry import make_config
+from .models.registry import make_config, model_name
 from .still_data import build_still_splits
 
 log = logging.getLogger("fsa.stills")
@@ -56,7 +56,8 @@ def encoder_config(model: ModelConfig) -> ModelConfig:
     and the ECNN-LSTM rows with and without LBP, share one pretraining run (one configuration hash).
     """
     keep = (*ModelConfig.ENCODER_FIELDS, *ModelConfig.HEAD_FIELDS)
-    return ModelConfig(name="score-fusion", arch="score-fusion", **{f: getattr(model, f) for f in keep})
+    encoder = ModelConfig(name="score-fusion", arch="score-fusion", **{f: getattr(model, f) for f in keep})
+    return replace(encoder, name=model_name(encoder, prefer="score-fusion"))
 
 
 def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", fmt: str = "fer2013",

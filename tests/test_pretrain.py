@@ -375,8 +375,9 @@ def test_a_head_that_does_not_fit_is_refused(stills_run, tmp_path):
         load_pretrained(target, path, "fsa")
     lstm = make_config("ecnn-lstm-fc1-k7", "smoke", width=TINY["width"], branch_fc=0)
     path = save_checkpoint(tmp_path / "lstm.pt", model=build_model(lstm.model), cfg=lstm, classes=["a"] * 7, epoch=0)
-    with pytest.raises(PretrainedError, match=r"lstm\.pt: the head of model 'ecnn-lstm-fc1-k7' reads "
-                                              r"LSTMClassifier's state, not frame features"):
+    assert lstm.model.name == "ecnn-lstm[branch_kernel=7, branch_fc=0]"  # no row of the paper: named by its knobs
+    with pytest.raises(PretrainedError, match=r"lstm\.pt: the head of model 'ecnn-lstm\[branch_kernel=7, branch_fc=0\]' "
+                                              r"reads LSTMClassifier's state, not frame features"):
         load_pretrained(target, path, "fsa")
     assert all(k.startswith("ecnn.") for k in load_pretrained(target, path, "fsa", head=False))
     video = make_config("ecnn-fsa", "smoke", width=TINY["width"])

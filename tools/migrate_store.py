@@ -11,7 +11,10 @@ now ``stills-<format>-<hash of the ids, splits and labels>``. The migration
 2. rewrites every video run that starts from one of those runs (``pretrained=store:<old>/<hash>``):
    its ``pretrained`` reference, and with it its configuration hash, its file name, its checkpoint
    paths and its group (``folds-`` / ``seeds-`` summary: hash, run hashes, file name);
-3. renames the bars of ``fsa/bars.json`` that name a migrated group.
+3. renames the bars of ``fsa/bars.json`` that name a migrated group;
+4. names every run and group after its architecture and knobs (:func:`fsa.models.registry.model_name`),
+   where an older version named it otherwise (a still-image run of CNN-LSTM's encoder was
+   ``score-fusion``; it is ``score-fusion[branch=False]``). A name is not part of any hash.
 
 Every recorded hash is first recomputed from its recorded configuration, and the migration stops
 before writing anything if one disagrees. Without ``--apply`` it prints what it would do.
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_prep.stills import read_stills  # noqa: E402
 from fsa import results as store  # noqa: E402
 from fsa.config import STORE_PREFIX, Config  # noqa: E402
+from fsa.models.registry import model_name  # noqa: E402
 from fsa.report import bars  # noqa: E402
 from fsa.report.datasets import embedded_dataset  # noqa: E402
 from fsa.runs import group_hash  # noqa: E402
@@ -160,6 +164,27 @@ def migrate_bars(groups: dict[str, str], root: Path, apply: bool) -> None:
         bars.write_bars(found)
 
 
+def rename_models(root: Path, apply: bool) -> None:
+    """Step 4: every record's model name, derived from its configuration."""
+    renamed = 0
+    for path in sorted(root.glob("*/*.json")):
+        rec = load(path)
+        model = (rec.get("config") or {}).get("model")
+        if not model or "arch" not in model:
+            continue
+        cfg = Config.from_dict({**rec["config"], "fold": rec["config"].get("fold") or 0,
+                                "seed": rec["config"].get("seed") or 0})
+        name = model_name(cfg.model, prefer=model.get("name"))
+        if name == model.get("name") and rec.get("model") == name:
+            continue
+        print(f"{path.relative_to(root)}: model {rec.get('model')!r} -> {name!r}")
+        renamed += 1
+        rec["model"], rec["config"]["model"]["name"] = name, name
+        if apply:
+            store.write_json(path, rec, what="the migrated record")
+    print(f"{renamed} records renamed after their knobs")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", default=str(store.results_root()), help="the results store (default: %(default)s)")
@@ -170,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     given = dict(s.split("=", 1) for s in args.stills)
     root = Path(args.results)
     migrate_bars(migrate(root, given, args.apply), root, args.apply)
+    rename_models(root, args.apply)
     return 0
 
 
