@@ -126,8 +126,8 @@ def model_name(model: ModelConfig, prefer: str | None = None) -> str:
     """The name of a model configuration, derived from its knobs (:func:`knobs`): ``prefer`` or
     else the first row of the registry whose knobs are these (``ecnn-fsa`` and
     ``ecnn-fsa-2048-fc1-s0.1`` are one model); else its architecture followed by the knobs that
-    differ from the architecture's row (the row named like it, else its first) — ``ecnn-fsa[s=0.5]``, ``score-fusion[branch=False]``.
-    So a run's name can never say another architecture or other knobs than the run has."""
+    differ from the architecture's row (the row named like it, else its first): ``ecnn-fsa[s=0.5]``,
+    ``score-fusion[branch=False]``. So a run's name can never say another architecture or other knobs than the run has."""
     mine = knobs(model)
     rows = [prefer] if prefer in REGISTRY else []
     rows += [name for name in REGISTRY if name != prefer]
