@@ -22,6 +22,7 @@ from .config import PRESETS, Config, ConfigError, check_pretrained_file
 from .errors import expected_errors
 
 EXIT_USAGE, EXIT_FAILURE = 2, 1
+log = logging.getLogger("fsa.cli")
 
 
 class UsageError(ValueError):
@@ -45,6 +46,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                                         "the book's)")
     p.add_argument("--results", help="results store root (default $FSA_RESULTS or <repo>/results)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--chain", action="store_true",
+                   help="start from the still-image stage on the embedded FER2013 set, as the book's runs do (that "
+                        "run is read from the store, or trained first); without it and without pretrained=, the "
+                        "run starts from random weights")
     p.add_argument("--force", action="store_true",
                    help="replace the experiment's record of this configuration made on other data (kept otherwise)")
     p.add_argument("--keep-last", action="store_true",
@@ -130,6 +135,23 @@ def check_experiment_option(experiment: str | None) -> None:
         check_experiment(experiment)
 
 
+def chained(cfg: Config, args: argparse.Namespace) -> Config:
+    """``cfg`` started as ``--chain`` asks (its still-image run obtained first), or as it is, with a
+    line saying that it starts from random weights where the book's runs would not."""
+    from .runs.chain import obtain_still, start_from_stills
+
+    if args.chain:
+        if cfg.pretrained:
+            raise UsageError(f"--chain and pretrained={cfg.pretrained}: choose one starting point")
+        cfg, still = start_from_stills(cfg, args.preset)
+        obtain_still(still, args.results)
+        log.info("%s: starts from the still-image run %s", cfg.model.name, cfg.pretrained)
+    elif not cfg.pretrained:
+        log.warning("%s: starts from random weights; the book's runs start from the still-image stage "
+                    "(--chain, or pretrained=<weights>)", cfg.model.name)
+    return cfg
+
+
 def run_train(args: argparse.Namespace) -> int:
     from .engine import train
     from .report import experiment_name
@@ -138,6 +160,7 @@ def run_train(args: argparse.Namespace) -> int:
     check_experiment_option(args.experiment)
     cfg, folds = config_from_args(args)
     _setup_logging(args.quiet)
+    cfg = chained(cfg, args)
     experiment = args.experiment or experiment_name(cfg)
     progress = None if not args.quiet else False
     main_rank = os.environ.get("RANK", "0") == "0"

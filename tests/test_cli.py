@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import re
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fsa.cli import main
+from fsa.cli import EXIT_USAGE, main
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_SETS = ["--set", "image_size=32", "--set", "width=0.0625", "--set", "batch_size=8"]
@@ -272,3 +273,29 @@ def test_models_json_lists_the_registry(capsys):
     by_name = {r["name"]: r for r in rows}
     assert "ecnn-fsa" in by_name and "score-fusion" in by_name
     assert by_name["ecnn-fsa"]["params"] > 1e7 and by_name["ecnn-fsa"]["gflops_per_frame"] > 1
+
+
+def test_train_says_its_chain_and_chain_starts_from_the_still_image_stage(ck, tmp_path, capsys, monkeypatch, caplog):
+    """``fsa train --chain`` asks the run layer for the chain the book's runs have (its still-image run
+    on the embedded FER2013 set, trained first into the same store); without it the log says that the
+    run starts from random weights."""
+    monkeypatch.setenv("FSA_DATA_SIZE", "smoke")
+    res = tmp_path / "res"
+    argv = ["train", "--model", "ecnn-fsa", "--dataset", "ckplus", "--data", str(ck), "--preset", "smoke",
+            "--set", "epochs=1", *TINY_SETS, "--results", str(res)]
+    with caplog.at_level(logging.INFO, logger="fsa.cli"):
+        code, out, err = run_main(argv, capsys)
+        assert code == 0, err
+        assert "ecnn-fsa: starts from random weights" in caplog.text
+        weights = tmp_path / "x.pt"
+        weights.write_bytes(b"")
+        code, _, err = run_main([*argv, "--chain", "--set", f"pretrained={weights}"], capsys)
+        assert code == EXIT_USAGE and "--chain and pretrained=" in err
+        code, out, err = run_main([*argv, "--chain"], capsys)
+    assert code == 0, err
+    record = json.loads(Path(json.loads(out)["result"]).read_text())
+    experiment, still_hash = record["config"]["pretrained"][len("store:"):].split("/")
+    assert experiment.startswith("stills-fer2013-") and record["config"]["pretrained_format"] == "fsa"
+    still = json.loads((res / experiment / f"{still_hash}.json").read_text())
+    assert still["dataset"] == "stills" and still["config"]["model"]["width"] == record["config"]["model"]["width"]
+    assert f"starts from the still-image run store:{experiment}/{still_hash}" in caplog.text

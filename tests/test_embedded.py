@@ -12,7 +12,7 @@ import pytest
 
 from data_prep import prepare, synth
 from data_prep.video import DataError
-from fsa.report.datasets import embedded_dataset
+from fsa.embedded import embedded_dataset
 
 OLD = "0123456789ab"
 

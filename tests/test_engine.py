@@ -90,7 +90,7 @@ LEARNING_SEEDS = (0, 1)
 def ck_default():
     """The default embedded CK+, made on first use in the session's data folder (``$FSA_DATA``), where
     the transfer test and the Table 4 notebook read it too."""
-    from fsa.report.datasets import embedded_dataset
+    from fsa.embedded import embedded_dataset
 
     return embedded_dataset("ckplus", "default")
 

@@ -571,14 +571,16 @@ def test_the_still_image_stage_transfers_to_the_videos(monkeypatch, tmp_path):
     1, 2 on fold 0: pretrained 0.867, 0.864, 0.842 against 0.178, 0.227, 0.368 from scratch (p 5e-10,
     4e-9, 2e-5).
     """
-    from fsa import engine, report
+    from fsa import engine
+    from fsa.embedded import embedded_dataset
+    from fsa.runs.chain import obtain_still, start_from_stills
 
     monkeypatch.setenv("FSA_DATA_SIZE", "default")
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
-    page = report.Page(4, preset="cpu")
-    cfg = page.config("ecnn-fsa").override(epochs=4)
-    assert cfg.pretrained.startswith("store:") and cfg.pretrained_format == "fsa"
-    page.pretrain(cfg)
+    cfg, still = start_from_stills(make_config("ecnn-fsa", "cpu", dataset="ckplus", data=str(embedded_dataset("ckplus")),
+                                               epochs=4), "cpu")
+    assert cfg.pretrained == still.reference and cfg.pretrained_format == "fsa"
+    obtain_still(still)
     scratch = cfg.override(pretrained="", pretrained_format="torchvision")
     warm, cold = ({c["clip_id"]: c["pred"] == c["label"] for c in engine.train(x, "transfer", progress=False)
                    .record["per_clip"]} for x in (cfg, scratch))

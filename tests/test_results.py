@@ -113,8 +113,7 @@ def test_a_truncated_own_record_is_not_recorded(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     from fsa import report
-    from fsa.report import page as page_module
-    from fsa.runs import group_hash
+    from fsa.runs import chain, group_hash
 
     monkeypatch.setenv(results.ENV_VAR, str(tmp_path / "store"))
     data = tmp_path / "prepared"
@@ -127,7 +126,7 @@ def test_a_truncated_own_record_is_not_recorded(tmp_path, monkeypatch):
     path.parent.mkdir(parents=True)
     path.write_text('{"kind": "folds", "experiment"')
     trained = []
-    monkeypatch.setattr(page_module, "run_group", lambda *a, **k: trained.append(a) or SimpleNamespace(summary="new"))
+    monkeypatch.setattr(chain, "run_group", lambda *a, **k: trained.append(a) or SimpleNamespace(summary="new"))
     with pytest.warns(results.RecordWarning, match=f"{name}.json: not valid JSON"):
         assert results.find_run(report.experiment_name(cfg), name) is None
     with pytest.warns(results.RecordWarning):

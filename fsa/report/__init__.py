@@ -28,20 +28,12 @@ embedded synthetic set, its smoke version and a real CK+ / AFEW preparation neve
 """
 from __future__ import annotations
 
+from ..embedded import DATA_ROOT_ENV, DATA_SIZE_ENV, embedded_dataset, embedded_root
+from ..runs.chain import EMBEDDED_STILLS
 from .attention import attention_examples, attention_vs_intensity
 from .checks import MEASURED_PRESET, check_above_floor, check_above_majority, check_bar, check_metrics, check_records
 from .confidence import accuracy_interval, intervals, per_clip_rows, replicate_rows, score_mean
-from .datasets import (
-    DATA_ROOT_ENV,
-    DATA_SIZE_ENV,
-    data_source,
-    dataset_summary,
-    embedded_dataset,
-    embedded_root,
-    expression_clips,
-    face_credits,
-    raw_of,
-)
+from .datasets import data_source, dataset_summary, expression_clips, face_credits, raw_of
 from .matching import (
     RESULT_TABLES,
     SCALE_FIELDS,
@@ -58,7 +50,6 @@ from .matching import (
     to_html,
 )
 from .page import (
-    EMBEDDED_STILLS,
     KEY_ROWS,
     PRESET_ENV,
     ROWS,

@@ -1,9 +1,9 @@
-"""One table notebook's page: its preset, data and parameters, and its runs read from the
-results store or trained and recorded.
+"""One table notebook's page: its preset, data and parameters, and the runs it shows.
 
-A notebook never computes a number itself. It describes its runs with a :class:`Page`, whose
-:meth:`Page.run` returns the stored record of a configuration (same config hash, same data)
-or trains it with :mod:`fsa.engine` and records it.
+A notebook never computes a number itself. It describes its runs with a :class:`Page`, which
+validates them and asks the run layer (:mod:`fsa.runs.chain`) for each: the stored record of a
+configuration (same config hash, same data), or the run trained — its still-image stage first —
+and recorded. The page presents; it never trains by itself.
 """
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .. import floors as floor, results as store
-from ..checkpoint import checkpoint_dir
-from ..config import PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig, check_pretrained_file
+from ..config import PRESETS, Config, ConfigError, ModelConfig, check_pretrained_file
+from ..embedded import embedded_dataset
 from ..identity import clip_pixels, compare
 from ..metrics import t_interval
 from ..models.registry import make_config
 from ..paper import paper_table
-from ..runs import group_hash, replicates, run_group
+from ..runs.chain import Still, obtain, start_from_stills, stored
 from .confidence import accuracy_interval
-from .datasets import data_source, embedded_dataset
+from .datasets import data_source
 from .matching import comparison
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name
 from .verdicts import claim_table, claims, pooled_verdict
@@ -31,9 +31,6 @@ from .verdicts import claim_table, claims, pooled_verdict
 #: Environment variable the notebooks read when a preset is left at ``None``: ``cpu`` by
 #: default, ``smoke`` in the nbval tests.
 PRESET_ENV = "FSA_PRESET"
-#: The still-image stage of every run on the embedded data: its synthetic FER2013 set (the paper's
-#: FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
-EMBEDDED_STILLS = "fer2013"
 #: What a table notebook's ``rows`` may be: its key rows (:data:`KEY_ROWS`) or all the paper's.
 ROWS = ("key", "all")
 
@@ -58,17 +55,14 @@ class Page:
 
     Building a page validates every value (a bad one raises :class:`ConfigError` naming it) and
     does no data work: the embedded dataset, when ``data`` is ``None``, is generated and prepared
-    when first needed (:attr:`data`, :attr:`source`, :attr:`stills`, or the first :meth:`config`).
+    when first needed (:attr:`data`, :attr:`source`, or the first :meth:`config`).
     A notebook hands it all its parameters — the table's ``rows``, ``retrain`` and its model
     ``knobs`` (``s``, ``fc_layers`` ...) too, the defaults of :meth:`configs` and :meth:`run` — so
     that a bad one fails in its first cell, not after the data are made.
 
     On the embedded data, every model starts from the still-image stage, as the paper's do
-    (VGG-Face → FER2013 / SFEW → video): unless ``pretrained`` is given, a configuration's
-    ``pretrained`` is the ``store:`` reference of the pretraining run of its encoder and head on the
-    embedded :data:`EMBEDDED_STILLS` set (same preset, seed 0; :func:`fsa.stills.pretrain_config`),
-    which :meth:`run` reads from the results store or trains first. Real data take their
-    weights explicitly (``pretrained=`` a file or the ``store:`` reference ``fsa pretrain`` prints).
+    (:mod:`fsa.runs.chain`); real data take their weights explicitly (``pretrained=`` a file or the
+    ``store:`` reference ``fsa pretrain`` prints).
     """
 
     def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
@@ -82,7 +76,7 @@ class Page:
         self.overrides.update(device=device, seed=seed)
         if self.dataset == "afew":
             self.overrides.setdefault("protocol", "afew")
-        self._pretrain_configs: dict[str, Config] = {}
+        self._stills: dict[str, Still] = {}  # a config's pretrained reference -> the still-image run
         # Every value is validated here, before any data work, so that a bad parameter fails at once.
         make_config("ecnn-fsa", self.preset, dataset=self.dataset, data="", **self.overrides)
         check_pretrained_file(str(self.overrides.get("pretrained") or ""))
@@ -108,45 +102,18 @@ class Page:
         """What :attr:`data` is (:func:`fsa.report.datasets.data_source`)."""
         return data_source(self.data)
 
-    @cached_property
-    def stills(self) -> tuple[Path, str] | None:
-        """The embedded still-image set every configuration starts from and its experiment, or
-        ``None`` when the page's data or weights were given (made now if needed)."""
-        if self._given_data is not None or "pretrained" in self.overrides:
-            return None
-        from data_prep.stills import read_stills
-
-        root = embedded_dataset(EMBEDDED_STILLS)
-        return root, f"stills-{EMBEDDED_STILLS}-{read_stills(EMBEDDED_STILLS, root).data_hash()}"
-
     def config(self, model: str | ModelConfig, data: str | os.PathLike | None = None, **model_overrides: Any) -> Config:
+        """The configuration of ``model`` on this page, started from its still-image run on the
+        embedded data (:func:`fsa.runs.chain.start_from_stills`) unless the page's data or weights
+        were given."""
         over = {**self.overrides, **{k: v for k, v in model_overrides.items() if v is not None}}
         cfg = make_config(model, self.preset, dataset=self.dataset, data=str(self.data if data is None else data),
                           **over)
-        if self.stills is None:
+        if self._given_data is not None or "pretrained" in self.overrides:
             return cfg
-        from ..stills import pretrain_config
-
-        still = pretrain_config(cfg.model, self.preset, EMBEDDED_STILLS, self.stills[0], device=cfg.device,
-                                input_norm=cfg.input_norm)
-        ref = f"{STORE_PREFIX}{self.stills[1]}/{still.hash()}"
-        self._pretrain_configs[ref] = still
-        # The video model sees its frames scaled as the still-image model it starts from did.
-        return cfg.override(pretrained=ref, pretrained_format="fsa", input_norm=still.input_norm).validate()
-
-    def pretrain(self, cfg: Config) -> dict | None:
-        """The record of the still-image run ``cfg`` starts from, trained first when it is not in
-        the store or its checkpoint is not on this machine (checkpoints are not committed)."""
-        from ..stills import pretrain
-
-        still = self._pretrain_configs.get(cfg.pretrained)
-        if still is None:
-            return None
-        exp = self.stills[1]
-        found = store.find_run(exp, still.hash())
-        if found is not None and (checkpoint_dir(still, exp) / "best.pt").is_file():
-            return found
-        return pretrain(still, experiment=exp, progress=False).run.record
+        cfg, still = start_from_stills(cfg, self.preset)
+        self._stills[cfg.pretrained] = still
+        return cfg
 
     def banner(self) -> str:
         """Markdown: which data and which profile produced this page's numbers."""
@@ -181,29 +148,15 @@ class Page:
         return [self.config(m) for m in models]
 
     def run(self, cfg: Config, retrain: bool | None = None, track_test: bool = False) -> dict:
-        """The group summary of ``cfg``: read from the store when there, else trained and recorded
-        (also when ``retrain``, by default the page's, or when the stored summary cannot be read:
-        :func:`fsa.results.find_run` warns and it is trained again).
-
-        CK+ configurations run every fold (the k-fold summary); AFEW ones train on Train and
-        test on Val once per seed, :data:`fsa.runs.AFEW_SEEDS` seeds from the page's (the seeds summary),
-        so that every reproduced number is a mean with an interval.
-        """
+        """The group summary of ``cfg``, read from the store or trained (:func:`fsa.runs.chain.obtain`;
+        ``retrain`` defaults to the page's)."""
         retrain = self.retrain if retrain is None else retrain
-        found = None if retrain else self.stored(cfg)
-        if found is not None:
-            return found
-        key, values = replicates(cfg)
-        store.check_may_train(f"the {key}s of {cfg.model.name} (seed {cfg.seed})",
-                              store.experiment_dir(experiment_name(cfg)) / f"{key}s-{group_hash(cfg, key, values)}.json")
-        self.pretrain(cfg)
-        return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=False).summary
+        return obtain(cfg, self._stills.get(cfg.pretrained), retrain, track_test)
 
     def stored(self, cfg: Config) -> dict | None:
         """The group summary of ``cfg`` as :meth:`run` would return it from the results store, or
         ``None`` when that group was never recorded (nothing is trained)."""
-        key, values = replicates(cfg)
-        return store.find_run(experiment_name(cfg), f"{key}s-{group_hash(cfg, key, values)}")
+        return stored(cfg)
 
     def run_all(self, configs: Sequence[Config], retrain: bool | None = None) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]

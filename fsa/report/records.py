@@ -9,19 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import floors as floor, results as store
-from ..config import Config
+from ..runs.chain import experiment_name as experiment_name
 
 #: The summary kind that holds a dataset's reproduced numbers.
 GROUP_KIND = {"ckplus": "folds", "afew": "seeds"}
 #: Record kinds of a table's floor rows, per dataset (its deep rows are :data:`GROUP_KIND`'s).
 FLOOR_KIND = {"ckplus": floor.FOLDS_KIND, "afew": floor.KIND}
-
-
-def experiment_name(cfg: Config) -> str:
-    """``<dataset>-<index hash>``: the store folder of every run on one prepared dataset."""
-    from ..data import index_hash
-
-    return f"{cfg.dataset}-{index_hash(cfg.data)}"
 
 
 def all_records(dataset: str, kind: str, experiment: str | None = None) -> list[dict]:

@@ -1,0 +1,104 @@
+"""The chain of a run, as the paper runs it: weights → the still-image stage → the video run; and a
+run read from the results store or trained and recorded. The notebooks (through
+:class:`fsa.report.Page`), ``fsa train --chain`` and ``make book`` ask this module for their runs,
+so that a preset means the same chain wherever a run is asked for.
+
+On the embedded data every video model starts from the still-image stage, as the paper's do
+(VGG-Face → FER2013 / SFEW → video): :func:`start_from_stills` sets a configuration's
+``pretrained`` to the ``store:`` reference of the still-image run of its encoder and head on the
+embedded :data:`EMBEDDED_STILLS` set (same preset, seed 0; :func:`fsa.stills.pretrain_config`),
+which :func:`obtain` reads from the store or trains first. Real data take their weights
+explicitly (``pretrained=`` a file, or the ``store:`` reference ``fsa pretrain`` prints).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from data_prep.stills import read_stills
+
+from .. import results as store
+from ..checkpoint import checkpoint_dir
+from ..config import STORE_PREFIX, Config
+from ..data import index_hash
+from ..embedded import embedded_dataset
+from ..stills import pretrain, pretrain_config
+from .groups import group_hash, replicates, run_group
+
+#: The still-image set every run on the embedded data starts from: its synthetic FER2013 set (the
+#: paper's FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
+EMBEDDED_STILLS = "fer2013"
+
+
+@dataclass(frozen=True)
+class Still:
+    """The still-image run a video run starts from: its config and its experiment."""
+
+    cfg: Config
+    experiment: str
+
+    @property
+    def reference(self) -> str:
+        return f"{STORE_PREFIX}{self.experiment}/{self.cfg.hash()}"
+
+
+def experiment_name(cfg: Config) -> str:
+    """``<dataset>-<index hash>``: the store folder of every run on one prepared dataset (the
+    identity rule, :mod:`fsa.identity`)."""
+    return f"{cfg.dataset}-{index_hash(cfg.data)}"
+
+
+def embedded_stills() -> tuple[str, str]:
+    """The embedded still-image set (made now if needed) and its experiment in the store."""
+    root = embedded_dataset(EMBEDDED_STILLS)
+    return str(root), f"stills-{EMBEDDED_STILLS}-{read_stills(EMBEDDED_STILLS, root).data_hash()}"
+
+
+def start_from_stills(cfg: Config, preset: str) -> tuple[Config, Still]:
+    """``cfg`` started from its still-image run on the embedded set, and that run. The video model
+    sees its frames scaled as the still-image model it starts from did (``input_norm``)."""
+    root, experiment = embedded_stills()
+    still = Still(pretrain_config(cfg.model, preset, EMBEDDED_STILLS, root, device=cfg.device,
+                                  input_norm=cfg.input_norm), experiment)
+    return cfg.override(pretrained=still.reference, pretrained_format="fsa",
+                        input_norm=still.cfg.input_norm).validate(), still
+
+
+def group_record_name(cfg: Config) -> str:
+    """The store name of the group a configuration's number is the mean of."""
+    key, values = replicates(cfg)
+    return store.group_name(f"{key}s", group_hash(cfg, key, values))
+
+
+def stored(cfg: Config) -> dict | None:
+    """The group summary of ``cfg`` in the results store, or ``None`` (nothing is trained)."""
+    return store.find_run(experiment_name(cfg), group_record_name(cfg))
+
+
+def obtain_still(still: Still, results_root: str | os.PathLike | None = None) -> dict:
+    """The record of a still-image run, trained first when it is not in the store or its checkpoint
+    is not on this machine (checkpoints are not committed)."""
+    found = store.find_run(still.experiment, still.cfg.hash(), results_root)
+    if found is not None and (checkpoint_dir(still.cfg, still.experiment, results_root) / "best.pt").is_file():
+        return found
+    store.check_may_train(f"the still-image run {still.cfg.model.name}",
+                          store.experiment_dir(still.experiment, results_root) / f"{still.cfg.hash()}.json")
+    return pretrain(still.cfg, experiment=still.experiment, results_root=results_root, progress=False).run.record
+
+
+def obtain(cfg: Config, still: Still | None = None, retrain: bool = False, track_test: bool = False,
+           progress: bool | None = False) -> dict:
+    """The group summary of ``cfg``: read from the store when there (unless ``retrain``; a stored
+    summary that cannot be read is warned about and trained again), else trained — its still-image
+    run first, when it has one — and recorded. CK+ configurations run every fold (the k-fold
+    summary); AFEW ones train on Train and test on Val once per seed, :data:`fsa.runs.AFEW_SEEDS`
+    seeds from the configuration's (the seeds summary)."""
+    found = None if retrain else stored(cfg)
+    if found is not None:
+        return found
+    store.check_may_train(f"the group of {cfg.model.name} (seed {cfg.seed})",
+                          store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg)}.json")
+    if still is not None:
+        obtain_still(still)
+    key, values = replicates(cfg)
+    return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=progress).summary
