@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DATA ?= data
 JOBS ?= 2
 
-.PHONY: all venv book bars test test-fast lint mutants browser data clean-data
+.PHONY: all venv book bars paper test test-fast lint mutants browser data clean-data
 
 all: test
 
@@ -48,6 +48,15 @@ mutants: venv
 # a rebuild that wrote its own bars would accept whatever it produced.
 bars: venv
 	$(PY) -m fsa bars --write
+
+# The whole paper from the licensed data (fsa paper: prints its plan, then prep, the still-image stage,
+# every table, the book in $(WORK)/book): make paper CKPLUS=... AFEW=... FER2013=... SFEW=... VGGFACE=...
+WORK ?= paper
+PAPER_PRESET ?= paper
+paper: venv
+	$(PY) -m fsa paper $(if $(CKPLUS),--ckplus $(CKPLUS)) $(if $(AFEW),--afew $(AFEW)) \
+		$(if $(FER2013),--fer2013 $(FER2013)) $(if $(SFEW),--sfew $(SFEW)) $(if $(VGGFACE),--vggface $(VGGFACE)) \
+		--work $(WORK) --preset $(PAPER_PRESET) -j $(JOBS)
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \

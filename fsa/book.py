@@ -184,13 +184,14 @@ class Step:
                 f"first: about {minutes:.0f} min when they were recorded)")
 
 
-def plan(names: Sequence[str], parameters: dict, force: bool = False) -> list[Step]:
+def plan(names: Sequence[str], parameters: dict, force: bool = False, folder: Path | None = None) -> list[Step]:
     """What ``make book`` will do with each notebook, from the inputs kept in its metadata."""
     import nbformat
 
+    folder = folder or NOTEBOOKS
     steps = []
     for name in names:
-        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
         kept = nb.get("metadata", {}).get("fsa", {})
         reads = list(kept.get("reads", []))
         cached = not force and bool(kept) and kept.get("inputs") == inputs_key(nb, parameters, reads)
@@ -199,7 +200,7 @@ def plan(names: Sequence[str], parameters: dict, force: bool = False) -> list[St
     return steps
 
 
-def run_notebook(name: str, parameters: dict, train: bool = True) -> bool:
+def run_notebook(name: str, parameters: dict, train: bool = True, folder: Path | None = None) -> bool:
     """Execute one notebook in place with papermill, its reads logged and kept in its metadata;
     returns whether its committed file changed. A failed run leaves the committed file as it was."""
     import nbformat
@@ -207,7 +208,8 @@ def run_notebook(name: str, parameters: dict, train: bool = True) -> bool:
 
     from .results import READS_ENV, TRAIN_ENV
 
-    path = NOTEBOOKS / f"{name}.ipynb"
+    folder = folder or NOTEBOOKS
+    path = folder / f"{name}.ipynb"
     tmp, reads_log = path.with_name(f".{name}.running.ipynb"), path.with_name(f".{name}.reads")
     reads_log.unlink(missing_ok=True)
     saved = {k: os.environ.get(k) for k in (READS_ENV, TRAIN_ENV)}
@@ -216,7 +218,7 @@ def run_notebook(name: str, parameters: dict, train: bool = True) -> bool:
         os.environ[TRAIN_ENV] = "never"
     try:
         papermill.execute_notebook(str(path), str(tmp), parameters=parameters, kernel_name="python3",
-                                   cwd=str(NOTEBOOKS), progress_bar=False)
+                                   cwd=str(folder), progress_bar=False)
         nb = nbformat.read(tmp, as_version=4)
         stamp(nb, parameters, parse_reads(reads_log))
         nbformat.write(nb, tmp)
@@ -232,11 +234,12 @@ def run_notebook(name: str, parameters: dict, train: bool = True) -> bool:
 
 
 def execute(names: Sequence[str] = ORDER, parameters: dict | None = None, log=print, force: bool = False,
-            train: bool = True) -> dict[str, float]:
+            train: bool = True, folder: Path | None = None) -> dict[str, float]:
     """Run each notebook whose inputs changed, in place (all of them with ``force``); returns the
     seconds each took. A notebook whose records another one changed runs again (at most
     :data:`PASSES` passes). Without ``train``, a notebook that needs a record the store lacks keeps
-    its committed version; :class:`SystemExit` lists those at the end."""
+    its committed version; :class:`SystemExit` lists those at the end. ``folder`` holds the
+    notebooks (default :data:`NOTEBOOKS`; ``fsa paper`` executes a copy)."""
     from papermill.exceptions import PapermillExecutionError
 
     unknown = sorted(set(names) - set(ORDER))
@@ -246,14 +249,14 @@ def execute(names: Sequence[str] = ORDER, parameters: dict | None = None, log=pr
     times: dict[str, float] = {}
     kept: dict[str, str] = {}
     for p in range(PASSES):
-        every = plan(names, parameters, force and p == 0)
+        every = plan(names, parameters, force and p == 0, folder)
         if p == 0:
             for s in every:
                 log(s.line())
         for step in [s for s in every if not s.cached and s.name not in kept]:
             t0 = time.perf_counter()
             try:
-                changed = run_notebook(step.name, parameters, train)
+                changed = run_notebook(step.name, parameters, train, folder)
             except PapermillExecutionError as e:
                 if train or e.ename != "NotStored":
                     raise

@@ -375,8 +375,14 @@ def run_bars(argv: Sequence[str]) -> int:
     return int(bars_main(list(argv)) or 0)
 
 
+def run_paper(argv: Sequence[str]) -> int:
+    from .reproduce import main as paper_main
+
+    return int(paper_main(list(argv)) or 0)
+
+
 #: Subcommands with a parser of their own, so `fsa <cmd> --help` shows their options.
-DELEGATED = {"prep": run_prep, "bench": run_bench, "bars": run_bars}
+DELEGATED = {"prep": run_prep, "bench": run_bench, "bars": run_bars, "paper": run_paper}
 
 
 # -------------------------------------------------------------------------------- parser
@@ -449,6 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("prep", add_help=False, help="prepare a raw CK+/AFEW dataset (python -m data_prep.prepare; "
                                                 "`fsa prep --help` for its options)")
+    sub.add_parser("paper", add_help=False, help="the whole paper from the raw datasets: plan, prep, still-image "
+                                                 "stage, every table, the book (`fsa paper --help`)")
     sub.add_parser("bench", add_help=False, help="speed benchmark: ms per frame against the measured matmul peak, "
                                                  "data throughput (`fsa bench --help` for its options)")
     return ap

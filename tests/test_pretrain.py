@@ -589,3 +589,24 @@ def test_the_still_image_stage_transfers_to_the_videos(monkeypatch, tmp_path):
     summary = f"pretrained {np.mean(list(warm.values())):.3f} vs from scratch {np.mean(list(cold.values())):.3f}"
     print(f"{summary} on {len(warm)} clips after 4 epochs: McNemar p {p:.2g}")
     assert p < ALPHA, f"{summary} after 4 epochs (p {p:.3g}): the still-image stage does not transfer"
+
+
+def test_a_chain_of_stages_starts_each_from_the_one_before_and_the_first_from_vggface(fer_csv, face_photos,
+                                                                                      tmp_path):
+    """fsa.runs.chain.still_chain: VGG-Face -> FER2013 -> SFEW -> video, each model with its own runs,
+    every stage scaled as VGG-Face expects."""
+    from fsa.runs.chain import parse_stages, still_chain
+
+    sfew = write_sfew(tmp_path / "sfew", face_photos, {"Train": ["anger", "happy"], "Val": ["sadness"]})
+    weights, _ = vggface_file(tmp_path / "vgg_face.pth", TINY["width"])
+    stages = parse_stages(f"fer2013={fer_csv},sfew={sfew}")
+    video = make_config("cnn-lstm", "smoke", dataset="ckplus", data=str(tmp_path), width=TINY["width"])
+    cfg, (fer, sf) = still_chain(video, "smoke", stages, str(weights), "vggface")
+    assert (fer.cfg.pretrained, fer.cfg.pretrained_format) == (str(weights), "vggface")
+    assert fer.experiment == f"stills-fer2013-{read_stills('fer2013', fer_csv).data_hash()}"
+    assert (sf.cfg.pretrained, sf.cfg.pretrained_format) == (fer.reference, "fsa") and sf.cfg.protocol == "sfew"
+    assert (cfg.pretrained, cfg.pretrained_format) == (sf.reference, "fsa")
+    assert {fer.cfg.input_norm, sf.cfg.input_norm, cfg.input_norm} == {"vggface"}
+    assert fer.cfg.model.name == "score-fusion[branch=False]" and not fer.cfg.model.branch  # CNN-LSTM's encoder
+    with pytest.raises(ConfigError, match="stills='sfew=x,fer2013=y': x: no such file"):
+        parse_stages("sfew=x,fer2013=y")

@@ -21,7 +21,7 @@ from ..identity import clip_pixels, compare
 from ..metrics import t_interval
 from ..models.registry import make_config
 from ..paper import paper_table
-from ..runs.chain import Still, obtain, start_from_stills, stored
+from ..runs.chain import Still, obtain, parse_stages, start_from_stills, still_chain, stored
 from .confidence import accuracy_interval
 from .datasets import data_source
 from .matching import comparison
@@ -61,13 +61,15 @@ class Page:
     that a bad one fails in its first cell, not after the data are made.
 
     On the embedded data, every model starts from the still-image stage, as the paper's do
-    (:mod:`fsa.runs.chain`); real data take their weights explicitly (``pretrained=`` a file or the
-    ``store:`` reference ``fsa pretrain`` prints).
+    (:mod:`fsa.runs.chain`); on real data, ``stills="fer2013=CSV,sfew=DIR"`` gives each model its own
+    chain from ``pretrained`` (VGG-Face, say) through those sets, as the paper's, or ``pretrained=``
+    alone the weights every model starts from (a file, or the ``store:`` reference ``fsa pretrain``
+    prints).
     """
 
     def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
                  device: str = "auto", seed: int = 0, rows: str = "key", retrain: bool = False,
-                 knobs: dict[str, Any] | None = None, **overrides: Any):
+                 knobs: dict[str, Any] | None = None, stills: str | None = None, **overrides: Any):
         self.table = str(table)
         self.spec = paper_table(table)
         self.dataset = self.spec.get("dataset", "ckplus")
@@ -76,13 +78,14 @@ class Page:
         self.overrides.update(device=device, seed=seed)
         if self.dataset == "afew":
             self.overrides.setdefault("protocol", "afew")
-        self._stills: dict[str, Still] = {}  # a config's pretrained reference -> the still-image run
+        self._stills: dict[str, list[Still]] = {}  # a config's pretrained reference -> its still-image runs
         # Every value is validated here, before any data work, so that a bad parameter fails at once.
         make_config("ecnn-fsa", self.preset, dataset=self.dataset, data="", **self.overrides)
         check_pretrained_file(str(self.overrides.get("pretrained") or ""))
         if data is not None and not (Path(data) / "index.csv").is_file():
             raise ConfigError(f"data={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
         self._given_data = Path(data) if data is not None else None
+        self.stages = parse_stages(stills) if stills is not None else []
         check_rows(rows)
         if not isinstance(retrain, bool):
             raise ConfigError(f"retrain={retrain!r}: expected True or False")
@@ -103,16 +106,23 @@ class Page:
         return data_source(self.data)
 
     def config(self, model: str | ModelConfig, data: str | os.PathLike | None = None, **model_overrides: Any) -> Config:
-        """The configuration of ``model`` on this page, started from its still-image run on the
-        embedded data (:func:`fsa.runs.chain.start_from_stills`) unless the page's data or weights
-        were given."""
+        """The configuration of ``model`` on this page: started from its own runs of the page's
+        still-image stages when it has some (``stills``, :func:`fsa.runs.chain.still_chain`, from the
+        page's ``pretrained`` weights), else from its still-image run on the embedded data
+        (:func:`fsa.runs.chain.start_from_stills`) unless the page's data or weights were given."""
         over = {**self.overrides, **{k: v for k, v in model_overrides.items() if v is not None}}
+        weights = {k: over.pop(k) for k in ("pretrained", "pretrained_format") if k in over} if self.stages else {}
         cfg = make_config(model, self.preset, dataset=self.dataset, data=str(self.data if data is None else data),
                           **over)
+        if self.stages:
+            cfg, stills = still_chain(cfg, self.preset, self.stages, weights.get("pretrained", ""),
+                                      weights.get("pretrained_format", "vggface"))
+            self._stills[cfg.pretrained] = stills
+            return cfg
         if self._given_data is not None or "pretrained" in self.overrides:
             return cfg
         cfg, still = start_from_stills(cfg, self.preset)
-        self._stills[cfg.pretrained] = still
+        self._stills[cfg.pretrained] = [still]
         return cfg
 
     def banner(self) -> str:
@@ -147,11 +157,15 @@ class Page:
             return [self.config(models[-1], **custom)]
         return [self.config(m) for m in models]
 
+    def stills_of(self, cfg: Config) -> list[Still]:
+        """The still-image runs ``cfg`` (one of :meth:`config`'s) starts from, in training order."""
+        return list(self._stills.get(cfg.pretrained, ()))
+
     def run(self, cfg: Config, retrain: bool | None = None, track_test: bool = False) -> dict:
         """The group summary of ``cfg``, read from the store or trained (:func:`fsa.runs.chain.obtain`;
         ``retrain`` defaults to the page's)."""
         retrain = self.retrain if retrain is None else retrain
-        return obtain(cfg, self._stills.get(cfg.pretrained), retrain, track_test)
+        return obtain(cfg, self._stills.get(cfg.pretrained, ()), retrain, track_test)
 
     def stored(self, cfg: Config) -> dict | None:
         """The group summary of ``cfg`` as :meth:`run` would return it from the results store, or

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
 
-from data_prep.stills import read_stills
+from data_prep.stills import FORMATS, read_stills
 
 from .. import results as store
 from ..checkpoint import checkpoint_dir
-from ..config import STORE_PREFIX, Config
+from ..config import STORE_PREFIX, Config, ConfigError
 from ..data import index_hash
 from ..embedded import embedded_dataset
 from ..stills import pretrain, pretrain_config
@@ -48,20 +50,48 @@ def experiment_name(cfg: Config) -> str:
     return f"{cfg.dataset}-{index_hash(cfg.data)}"
 
 
-def embedded_stills() -> tuple[str, str]:
-    """The embedded still-image set (made now if needed) and its experiment in the store."""
-    root = embedded_dataset(EMBEDDED_STILLS)
-    return str(root), f"stills-{EMBEDDED_STILLS}-{read_stills(EMBEDDED_STILLS, root).data_hash()}"
+def parse_stages(text: str) -> list[tuple[str, str]]:
+    """The still-image stages of a chain, ``"fer2013=PATH,sfew=PATH"`` (in training order), checked
+    without reading them: a known format, an existing path, each format once."""
+    stages = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        fmt, sep, path = item.partition("=")
+        if not sep or fmt not in FORMATS or not path:
+            raise ConfigError(f"stills={text!r}: expected FORMAT=PATH[,FORMAT=PATH] with FORMAT one of "
+                              f"{', '.join(FORMATS)}")
+        if not Path(path).exists():
+            raise ConfigError(f"stills={text!r}: {path}: no such file or folder (the {fmt} set)")
+        if fmt in dict(stages):
+            raise ConfigError(f"stills={text!r}: {fmt} twice")
+        stages.append((fmt, path))
+    if not stages:
+        raise ConfigError(f"stills={text!r}: no stage")
+    return stages
+
+
+def still_chain(cfg: Config, preset: str, stages: Sequence[tuple[str, str]], weights: str = "",
+                weights_format: str = "vggface") -> tuple[Config, list[Still]]:
+    """``cfg`` started from the last of its still-image runs, one per stage (``(format, data)``), each
+    run started from the one before and the first from ``weights`` (``weights_format``; none:
+    random) — the paper's VGG-Face → FER2013 → SFEW → video. Each model has its own runs: they
+    train its encoder and head (:func:`fsa.stills.encoder_config`). The video model sees its frames
+    scaled as the first still-image model's weights expect (``input_norm``), as each stage does."""
+    stills: list[Still] = []
+    start = dict(pretrained=weights, pretrained_format=weights_format) if weights else dict(input_norm=cfg.input_norm)
+    for fmt, data in stages:
+        experiment = f"stills-{fmt}-{read_stills(fmt, data).data_hash()}"
+        still = Still(pretrain_config(cfg.model, preset, fmt, data, device=cfg.device, **start), experiment)
+        stills.append(still)
+        start = dict(pretrained=still.reference, pretrained_format="fsa", input_norm=still.cfg.input_norm)
+    return cfg.override(**start).validate(), stills
 
 
 def start_from_stills(cfg: Config, preset: str) -> tuple[Config, Still]:
-    """``cfg`` started from its still-image run on the embedded set, and that run. The video model
-    sees its frames scaled as the still-image model it starts from did (``input_norm``)."""
-    root, experiment = embedded_stills()
-    still = Still(pretrain_config(cfg.model, preset, EMBEDDED_STILLS, root, device=cfg.device,
-                                  input_norm=cfg.input_norm), experiment)
-    return cfg.override(pretrained=still.reference, pretrained_format="fsa",
-                        input_norm=still.cfg.input_norm).validate(), still
+    """``cfg`` started from its still-image run on the embedded set (:func:`still_chain` of one
+    stage, from random weights), and that run."""
+    root = str(embedded_dataset(EMBEDDED_STILLS))
+    cfg, (still,) = still_chain(cfg, preset, [(EMBEDDED_STILLS, root)])
+    return cfg, still
 
 
 def group_record_name(cfg: Config) -> str:
@@ -86,11 +116,11 @@ def obtain_still(still: Still, results_root: str | os.PathLike | None = None) ->
     return pretrain(still.cfg, experiment=still.experiment, results_root=results_root, progress=False).run.record
 
 
-def obtain(cfg: Config, still: Still | None = None, retrain: bool = False, track_test: bool = False,
+def obtain(cfg: Config, stills: Sequence[Still] = (), retrain: bool = False, track_test: bool = False,
            progress: bool | None = False) -> dict:
     """The group summary of ``cfg``: read from the store when there (unless ``retrain``; a stored
     summary that cannot be read is warned about and trained again), else trained — its still-image
-    run first, when it has one — and recorded. CK+ configurations run every fold (the k-fold
+    runs first, in their order — and recorded. CK+ configurations run every fold (the k-fold
     summary); AFEW ones train on Train and test on Val once per seed, :data:`fsa.runs.AFEW_SEEDS`
     seeds from the configuration's (the seeds summary)."""
     found = None if retrain else stored(cfg)
@@ -98,7 +128,7 @@ def obtain(cfg: Config, still: Still | None = None, retrain: bool = False, track
         return found
     store.check_may_train(f"the group of {cfg.model.name} (seed {cfg.seed})",
                           store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg)}.json")
-    if still is not None:
+    for still in stills:
         obtain_still(still)
     key, values = replicates(cfg)
     return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=progress).summary
