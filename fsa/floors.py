@@ -1,4 +1,5 @@
-"""Classical floors: HOG or LBP features + logistic regression, on the deep models' clips and splits.
+"""Classical floors: HOG or LBP features + logistic regression, and the EmotiW baseline (LBP-TOP +
+a χ² kernel SVM), on the deep models' clips and splits.
 
 A deep result means little unless it clears what a hand-crafted descriptor and a linear
 classifier reach on the same data (DESIGN: "a deep model below its floor is a bug to find,
@@ -17,8 +18,16 @@ not a result"). A floor here sees exactly what the deep models see:
 * **Features**: ``hog`` — scikit-image's ``hog`` (9 orientations, 8×8-pixel cells, 2×2-cell
   blocks, L2-Hys), 1764 values at 64 px; ``lbp`` — uniform LBP (P = 8, R = 1) histograms over
   a ``lbp_grid × lbp_grid`` grid of cells, 8 × 8 by default (8-pixel cells at 64 px, like
-  HOG's), by :func:`fsa.models.lbp.lbp_histogram`, the descriptor of Table 7's LBP model.
-* **Classifier**: scikit-learn ``StandardScaler`` + multinomial ``LogisticRegression``
+  HOG's), by :func:`fsa.models.lbp.lbp_histogram`, the descriptor of Table 7's LBP model;
+  ``lbp-top`` — the EmotiW 2017 challenge baseline on AFEW, the paper's "Baseline" row (Tables 3
+  and 9, 38.81 % on AFEW 7.0 Val): LBP-TOP (:func:`fsa.models.lbp.lbp_top`, u2 LBP on the XY, XT
+  and YT planes over a 4 × 4 grid of blocks) of the clip's whole aligned face sequence, every
+  frame of it, at ``feature_size``.
+* **Classifier** of ``lbp-top``: an SVM on the χ² kernel exp(-γ χ²(x, y)) of the histograms
+  (scikit-learn ``SVC``, ``chi2_kernel``), γ = 1 / the mean χ² distance between training clips,
+  its class scores the softmax of its one-vs-rest decision values, C picked from
+  :data:`SVM_C_GRID` on the validation split by the rule below.
+* **Classifier** of the others: scikit-learn ``StandardScaler`` + multinomial ``LogisticRegression``
   (lbfgs), fit on the training split. The inverse regularisation ``C`` is picked from
   ``c_grid`` on the validation split by the engine's rule (highest validation accuracy,
   ties by the lower validation log-loss, then the smaller C) and the model fit on the
@@ -54,8 +63,13 @@ from . import results as store
 from .config import Config, ConfigError
 from .metrics import classification_metrics, summarize_folds
 
-FEATURES = ("hog", "lbp")
-FEATURE_NAMES = {"hog": "HOG", "lbp": "LBP"}
+FEATURES = ("hog", "lbp", "lbp-top")
+FEATURE_NAMES = {"hog": "HOG", "lbp": "LBP", "lbp-top": "LBP-TOP"}
+#: The floors a page computes by default: the EmotiW baseline is an AFEW result.
+PAGE_FEATURES = {"ckplus": ("hog", "lbp"), "afew": ("hog", "lbp", "lbp-top")}
+#: The LBP-TOP baseline's grid of blocks, and the SVM's C tried on the validation split.
+TOP_GRID = 4
+SVM_C_GRID = (1.0, 10.0, 100.0, 1000.0)
 #: scikit-image ``hog`` settings: Dalal & Triggs' cells and blocks.
 HOG_PARAMS = dict(orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
 #: Inverse regularisation strengths tried on the validation split.
@@ -88,9 +102,12 @@ class FloorConfig:
     @classmethod
     def from_config(cls, cfg: Config, features: str = "hog", feature_size: int = 64, **over) -> "FloorConfig":
         """The floor of a deep run's data, protocol and splits."""
+        if features == "lbp-top":
+            over = {"lbp_grid": TOP_GRID, "c_grid": SVM_C_GRID, **over}
         return cls(features=features, feature_size=feature_size, dataset=cfg.dataset, data=str(cfg.data),
                    protocol=cfg.protocol, folds=cfg.folds, fold=cfg.fold, val_fraction=cfg.val_fraction,
-                   seed=cfg.seed, n=1 if cfg.dataset == "ckplus" else cfg.n, **over).validate()
+                   seed=cfg.seed, n=1 if cfg.dataset == "ckplus" or features == "lbp-top" else cfg.n,
+                   **over).validate()
 
     def validate(self) -> "FloorConfig":
         if self.features not in FEATURES:
@@ -115,10 +132,12 @@ class FloorConfig:
 
     @property
     def name(self) -> str:
-        return f"{self.features}-logreg"
+        return "lbp-top-svm" if self.features == "lbp-top" else f"{self.features}-logreg"
 
     @property
     def label(self) -> str:
+        if self.features == "lbp-top":
+            return "LBP-TOP + χ² SVM (EmotiW baseline, floor)"
         return f"{FEATURE_NAMES[self.features]} + logistic regression (floor)"
 
     def to_dict(self) -> dict:
@@ -157,11 +176,13 @@ def frame_features(gray: np.ndarray, features: str, lbp_grid: int = 8) -> np.nda
     return lbp_histogram(gray, lbp_grid).astype(np.float64)
 
 
-def clip_frames(clip, dataset: str, n: int) -> np.ndarray:
-    """0-based frames of a prepared video that a floor describes: the apex (CK+) or the ``n``
-    evaluation frames (AFEW)."""
+def clip_frames(clip, dataset: str, n: int, features: str = "hog") -> np.ndarray:
+    """0-based frames of a prepared video that a floor describes: every frame of the clip (LBP-TOP),
+    the apex (CK+) or the ``n`` evaluation frames (AFEW)."""
     from .data import sample_indices
 
+    if features == "lbp-top":
+        return np.arange(clip.start, clip.end)
     if dataset == "ckplus":
         return np.array([clip.end - 1])
     return clip.start + sample_indices(clip.length, n)
@@ -178,13 +199,20 @@ def clip_features(fcfg: FloorConfig, clips: Sequence, classes: Sequence[str]) ->
     size = [fcfg.feature_size] * 2
     feats, used = [], []
     for clip in clips:
-        idx = clip_frames(clip, fcfg.dataset, fcfg.n)
+        idx = clip_frames(clip, fcfg.dataset, fcfg.n, fcfg.features)
         x = torch.from_numpy(np.stack(reader.read_frames(clip.video_id, idx))).permute(0, 3, 1, 2)
         if list(x.shape[-2:]) != size:  # the resize of ClipDataset's evaluation path
             x = TF.resize(x, size, antialias=True)
         rgb = x.permute(0, 2, 3, 1).contiguous().numpy()
         grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in rgb]
-        feats.append(np.mean([frame_features(g, fcfg.features, fcfg.lbp_grid) for g in grey], axis=0))
+        if fcfg.features == "lbp-top":
+            from .models.lbp import lbp_top
+
+            # a clip shorter than LBP-TOP's 3 frames is its frames repeated: a still sequence
+            volume = np.stack(grey if len(grey) >= 3 else [grey[i % len(grey)] for i in range(3)])
+            feats.append(lbp_top(volume, fcfg.lbp_grid).astype(np.float64))
+        else:
+            feats.append(np.mean([frame_features(g, fcfg.features, fcfg.lbp_grid) for g in grey], axis=0))
         used.append([int(k) for k in idx])
     return np.stack(feats), used
 
@@ -198,6 +226,36 @@ def _fit(X: np.ndarray, y: np.ndarray, C: float):
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000)).fit(X, y)
 
 
+class Chi2SVM:
+    """An SVM on the χ² kernel of histogram features, γ = 1 / the mean χ² distance of the training
+    clips (the kernel's scale set by the data, not tuned). Its class probabilities are the softmax of
+    its one-vs-rest decision values: a ranking of the classes, not calibrated probabilities."""
+
+    def __init__(self, C: float):
+        self.C = C
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "Chi2SVM":
+        from sklearn.metrics.pairwise import additive_chi2_kernel, chi2_kernel
+        from sklearn.svm import SVC
+
+        distance = -additive_chi2_kernel(X)
+        self.gamma = 1.0 / max(float(distance[np.triu_indices(len(X), 1)].mean()), 1e-12)
+        self.X = X
+        self.svc = SVC(C=self.C, kernel="precomputed", decision_function_shape="ovr")
+        self.svc.fit(chi2_kernel(X, gamma=self.gamma), y)
+        self.classes_ = self.svc.classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from scipy.special import softmax
+        from sklearn.metrics.pairwise import chi2_kernel
+
+        scores = self.svc.decision_function(chi2_kernel(X, self.X, gamma=self.gamma))
+        if scores.ndim == 1:  # two classes: one decision value, for the second class
+            scores = np.stack([-scores, scores], axis=1)
+        return softmax(scores, axis=1)
+
+
 def class_probs(model, X: np.ndarray, k: int) -> np.ndarray:
     """``[clips, k]`` probabilities over all ``k`` classes (0 for a class absent from training)."""
     probs = np.zeros((len(X), k))
@@ -206,13 +264,14 @@ def class_probs(model, X: np.ndarray, k: int) -> np.ndarray:
 
 
 def select_and_fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-                   k: int, c_grid: Sequence[float]) -> tuple[object, float, list[dict]]:
-    """Fit one model per C on the training split; keep the best on validation (see the module docstring)."""
+                   k: int, c_grid: Sequence[float], svm: bool = False) -> tuple[object, float, list[dict]]:
+    """Fit one model per C on the training split (the χ² SVM with ``svm``, else logistic
+    regression); keep the best on validation (see the module docstring)."""
     from sklearn.metrics import log_loss
 
     scores = []
     for C in sorted(c_grid):
-        model = _fit(X_train, y_train, C)
+        model = Chi2SVM(C).fit(X_train, y_train) if svm else _fit(X_train, y_train, C)
         probs = class_probs(model, X_val, k)
         scores.append({"C": float(C), "val_accuracy": float(np.mean(probs.argmax(1) == y_val)),
                        "val_loss": float(log_loss(y_val, probs, labels=np.arange(k))), "model": model})
@@ -256,7 +315,7 @@ def run_fold(fcfg: FloorConfig, experiment: str | None = None, results_root: str
     t0 = time.perf_counter()
     with threadpool_limits(1):
         model, C, c_scores = select_and_fit(feats.X[train], feats.y[train], feats.X[val], feats.y[val], k,
-                                            fcfg.c_grid)
+                                            fcfg.c_grid, svm=fcfg.features == "lbp-top")
         probs = {name: class_probs(model, feats.X[ids], k) for name, ids in (("val", val), ("test", test))}
     fit_s = time.perf_counter() - t0
     per_clip = [{
@@ -345,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fsa.floors", description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", required=True, choices=("ckplus", "afew"))
     ap.add_argument("--data", required=True, help="prepared dataset root")
-    ap.add_argument("--features", default="hog,lbp", help="comma list of hog, lbp (default both)")
+    ap.add_argument("--features", default="hog,lbp", help="comma list of hog, lbp, lbp-top (default hog,lbp)")
     ap.add_argument("--feature-size", type=int, default=FloorConfig.feature_size)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=5, help="AFEW: frames per clip (default 5)")
@@ -357,9 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for feature in args.features.split(","):
         t0 = time.perf_counter()
         try:
+            top = dict(lbp_grid=TOP_GRID, c_grid=SVM_C_GRID) if feature == "lbp-top" else {}
             fcfg = FloorConfig(features=feature, feature_size=args.feature_size, dataset=args.dataset,
                                data=args.data, protocol=protocol, seed=args.seed,
-                               n=args.n if args.dataset == "afew" else 1).validate()
+                               n=args.n if args.dataset == "afew" and not top else 1, **top).validate()
             rec = run(fcfg, retrain=args.retrain)
         except (ConfigError, DataError) as e:
             print(f"python -m fsa.floors: error: {e}", file=sys.stderr)

@@ -97,6 +97,39 @@ def test_afew_floor_averages_the_n_segment_centres(tmp_path):
         np.testing.assert_allclose(x, np.mean(per_frame, axis=0), atol=1e-6)
 
 
+def test_the_lbp_top_floor_describes_every_frame_of_the_clip(tmp_path):
+    """The EmotiW baseline's descriptor: LBP-TOP of the whole sequence, a 2-frame clip repeated to 3."""
+    from fsa.models.lbp import lbp_top
+
+    root = write_prepared(tmp_path, {"000001": ("000001", "happy", "train", 6),
+                                     "000002": ("000002", "anger", "val", 2)})
+    fcfg = FloorConfig(features="lbp-top", feature_size=32, dataset="afew", protocol="afew", lbp_grid=4,
+                       data=str(root))
+    clips, classes = dataset_clips(fcfg)
+    X, frames = floors.clip_features(fcfg, clips, classes)
+    volumes = {"000001": [0, 1, 2, 3, 4, 5], "000002": [0, 1, 0]}
+    for clip, x, used in zip(clips, X, frames):
+        assert used == list(range(clip.length))
+        volume = np.stack([grey(root, clip.video_id, k) for k in volumes[clip.video_id]])
+        np.testing.assert_allclose(x, lbp_top(volume, 4))
+
+
+def test_the_chi2_svm_scales_its_kernel_by_the_training_distances_and_ranks_the_classes():
+    rng = np.random.default_rng(0)
+    centres = rng.dirichlet(np.ones(6), size=3)
+    X = np.concatenate([rng.dirichlet(200 * c, size=8) for c in centres])
+    y = np.repeat([0, 1, 2], 8)
+    model = floors.Chi2SVM(C=10.0).fit(X, y)
+    chi2 = [((a - b) ** 2 / (a + b)).sum() for i, a in enumerate(X) for b in X[i + 1:]]
+    assert model.gamma == pytest.approx(1 / np.mean(chi2))
+    probs = model.predict_proba(X)
+    np.testing.assert_allclose(probs.sum(1), 1.0)
+    assert (probs.argmax(1) == y).mean() == 1.0  # three well-separated histogram clusters
+    fcfg = FloorConfig.from_config(make_config("ecnn-fsa", "smoke", dataset="afew", protocol="afew", data="x"),
+                                   "lbp-top")
+    assert (fcfg.lbp_grid, fcfg.c_grid, fcfg.n, fcfg.name) == (floors.TOP_GRID, floors.SVM_C_GRID, 1, "lbp-top-svm")
+
+
 # -- the deep models' folds; complete, stored, deterministic records -----------------------------
 @pytest.fixture(scope="module")
 def ck_floor(ck, tmp_path_factory):

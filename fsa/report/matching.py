@@ -48,11 +48,17 @@ def profile_of(config: dict) -> str:
     return "custom"
 
 
+#: The paper's cited rows that a floor of :mod:`fsa.floors` reproduces: the EmotiW challenge's AFEW
+#: baseline (LBP-TOP + a kernel SVM) is the ``lbp-top`` floor.
+CITED_FLOORS = {"EmotiW AFEW baseline": "lbp-top"}
+
+
 def comparison(table: int | str, records: Iterable[dict] | None = None, experiment: str | None = None) -> pd.DataFrame:
     """Paper vs this project for a results table (2, 3, 4, 6, 7, 9).
 
     One line per (paper row × matching recorded run); paper rows without a run say
-    ``not run``; rows cited from other work say so; recorded runs of the table's
+    ``not run``; rows cited from other work say so, or show the floor that reproduces them
+    (:data:`CITED_FLOORS`: Tables 3 and 9's EmotiW baseline); recorded runs of the table's
     architectures that match no named configuration (e.g. ``s = 0.25``) are appended as extra rows.
     """
     if str(table) not in RESULT_TABLES:
@@ -73,7 +79,12 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
         if "f1" in prow:
             base["paper F1"] = prow["f1"]
         if prow.get("model") is None:
-            rows.append({**base, "status": f"cited ({prow.get('cited', 'other work')})"})
+            again = [r for r in floors if r["config"].get("features") == CITED_FLOORS.get(prow.get("cited"))]
+            for r in again:
+                used.add(id(r))
+                rows.append({**base, **measured(r, prow, ci[id(r)]), "status": f"reproduced: {r['label']}"})
+            if not again:
+                rows.append({**base, "status": f"cited ({prow.get('cited', 'other work')})"})
             continue
         arch = architecture(REGISTRY[prow["model"]].config)
         archs.add(arch["arch"])
@@ -88,7 +99,7 @@ def comparison(table: int | str, records: Iterable[dict] | None = None, experime
         if id(r) not in used and r["config"]["model"]["arch"] in archs and architecture(r["config"]["model"]) not in named:
             rows.append({"row": extra_label(r["config"]["model"]), "paper acc %": None,
                          **measured(r, {}, ci[id(r)]), "status": "extra (not in the paper)"})
-    rows += floor_rows(floors, ci)
+    rows += floor_rows([r for r in floors if id(r) not in used], ci)
     return pd.DataFrame(rows)
 
 

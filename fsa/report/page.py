@@ -175,7 +175,7 @@ class Page:
     def run_all(self, configs: Sequence[Config], retrain: bool | None = None) -> list[dict]:
         return [self.run(c, retrain=retrain) for c in configs]
 
-    def floors(self, features: Sequence[str] = floor.FEATURES, feature_size: int = 64,
+    def floors(self, features: Sequence[str] | None = None, feature_size: int = 64,
                retrain: bool | None = None, seed: int | None = None) -> list[dict]:
         """The classical floors (:mod:`fsa.floors`) on this page's data, protocol and splits
         (those of ``seed`` when given: on CK+ the seed draws the subject folds): k-fold summaries
@@ -186,7 +186,7 @@ class Page:
         if seed is not None:
             cfg = cfg.override(seed=seed)
         return [floor.run(floor.FloorConfig.from_config(cfg, f, feature_size), experiment_name(cfg), retrain)
-                for f in features]
+                for f in (floor.PAGE_FEATURES[self.dataset] if features is None else features)]
 
     def claims(self, records: Sequence[dict], floor_records: Sequence[dict] = ()) -> pd.DataFrame:
         """The verdict on each claim this page's records can test (see :func:`claims`)."""
