@@ -51,12 +51,14 @@ bars: venv
 
 # The whole paper from the licensed data (fsa paper: prints its plan, then prep, the still-image stage,
 # every table, the book in $(WORK)/book): make paper CKPLUS=... AFEW=... FER2013=... SFEW=... VGGFACE=...
+# [NPROC=4: each run on 4 GPUs with torchrun]
 WORK ?= paper
 PAPER_PRESET ?= paper
+NPROC ?= 1
 paper: venv
 	$(PY) -m fsa paper $(if $(CKPLUS),--ckplus $(CKPLUS)) $(if $(AFEW),--afew $(AFEW)) \
 		$(if $(FER2013),--fer2013 $(FER2013)) $(if $(SFEW),--sfew $(SFEW)) $(if $(VGGFACE),--vggface $(VGGFACE)) \
-		--work $(WORK) --preset $(PAPER_PRESET) -j $(JOBS)
+		--work $(WORK) --preset $(PAPER_PRESET) -j $(JOBS) --nproc $(NPROC)
 
 browser:
 	@if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \

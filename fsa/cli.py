@@ -32,9 +32,11 @@ class UsageError(ValueError):
 # -------------------------------------------------------------------------------- train
 def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``fsa train`` (shared with ``python -m fsa.train`` under torchrun)."""
-    p.add_argument("--model", required=True, help="model name (see `fsa models`), e.g. ecnn-fsa")
-    p.add_argument("--dataset", required=True, help="ckplus or afew")
-    p.add_argument("--data", required=True, help="prepared dataset root (output of `fsa prep`)")
+    p.add_argument("--model", help="model name (see `fsa models`), e.g. ecnn-fsa (required without --config)")
+    p.add_argument("--dataset", help="ckplus or afew (required without --config)")
+    p.add_argument("--data", help="prepared dataset root, the output of `fsa prep` (required without --config)")
+    p.add_argument("--config", help="a JSON file of a whole run configuration (a record's `config`), trained as it "
+                                    "is: how the run layer hands a run to torchrun (FSA_NPROC)")
     p.add_argument("--protocol", help="ckplus: paper (default) or ck+7; afew: afew (default)")
     folds = p.add_mutually_exclusive_group()
     folds.add_argument("--fold", help="CK+ fold K to hold out as test (default 0)")
@@ -99,7 +101,19 @@ def parse_folds(text: str, cfg: Config) -> list[int]:
 
 def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None]:
     """The validated config (and the folds of a k-fold run) of ``fsa train`` arguments."""
-    from .models.registry import make_config  # loads torch: not at start-up, so --help stays quick
+    from .models.registry import check_name, make_config  # loads torch: not at start-up, so --help stays quick
+
+    if args.config:
+        try:
+            cfg = Config.from_dict(json.loads(Path(args.config).read_text())).validate()
+        except (OSError, ValueError, TypeError) as e:
+            raise UsageError(f"--config {args.config}: not a run configuration ({e})") from None
+        check_name(cfg.model, f"--config {args.config}")
+        check_prepared(cfg.data)
+        return cfg, None
+    missing = [f"--{k}" for k in ("model", "dataset", "data") if getattr(args, k) is None]
+    if missing:
+        raise UsageError(f"the following arguments are required: {', '.join(missing)} (or --config)")
 
     sets = parse_sets(args.sets)
     fields: dict[str, str] = {"dataset": args.dataset, "data": args.data}

@@ -18,9 +18,8 @@ train) and its time, estimated from one training step measured on this device â€
 Everything is recorded in the results store (``<work>/results`` unless ``--results``) as it
 finishes, so a killed ``fsa paper`` started again skips what the store holds and continues.
 ``dataset`` (the embedded data's page) and ``table8`` (speed: ``fsa bench`` on the device) keep
-their committed pages. Several GPUs: each run is one process here; a multi-GPU run of one
-configuration is ``torchrun ... -m fsa.train`` (README), recorded in the same store, which
-``fsa paper`` then reads.
+their committed pages. ``--nproc K`` trains every run with ``torchrun`` on K processes (one per
+GPU, data-parallel; :data:`fsa.runs.groups.NPROC_ENV`), recorded under the key one process gives it.
 """
 from __future__ import annotations
 
@@ -36,6 +35,7 @@ from typing import Sequence
 
 from .book import NOTEBOOKS
 from .config import PRESETS, Config, ConfigError
+from .runs.groups import NPROC_ENV
 
 #: The notebooks ``fsa paper`` executes, in order, and the dataset each one reads.
 PAPER_NOTEBOOKS = {"table1": None, "table2": "afew", "table3": "afew", "table4": "ckplus", "table5": "ckplus",
@@ -295,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--device", default="auto", help="auto (default), cpu or cuda[:k]")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="preparation worker processes (default 1)")
     ap.add_argument("--only", default="", help=f"comma list of notebooks (default all: {', '.join(PAPER_NOTEBOOKS)})")
+    ap.add_argument("--nproc", type=int, default=1,
+                    help="processes per training run: more than 1 trains each run with torchrun (one per GPU)")
     ap.add_argument("--plan", action="store_true", help="print the plan and stop")
     args = ap.parse_args(argv)
     try:
@@ -302,8 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"fsa paper: error: {e}", file=sys.stderr)
         return 2
+    if args.nproc < 1:
+        print(f"fsa paper: error: --nproc {args.nproc}: expected 1 or more", file=sys.stderr)
+        return 2
     os.environ["FSA_RESULTS"] = str(Path(args.results).resolve() if args.results else inputs.work / "results")
-    print(f"fsa paper: results store {os.environ['FSA_RESULTS']}, work folder {inputs.work}")
+    os.environ[NPROC_ENV] = str(args.nproc)
+    print(f"fsa paper: results store {os.environ['FSA_RESULTS']}, work folder {inputs.work}, "
+          f"{args.nproc} process{'es' if args.nproc > 1 else ''} per run")
     lines, _ = make_plan(inputs)
     for line in lines:
         print(line.text())

@@ -299,3 +299,22 @@ def test_train_says_its_chain_and_chain_starts_from_the_still_image_stage(ck, tm
     still = json.loads((res / experiment / f"{still_hash}.json").read_text())
     assert still["dataset"] == "stills" and still["config"]["model"]["width"] == record["config"]["model"]["width"]
     assert f"starts from the still-image run store:{experiment}/{still_hash}" in caplog.text
+
+
+def test_train_takes_a_whole_config_as_the_run_layer_hands_it_to_torchrun(ck, tmp_path, capsys):
+    from fsa.models.registry import make_config
+
+    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), s=0.5, epochs=1, image_size=32,
+                      width=0.0625, batch_size=8)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg.to_dict()))
+    code, out, err = run_main(["train", "--config", str(path), "--results", str(tmp_path / "res"), "--experiment",
+                               "c", "--quiet"], capsys)
+    assert code == 0, err
+    record = json.loads(Path(json.loads(out)["result"]).read_text())
+    assert record["config_hash"] == cfg.hash() and record["model"] == "ecnn-fsa[s=0.5]"
+    code, _, err = run_main(["train", "--dataset", "ckplus"], capsys)
+    assert code == EXIT_USAGE and "required: --model, --data (or --config)" in err
+    path.write_text(json.dumps({**cfg.to_dict(), "model": {**cfg.to_dict()["model"], "name": "cnn-lstm"}}))
+    code, _, err = run_main(["train", "--config", str(path)], capsys)
+    assert code == EXIT_USAGE and "a model named 'cnn-lstm' with these knobs is 'ecnn-fsa[s=0.5]'" in err

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from fsa.checkpoint import load_checkpoint
+from fsa.config import ConfigError
 from fsa.engine import checkpoint_dir
 from fsa.models.registry import make_config
 
@@ -90,3 +91,23 @@ def test_a_run_locked_elsewhere_ends_every_rank(smoke_prepared, tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.count(f"already being trained by pid {os.getpid()}") == 2, proc.stderr[-3000:]
     assert not list(lock.parent.glob("*.pt")) and not list((tmp_path / "ddp").glob("*.json"))
+
+
+def test_the_run_layer_hands_a_run_to_torchrun(smoke_prepared, tmp_path, monkeypatch):
+    """FSA_NPROC=2: every run of a group is trained by ``torchrun -m fsa.train --config`` on two
+    processes and read back, recorded under the key one process gives it."""
+    from fsa.runs import run_group
+
+    ck = smoke_prepared("ckplus")
+    cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), image_size=32, width=0.0625,
+                      batch_size=8, epochs=1, dropout=0.0, batch_norm=False)
+    monkeypatch.setenv("FSA_NPROC", "2")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    group = run_group(cfg, "nproc", "fold", [0], results_root=tmp_path)
+    [run] = group.runs
+    assert run.record["world_size"] == 2 and run.config_hash == cfg.override(fold=0).hash()
+    assert run.result_path == tmp_path / "nproc" / f"{run.config_hash}.json"
+    assert group.summary["folds_run"] == [0] and group.summary_path.is_file()
+    monkeypatch.setenv("FSA_NPROC", "two")
+    with pytest.raises(ConfigError, match="FSA_NPROC='two'"):
+        run_group(cfg, "nproc", "fold", [1], results_root=tmp_path)

@@ -6,7 +6,11 @@ as a summary beside its runs (``<experiment>/<key>s-<hash>.json``).
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -19,6 +23,8 @@ from ..engine import RunResult, train
 from ..hashing import stable_hash
 from ..metrics import summarize_folds
 
+#: Processes per training run: more than 1 trains each run with ``torchrun`` (``fsa paper --nproc``).
+NPROC_ENV = "FSA_NPROC"
 #: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
 #: reproduced number is over seeds, as CK+'s is over folds).
 AFEW_SEEDS = 3
@@ -64,6 +70,38 @@ def folds_hash(cfg: Config, folds: Sequence[int]) -> str:
     return group_hash(cfg, "fold", folds)
 
 
+def processes() -> int:
+    """How many processes train each run: :data:`NPROC_ENV`, else 1 (this process)."""
+    text = os.environ.get(NPROC_ENV, "1")
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{NPROC_ENV}={text!r}: expected a number of processes >= 1")
+    return int(text)
+
+
+def train_distributed(cfg: Config, experiment: str, nproc: int, results_root: str | os.PathLike | None = None,
+                      keep_last: bool = False) -> RunResult:
+    """Train one run with ``torchrun`` on ``nproc`` processes (one per GPU; gloo on the CPU) through
+    ``python -m fsa.train --config`` and read its record back: data-parallel training of the same run,
+    recorded under the same key (:mod:`fsa.engine`)."""
+    with tempfile.TemporaryDirectory(prefix="fsa-run-") as tmp:
+        config = Path(tmp) / "config.json"
+        config.write_text(json.dumps(cfg.to_dict()))
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "fsa.train", "--config", str(config), "--experiment", experiment, "--quiet",
+               *(["--results", str(results_root)] if results_root is not None else []),
+               *(["--keep-last"] if keep_last else [])]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"torchrun of {cfg.model.name} ({cfg.hash()}) on {nproc} processes failed "
+                           f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    record = store.read_record(json.loads(proc.stdout)["result"])
+    if record is None:
+        raise RuntimeError(f"torchrun of {cfg.model.name} ({cfg.hash()}): its record cannot be read")
+    return RunResult(experiment, cfg, record["config_hash"], record["metrics"], record["val_metrics"],
+                     record["selected_epoch"], record["history"], record["per_clip"], Path(record["checkpoint"]),
+                     Path(record["result_path"]), record)
+
+
 def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
               progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
@@ -79,8 +117,13 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
     values = sorted(set(int(v) for v in values))
     if not values:
         raise ConfigError(f"no {key}s to run")
-    runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
-                  force=force, keep_last=keep_last) for v in values]
+    nproc = processes()
+    if nproc > 1:
+        runs = [train_distributed(cfg.override(**{key: v}), experiment, nproc, results_root, keep_last)
+                for v in values]
+    else:
+        runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
+                      force=force, keep_last=keep_last) for v in values]
     index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
     pooled = [c for r in runs for c in r.per_clip]
     summary = {
