@@ -10,6 +10,7 @@ Machine-readable results go to stdout as JSON; logs and progress go to stderr.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import math
@@ -371,32 +372,16 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_prep(argv: Sequence[str]) -> int:
-    from data_prep.prepare import main as prepare_main
-
-    return int(prepare_main(list(argv), prog="fsa prep") or 0)
-
-
-def run_bench(argv: Sequence[str]) -> int:
-    from .bench import main as bench_main
-
-    return int(bench_main(list(argv)) or 0)
+#: Subcommands with a parser of their own (``fsa <cmd> --help`` shows their options): the module
+#: whose ``main(argv)`` runs each, imported only when that subcommand runs.
+DELEGATED = {"prep": "data_prep.prepare", "bench": "fsa.bench", "bars": "fsa.report.bars", "paper": "fsa.reproduce"}
 
 
-def run_bars(argv: Sequence[str]) -> int:
-    from .report.bars import main as bars_main
-
-    return int(bars_main(list(argv)) or 0)
-
-
-def run_paper(argv: Sequence[str]) -> int:
-    from .reproduce import main as paper_main
-
-    return int(paper_main(list(argv)) or 0)
-
-
-#: Subcommands with a parser of their own, so `fsa <cmd> --help` shows their options.
-DELEGATED = {"prep": run_prep, "bench": run_bench, "bars": run_bars, "paper": run_paper}
+def delegate(command: str, argv: Sequence[str]) -> int:
+    """Run a :data:`DELEGATED` subcommand: its module's ``main``, loaded now."""
+    module = importlib.import_module(DELEGATED[command])
+    extra = {"prog": f"fsa {command}"} if command == "prep" else {}
+    return int(module.main(list(argv), **extra) or 0)
 
 
 # -------------------------------------------------------------------------------- parser
@@ -484,7 +469,7 @@ def fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in DELEGATED:
-        return DELEGATED[argv[0]](argv[1:])
+        return delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     handlers = {"train": run_train, "pretrain": run_pretrain, "eval": run_eval, "predict": run_predict,
                 "models": run_models, "results": run_results}

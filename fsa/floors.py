@@ -39,9 +39,10 @@ not a result"). A floor here sees exactly what the deep models see:
 Records go to the results store beside the deep runs of the same data (experiment
 ``<dataset>-<index hash>``): one ``kind = "floor"`` record per fit, like a deep run (config,
 its hash — which includes the data's index hash —, provenance, metrics, ``per_clip`` rows
-with the engine's fields), and for CK+ a ``kind = "floor-folds"`` k-fold summary shaped like
-:func:`fsa.runs.run_folds`' one (``folds-<hash>.json``). :func:`run` reads a stored record
-instead of computing it again. ``python -m fsa.floors`` measures floors from the command line.
+with the engine's fields), and for CK+ a ``kind = "floor-folds"`` k-fold summary made by the run
+layer's :func:`fsa.runs.groups.group_summary`, as the deep groups' are (``folds-<hash>.json``).
+:func:`run` reads a stored record instead of computing it again. ``python -m fsa.floors`` measures
+floors from the command line.
 """
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ from threadpoolctl import threadpool_limits
 
 from . import results as store
 from .config import Config, ConfigError
-from .metrics import classification_metrics, summarize_folds
+from .metrics import classification_metrics
+from .runs.groups import group_summary, record_group
 
 FEATURES = ("hog", "lbp", "lbp-top")
 FEATURE_NAMES = {"hog": "HOG", "lbp": "LBP", "lbp-top": "LBP-TOP"}
@@ -360,27 +362,12 @@ def run_folds(fcfg: FloorConfig, experiment: str | None = None, folds: Sequence[
     experiment = experiment or default_experiment(fcfg)
     feats = _Features(fcfg)
     runs = [run_fold(replace(fcfg, fold=k), experiment, results_root, feats) for k in folds]
-    index = {c: i for i, c in enumerate(feats.classes)}
-    pooled = [c for r in runs for c in r["per_clip"]]
-    summary = {
-        "kind": FOLDS_KIND,
-        "experiment": experiment,
-        "model": fcfg.name,
-        "label": fcfg.label,
-        "dataset": fcfg.dataset,
-        "protocol": fcfg.protocol,
-        "config": {**fcfg.to_dict(), "fold": None},
-        "folds_hash": fcfg.folds_hash(folds),
-        "folds_run": folds,
-        "fold_config_hashes": [r["config_hash"] for r in runs],
-        "finished_at": store.utc_now(),
-        "data_index_hash": feats.index_hash,
-        "metrics": summarize_folds([r["metrics"] for r in runs], [index[c["label"]] for c in pooled],
-                                   [index[c["pred"]] for c in pooled]),
-        "selected_C": [r["selected_C"] for r in runs],
-        "timings": {"features_s": feats.features_s, "fit_s": float(sum(r["timings"]["fit_s"] for r in runs))},
-    }
-    store.record(experiment, summary, results_root, name=store.group_name("folds", summary["folds_hash"]))
+    summary = group_summary(
+        FOLDS_KIND, experiment, {"model": fcfg.name, "label": fcfg.label, "dataset": fcfg.dataset,
+                                 "protocol": fcfg.protocol}, fcfg.to_dict(), "fold", folds, fcfg.folds_hash(folds),
+        runs, data_index_hash=feats.index_hash, selected_C=[r["selected_C"] for r in runs],
+        timings={"features_s": feats.features_s, "fit_s": float(sum(r["timings"]["fit_s"] for r in runs))})
+    record_group(summary, results_root)
     return summary
 
 

@@ -102,16 +102,40 @@ def train_distributed(cfg: Config, experiment: str, nproc: int, results_root: st
                      Path(record["result_path"]), record)
 
 
+def group_summary(kind: str, experiment: str, head: dict, config: dict, key: str, values: Sequence[int],
+                  hash_: str, records: Sequence[dict], **tail) -> dict:
+    """The summary record of a group — deep runs (``folds`` | ``seeds``) or floors (``floor-folds``) —
+    from its runs' records: their mean ± std per score and the confusion of their pooled test clips,
+    the values run and each run's key. Pooled scores count every test clip of every run: for folds
+    each clip once (the figure some CK+ papers report); for seeds each clip once per seed."""
+    index = {c: i for i, c in enumerate(records[0]["metrics"]["classes"])}
+    pooled = [c for r in records for c in r["per_clip"]]
+    return {
+        "kind": kind, "experiment": experiment, **head,
+        "config": {**config, key: None},
+        f"{key}s_hash": hash_,
+        f"{key}s_run": list(values),
+        f"{key}_config_hashes": [r["config_hash"] for r in records],
+        "finished_at": store.utc_now(),
+        "metrics": summarize_folds([r["metrics"] for r in records], [index[c["label"]] for c in pooled],
+                                   [index[c["pred"]] for c in pooled]),
+        **tail,
+    }
+
+
+def record_group(summary: dict, results_root: str | os.PathLike | None = None) -> Path:
+    """Write a group summary to ``<experiment>/<key>s-<hash>.json``."""
+    key = "fold" if "folds_hash" in summary else "seed"
+    return store.record(summary["experiment"], summary, results_root,
+                        name=store.group_name(f"{key}s", summary[f"{key}s_hash"]))
+
+
 def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
               progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
-    """One run per value of ``key`` (``fold`` | ``seed``), then mean ± std over them and the pooled
-    confusion. Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json``
-    with ``kind`` = ``<key>s``.
-
-    Pooled scores count every test clip of every run: for folds each clip once (the figure some
-    CK+ papers report); for seeds each clip once per seed.
-    """
+    """One run per value of ``key`` (``fold`` | ``seed``), then their summary (:func:`group_summary`).
+    Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json`` with
+    ``kind`` = ``<key>s``."""
     if key not in REPLICATES:
         raise ConfigError(f"key={key!r}: expected one of {', '.join(REPLICATES)}")
     values = sorted(set(int(v) for v in values))
@@ -124,28 +148,13 @@ def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
     else:
         runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
                       force=force, keep_last=keep_last) for v in values]
-    index = {c: i for i, c in enumerate(runs[0].metrics["classes"])}
-    pooled = [c for r in runs for c in r.per_clip]
-    summary = {
-        "kind": f"{key}s",
-        "experiment": experiment,
-        "model": cfg.model.name,
-        "dataset": cfg.dataset,
-        "protocol": cfg.protocol,
-        "config": {**cfg.to_dict(), key: None},
-        f"{key}s_hash": group_hash(cfg, key, values),
-        f"{key}s_run": values,
-        f"{key}_config_hashes": [r.config_hash for r in runs],
-        "finished_at": store.utc_now(),
-        "metrics": summarize_folds([r.metrics for r in runs], [index[c["label"]] for c in pooled],
-                                   [index[c["pred"]] for c in pooled]),
-        "selected_epochs": [r.selected_epoch for r in runs],
-        "timings": {k: float(np.mean([r.record["timings"][k] for r in runs]))
-                    for k in ("train_ms_per_frame", "test_ms_per_frame")},
-    }
-    path = None
-    if runs[0].result_path is not None:
-        path = store.record(experiment, summary, results_root, name=store.group_name(f"{key}s", summary[f"{key}s_hash"]))
+    summary = group_summary(
+        f"{key}s", experiment, {"model": cfg.model.name, "dataset": cfg.dataset, "protocol": cfg.protocol},
+        cfg.to_dict(), key, values, group_hash(cfg, key, values), [r.record for r in runs],
+        selected_epochs=[r.selected_epoch for r in runs],
+        timings={k: float(np.mean([r.record["timings"][k] for r in runs])) for k in ("train_ms_per_frame",
+                                                                                      "test_ms_per_frame")})
+    path = record_group(summary, results_root) if runs[0].result_path is not None else None
     return GroupResult(experiment, runs, summary, path)
 
 
