@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -86,10 +86,12 @@ class Line:
     what: str
     done: bool
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    same_as: str = ""  # the page whose line counts this run (two pages, one run)
 
     def text(self) -> str:
-        if self.done:
+        if self.same_as:
+            state = f"the run of {self.same_as}"
+        elif self.done:
             state = "done (in the store)"
         else:
             state = f"to run, about {self.seconds / 60:.1f} min" if self.seconds else "to run"
@@ -100,7 +102,7 @@ def measured_ms_per_frame(cfg: Config, cache: dict) -> float:
     """Milliseconds per input frame of one training step of ``cfg``'s model on its device, measured
     (the fastest step once two steps in a row agree within 20 %: the first steps of a process warm
     up its kernels and run many times slower; at most :data:`MAX_STEPS`), once per model and input size."""
-    key = (cfg.model, cfg.image_size, cfg.n, cfg.device)
+    key = (replace(cfg.model, name=""), cfg.image_size, cfg.n, cfg.device)  # one model under two names: one step
     if key not in cache:
         import torch
 
@@ -147,6 +149,7 @@ def page_plan(name: str, inputs: Inputs, cache: dict, stills: dict, seen: dict) 
     """The runs of one notebook, each read from the store or to train, with its estimate; the
     still-image runs they start from are added to ``stills`` (by store reference), and its groups to
     ``seen`` (a group two pages show is trained once)."""
+    from .models.registry import REGISTRY, knobs
     from .report.page import KEY_ROWS, Page
     from .runs import replicates
     from .runs.chain import experiment_name, group_record_name, stored
@@ -158,9 +161,16 @@ def page_plan(name: str, inputs: Inputs, cache: dict, stills: dict, seen: dict) 
     data = inputs.prepared[dataset]
     one = name in ONE_MODEL
     if not (data / "index.csv").is_file():
-        models = ("ecnn-fsa",) if one else KEY_ROWS[table]
-        return [Line("tables", f"{name}: {m} (once {dataset} is prepared)", False,
-                     _estimate(m, dataset, data, inputs, cache)) for m in models]
+        lines = []
+        for model in ("ecnn-fsa",) if one else KEY_ROWS[table]:
+            what = f"{name}: {model} (once {dataset} is prepared)"
+            same = (dataset, tuple(knobs(REGISTRY[model].config).items()))  # two rows' names, one model
+            if same in seen:
+                lines.append(Line("tables", what, True, same_as=seen[same]))
+                continue
+            seen[same] = name
+            lines.append(Line("tables", what, False, _estimate(model, dataset, data, inputs, cache)))
+        return lines
     params = inputs.parameters(name)
     page = Page(table, preset=inputs.preset, data=data, device=inputs.device, stills=params["stills"],
                 pretrained=params.get("pretrained"), pretrained_format=params.get("pretrained_format"))
@@ -171,7 +181,7 @@ def page_plan(name: str, inputs: Inputs, cache: dict, stills: dict, seen: dict) 
         group = (experiment_name(cfg), group_record_name(cfg))
         what = f"{name}: {cfg.model.name} ({len(values)} {key}s)"
         if group in seen:
-            lines.append(Line("tables", f"{what}: the run of {seen[group]}", True))
+            lines.append(Line("tables", what, True, same_as=seen[group]))
             continue
         seen[group] = name
         seconds = run_seconds(cfg, train_clips(dataset, data, cfg), measured_ms_per_frame(cfg, cache), len(values))

@@ -23,16 +23,16 @@ def raw_sets():
             else embedded_dataset(layout, "smoke") for layout in ("ckplus", "fer2013", "sfew")}
 
 
-def paper(raw_sets, work: Path, *extra: str) -> subprocess.CompletedProcess:
+def paper(raw_sets, work: Path, *extra: str, only: str = "table5") -> subprocess.CompletedProcess:
     argv = ["--ckplus", str(raw_sets["ckplus"]), "--fer2013", str(raw_sets["fer2013"]), "--sfew",
-            str(raw_sets["sfew"]), "--preset", "smoke", "--work", str(work), "--only", "table5", *extra]
+            str(raw_sets["sfew"]), "--preset", "smoke", "--work", str(work), "--only", only, *extra]
     return subprocess.run([sys.executable, "-m", "fsa", "paper", *argv], cwd=REPO, capture_output=True, text=True,
                           timeout=1200)
 
 
 def plan_lines(out: str) -> dict[str, str]:
     """``{"<stage> <what>": "<state>"}`` of the plan's lines."""
-    found = (re.fullmatch(r"(prep|stills|tables|book)\s+(.*?)\s+(done \(in the store\)|to run.*)", line)
+    found = (re.fullmatch(r"(prep|stills|tables|book)\s+(.*?)\s+(done \(in the store\)|to run.*|the run of \w+)", line)
              for line in out.splitlines())
     return {f"{m[1]} {m[2]}": m[3] for m in found if m}
 
@@ -73,3 +73,12 @@ def test_paper_refuses_what_it_cannot_run(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     assert main(["paper", "--ckplus", str(tmp_path), "--only", "table5"]) == 2
     assert "the still-image stage needs at least one of them" in capsys.readouterr().err
+
+
+def test_a_run_two_pages_show_is_planned_once(raw_sets, tmp_path):
+    planned = paper(raw_sets, tmp_path / "paper", "--plan", only="table4,table5,attention")
+    assert planned.returncode == 0, planned.stderr
+    lines = plan_lines(planned.stdout)
+    assert lines["tables table4: ecnn-fsa (once ckplus is prepared)"].startswith("to run, about")
+    for page in ("table5", "attention"):
+        assert lines[f"tables {page}: ecnn-fsa (once ckplus is prepared)"] == "the run of table4"
