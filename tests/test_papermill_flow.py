@@ -99,11 +99,14 @@ def flow(tmp_path_factory):
 
 def test_papermill_without_output_path_records_one_run(flow):
     new = set(flow["after_first"]) - set(flow["before"])
+    pixels = [p for p in new if p.name.startswith("pixels-")]  # the print of the data's pixels, once
+    new -= set(pixels)
     summaries = [p for p in new if p.name.startswith("seeds-")]
     assert len(summaries) == 1 and len(new) == 1 + AFEW_SEEDS, (
         f"expected one seeds summary and its {AFEW_SEEDS} runs, got {sorted(map(str, new))}")
+    assert [p for p in flow["after_first"] if p.name.startswith("pixels-")]  # the runs' pixels, kept beside them
     summary = json.loads(flow["after_first"][summaries[0]])
-    assert summary["config"]["model"]["s"] == 0.2 and summary["model"] == "ecnn-fsa-2048-fc1-s0.1"
+    assert summary["config"]["model"]["s"] == 0.2 and summary["model"] == "ecnn-fsa-2048-fc1-s0.2"  # its knobs' name
     runs = [json.loads(flow["after_first"][p]) for p in new if p not in summaries]
     assert sorted(r["seed"] for r in runs) == summary["seeds_run"] and {r["config"]["model"]["s"] for r in runs} == {0.2}
     executed = json.loads(flow["piped"].stdout)  # the executed notebook went to stdout
@@ -134,5 +137,6 @@ def test_next_book_build_draws_the_new_run_on_the_s_curve(flow):
     one of its points (the caption lists them), beside the committed ECNN-FSA runs."""
     html = flow["html"].read_text(encoding="utf-8")
     assert 'alt="Table 6: accuracy against s"' in html and "_images/sweep-6-s.png" in html
-    assert "s = 0.2 (ecnn-fsa-2048-fc1-s0.1, smoke)" in html, "the new run is not a point of the s curve"
+    # named after its knobs: s = 0.2 is the paper's row ecnn-fsa-2048-fc1-s0.2
+    assert "s = 0.2 (ecnn-fsa-2048-fc1-s0.2, smoke)" in html, "the new run is not a point of the s curve"
     assert "s = 0.1 (ecnn-fsa, cpu)" in html or "s = 0.1 (ecnn-fsa-2048-fc1-s0.1, cpu)" in html
