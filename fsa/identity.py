@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -53,17 +53,23 @@ class PixelPrint:
         return cls(record["digest"], record["images"], base64.b64decode(record["sample"]))
 
 
+def _picks(n_images: int) -> np.ndarray:
+    """The sampled images: evenly spaced over ``n_images``."""
+    return np.unique(np.linspace(0, n_images - 1, min(SAMPLE_IMAGES, n_images)).round().astype(int))
+
+
+def _sample_of(rank: int, img: np.ndarray) -> np.ndarray:
+    """The pixel values of the ``rank``-th sampled image at its fixed positions."""
+    flat = np.ascontiguousarray(img).reshape(-1)
+    return flat[np.random.default_rng(rank).integers(0, flat.size, SAMPLE_PER_IMAGE)]
+
+
 def _sample(n_images: int, read: Callable[[int], np.ndarray]) -> bytes:
     """The pixel values at fixed positions of evenly spaced images ``read(i)``, ``i < n_images``."""
     if n_images == 0:
         return b""
-    picks = np.unique(np.linspace(0, n_images - 1, min(SAMPLE_IMAGES, n_images)).round().astype(int))
-    out = []
-    for rank, i in enumerate(picks):
-        flat = np.ascontiguousarray(read(int(i))).reshape(-1)
-        where = np.random.default_rng(rank).integers(0, flat.size, SAMPLE_PER_IMAGE)
-        out.append(flat[where])
-    return np.concatenate(out).astype(np.uint8).tobytes()
+    return np.concatenate([_sample_of(rank, read(int(i))) for rank, i in enumerate(_picks(n_images))]
+                          ).astype(np.uint8).tobytes()
 
 
 def _decode(path: Path) -> np.ndarray:
@@ -83,25 +89,33 @@ def _frame_paths(root: str) -> list[Path]:
 
 
 @lru_cache(maxsize=8)
-def _clip_print(root: str, files: str) -> PixelPrint:
-    paths = _frame_paths(root)
+def _clip_print(root: str, files: str, paths: tuple[Path, ...]) -> PixelPrint:
     digest = hashlib.sha256()
-    for path in paths:  # the decoded pixels, as the datasets read them
+    rank = {int(i): r for r, i in enumerate(_picks(len(paths)))} if paths else {}
+    sample = []
+    for i, path in enumerate(paths):  # the decoded pixels, as the datasets read them, each frame read once
         img = _decode(path)
         digest.update(f"{img.shape}".encode())
         digest.update(img.tobytes())
-    return PixelPrint(digest.hexdigest()[:12], len(paths), _sample(len(paths), lambda i: _decode(paths[i])))
+        if i in rank:
+            sample.append(_sample_of(rank[i], img))
+    sampled = np.concatenate(sample).astype(np.uint8).tobytes() if sample else b""
+    return PixelPrint(digest.hexdigest()[:12], len(paths), sampled)
 
 
 def clip_pixels(root: str | os.PathLike) -> PixelPrint:
     """The pixel print of a prepared CK+ / AFEW set: every frame of every indexed video, decoded."""
+    from .data import frame_path, load_index
+
     root = str(Path(root).resolve())
+    index = load_index(root).sort_values("video_id")
+    paths = tuple(frame_path(root, v, k) for v, n in zip(index["video_id"], index["n_frames"]) for k in range(n))
     # kept per process while the index and every frame file keep their size and time
     files = hashlib.sha256(Path(root, "index.csv").read_bytes())
-    for path in _frame_paths(root):
+    for path in paths:
         st = path.stat() if path.is_file() else None
         files.update(f"{path.name}:{st and (st.st_size, st.st_mtime_ns)};".encode())
-    return _clip_print(root, files.hexdigest())
+    return _clip_print(root, files.hexdigest(), paths)
 
 
 def still_pixels(stills) -> PixelPrint:
@@ -140,8 +154,3 @@ def compare(local: PixelPrint, published: PixelPrint) -> str:
     diff = np.abs(a - b)
     return (f"{head}: {100 * np.mean(diff > 0):.1f} % of {a.size} sampled pixels differ, "
             f"by at most {int(diff.max())} grey levels")
-
-
-def pixel_records(records: Sequence[dict]) -> dict[str, dict]:
-    """``{digest: pixels record}`` of the ``pixels`` records among ``records``."""
-    return {r["digest"]: r for r in records if r.get("kind") == "pixels"}
