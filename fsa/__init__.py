@@ -17,7 +17,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "CLASSES_7": "config", "CLASSES_CK7": "config", "Config": "config", "ConfigError": "config",
-    "ModelConfig": "config", "PRESETS": "config", "make_config": "models.registry",
+    "ModelConfig": "config", "PRESETS": "config", "make_config": "spec",
     "ClipOutput": "models", "build_model": "models", "list_models": "models",
 }
 

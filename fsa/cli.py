@@ -102,7 +102,7 @@ def parse_folds(text: str, cfg: Config) -> list[int]:
 
 def config_from_args(args: argparse.Namespace) -> tuple[Config, list[int] | None]:
     """The validated config (and the folds of a k-fold run) of ``fsa train`` arguments."""
-    from .models.registry import check_name, make_config  # loads torch: not at start-up, so --help stays quick
+    from .spec import check_name, make_config  # loads torch: not at start-up, so --help stays quick
 
     if args.config:
         try:
@@ -302,7 +302,7 @@ def run_predict(args: argparse.Namespace) -> int:
 def name_problem(record: dict) -> str | None:
     """Where a record's model name is not the one its architecture and knobs give, the problem."""
     from .config import Config
-    from .models.registry import check_name
+    from .spec import check_name
 
     model = (record.get("config") or {}).get("model")
     if not isinstance(model, dict) or "arch" not in model:
@@ -374,7 +374,8 @@ def run_models(args: argparse.Namespace) -> int:
 
 #: Subcommands with a parser of their own (``fsa <cmd> --help`` shows their options): the module
 #: whose ``main(argv)`` runs each, imported only when that subcommand runs.
-DELEGATED = {"prep": "data_prep.prepare", "bench": "fsa.bench", "bars": "fsa.report.bars", "paper": "fsa.reproduce"}
+DELEGATED = {"prep": "data_prep.prepare", "bench": "fsa.bench", "bars": "fsa.report.bars", "paper": "fsa.reproduce",
+             "floors": "fsa.runs.floors"}
 
 
 def delegate(command: str, argv: Sequence[str]) -> int:
@@ -456,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "`fsa prep --help` for its options)")
     sub.add_parser("paper", add_help=False, help="the whole paper from the raw datasets: plan, prep, still-image "
                                                  "stage, every table, the book (`fsa paper --help`)")
+    sub.add_parser("floors", add_help=False, help="classical floors (HOG, LBP, LBP-TOP) on a prepared set, on the "
+                                                  "deep models' splits (`fsa floors --help`)")
     sub.add_parser("bench", add_help=False, help="speed benchmark: ms per frame against the measured matmul peak, "
                                                  "data throughput (`fsa bench --help` for its options)")
     return ap

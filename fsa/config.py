@@ -4,7 +4,7 @@ A run is described by :class:`Config`; its architecture part is a :class:`ModelC
 Presets (``smoke``, ``cpu``, ``paper``) change numbers — input size, channel width, batch,
 epochs, learning rate — and whether the VGG-16 has BatchNorm (see :data:`PRESETS`), so the
 ``paper`` preset runs exactly the model and protocol of the paper and the others are
-scaled-down, from-scratch copies of it. :func:`fsa.models.registry.make_config` builds a run's
+scaled-down, from-scratch copies of it. :func:`fsa.spec.make_config` builds a run's
 config from a named row of the paper's tables, a preset and overrides.
 
 A leaf: this module imports from ``fsa`` only :mod:`fsa.hashing` (and the classes from

@@ -78,7 +78,6 @@ from .evaluation import EvalOutput, evaluate, to_device
 from .identity import PixelPrint, split_pixels
 from .models import build_model
 from .models.memory_format import set_memory_format
-from .models.registry import check_name
 from .safeguards import (
     check_record_data,
     check_resume_data,
@@ -89,6 +88,7 @@ from .safeguards import (
     run_data_hash,
     split_ids,
 )
+from .spec import check_name
 from .still_data import build_splits
 
 log = logging.getLogger("fsa.engine")

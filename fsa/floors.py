@@ -40,19 +40,17 @@ Records go to the results store beside the deep runs of the same data (experimen
 ``<dataset>-<index hash>``): one ``kind = "floor"`` record per fit, like a deep run (config,
 its hash — which includes the data's index hash —, provenance, metrics, ``per_clip`` rows
 with the engine's fields), and for CK+ a ``kind = "floor-folds"`` k-fold summary made by the run
-layer's :func:`fsa.runs.groups.group_summary`, as the deep groups' are (``folds-<hash>.json``).
-:func:`run` reads a stored record instead of computing it again. ``python -m fsa.floors`` measures
-floors from the command line.
+layer's group runner, as the deep groups' are (``folds-<hash>.json``). This module fits one floor
+(:func:`run_fold`); the run layer (:mod:`fsa.runs.floors`) runs the folds, reads a stored record
+instead of computing it again, and gives ``fsa floors`` its command line.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
-import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import cv2
@@ -63,7 +61,6 @@ from threadpoolctl import threadpool_limits
 from . import results as store
 from .config import Config, ConfigError
 from .metrics import classification_metrics
-from .runs.groups import group_summary, record_group
 
 FEATURES = ("hog", "lbp", "lbp-top")
 FEATURE_NAMES = {"hog": "HOG", "lbp": "LBP", "lbp-top": "LBP-TOP"}
@@ -289,7 +286,7 @@ def default_experiment(fcfg: FloorConfig) -> str:
     return f"{fcfg.dataset}-{index_hash(fcfg.data)}"
 
 
-class _Features:
+class Features:
     """A dataset's clips, classes and floor features, computed once for all folds."""
 
     def __init__(self, fcfg: FloorConfig):
@@ -304,13 +301,13 @@ class _Features:
 
 
 def run_fold(fcfg: FloorConfig, experiment: str | None = None, results_root: str | os.PathLike | None = None,
-             features: _Features | None = None) -> dict:
+             features: Features | None = None) -> dict:
     """Fit and test one floor (one CK+ fold, or AFEW Train → Val) and record it."""
     from .data import split_clips
 
     fcfg = fcfg.validate()
     wall0, started = time.perf_counter(), store.utc_now()
-    feats = features or _Features(fcfg)
+    feats = features or Features(fcfg)
     experiment = experiment or default_experiment(fcfg)
     train, val, test = split_clips(feats.clips, fcfg.protocol, fcfg.folds, fcfg.fold, fcfg.val_fraction, fcfg.seed)
     k = len(feats.classes)
@@ -352,70 +349,3 @@ def run_fold(fcfg: FloorConfig, experiment: str | None = None, results_root: str
     }
     store.record(experiment, record, results_root)
     return record
-
-
-def run_folds(fcfg: FloorConfig, experiment: str | None = None, folds: Sequence[int] | None = None,
-              results_root: str | os.PathLike | None = None) -> dict:
-    """CK+ k-fold floor: one fit per fold (each recorded) and the summary, recorded as ``folds-<hash>.json``."""
-    fcfg = fcfg.validate()
-    folds = list(range(fcfg.folds)) if folds is None else sorted(set(folds))
-    experiment = experiment or default_experiment(fcfg)
-    feats = _Features(fcfg)
-    runs = [run_fold(replace(fcfg, fold=k), experiment, results_root, feats) for k in folds]
-    summary = group_summary(
-        FOLDS_KIND, experiment, {"model": fcfg.name, "label": fcfg.label, "dataset": fcfg.dataset,
-                                 "protocol": fcfg.protocol}, fcfg.to_dict(), "fold", folds, fcfg.folds_hash(folds),
-        runs, data_index_hash=feats.index_hash, selected_C=[r["selected_C"] for r in runs],
-        timings={"features_s": feats.features_s, "fit_s": float(sum(r["timings"]["fit_s"] for r in runs))})
-    record_group(summary, results_root)
-    return summary
-
-
-def run(fcfg: FloorConfig, experiment: str | None = None, retrain: bool = False,
-        results_root: str | os.PathLike | None = None) -> dict:
-    """The floor's record — the k-fold summary on CK+, the AFEW Val run on AFEW — read from the
-    store when it is there (same settings, same data), else computed and recorded."""
-    fcfg = fcfg.validate()
-    experiment = experiment or default_experiment(fcfg)
-    name = store.group_name("folds", fcfg.folds_hash(range(fcfg.folds))) if fcfg.dataset == "ckplus" else fcfg.hash()
-    found = None if retrain else store.find_run(experiment, name, results_root)
-    if found is not None:
-        return found
-    store.check_may_train(f"the {fcfg.label} floor", store.experiment_dir(experiment, results_root) / f"{name}.json")
-    if fcfg.dataset == "ckplus":
-        return run_folds(fcfg, experiment, results_root=results_root)
-    return run_fold(fcfg, experiment, results_root)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fsa.floors", description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", required=True, choices=("ckplus", "afew"))
-    ap.add_argument("--data", required=True, help="prepared dataset root")
-    ap.add_argument("--features", default="hog,lbp", help="comma list of hog, lbp, lbp-top (default hog,lbp)")
-    ap.add_argument("--feature-size", type=int, default=FloorConfig.feature_size)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--n", type=int, default=5, help="AFEW: frames per clip (default 5)")
-    ap.add_argument("--retrain", action="store_true", help="compute again even if the store has the record")
-    args = ap.parse_args(argv)
-    from .data import DataError
-
-    protocol = "afew" if args.dataset == "afew" else "paper"
-    for feature in args.features.split(","):
-        t0 = time.perf_counter()
-        try:
-            top = dict(lbp_grid=TOP_GRID, c_grid=SVM_C_GRID) if feature == "lbp-top" else {}
-            fcfg = FloorConfig(features=feature, feature_size=args.feature_size, dataset=args.dataset,
-                               data=args.data, protocol=protocol, seed=args.seed,
-                               n=args.n if args.dataset == "afew" and not top else 1, **top).validate()
-            rec = run(fcfg, retrain=args.retrain)
-        except (ConfigError, DataError) as e:
-            print(f"python -m fsa.floors: error: {e}", file=sys.stderr)
-            return 1
-        acc = rec["metrics"]["accuracy"]
-        print(json.dumps({"floor": fcfg.label, "record": store.record_key(rec),
-                          "accuracy": acc, "seconds": round(time.perf_counter() - t0, 1)}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

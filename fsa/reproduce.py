@@ -149,10 +149,11 @@ def page_plan(name: str, inputs: Inputs, cache: dict, stills: dict, seen: dict) 
     """The runs of one notebook, each read from the store or to train, with its estimate; the
     still-image runs they start from are added to ``stills`` (by store reference), and its groups to
     ``seen`` (a group two pages show is trained once)."""
-    from .models.registry import REGISTRY, knobs
+    from .models.registry import REGISTRY
     from .report.page import KEY_ROWS, Page
     from .runs import replicates
     from .runs.chain import experiment_name, group_record_name, stored
+    from .spec import knobs
 
     dataset = PAPER_NOTEBOOKS[name]
     if dataset is None:
@@ -209,8 +210,8 @@ def still_lines(stills: dict, cache: dict) -> list[Line]:
 
 
 def _estimate(model: str, dataset: str, data: Path, inputs: Inputs, cache: dict) -> float:
-    from .models.registry import make_config
     from .runs import replicates
+    from .spec import make_config
 
     cfg = make_config(model, inputs.preset, dataset=dataset, data=str(data), device=inputs.device,
                       **({"protocol": "afew"} if dataset == "afew" else {}))

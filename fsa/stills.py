@@ -40,7 +40,7 @@ from typing import Any
 from data_prep.stills import FORMATS, align_stills, read_stills
 
 from .config import STILL_PRESETS, STORE_PREFIX, Config, ConfigError, ModelConfig
-from .models.registry import make_config, model_name
+from .spec import make_config, model_name
 from .still_data import build_still_splits
 
 log = logging.getLogger("fsa.stills")
@@ -67,7 +67,7 @@ def pretrain_config(model: str | ModelConfig = "ecnn-fsa", preset: str = "cpu", 
     The preset's numbers apply, with the still-image stage's own where
     :data:`fsa.config.STILL_PRESETS` has them.
 
-    Overrides are those of :func:`fsa.models.registry.make_config` (strings are parsed); the format
+    Overrides are those of :func:`fsa.spec.make_config` (strings are parsed); the format
     and the data are given here, not as ``dataset`` / ``protocol`` overrides.
     """
     for key in ("dataset", "protocol"):

@@ -15,10 +15,11 @@ import pytest
 
 from fsa import report
 from fsa.config import ConfigError
-from fsa.models.registry import REGISTRY, make_config
+from fsa.models.registry import REGISTRY
 from fsa.report import bars
 from fsa.results import record
 from fsa.runs import group_hash
+from fsa.spec import make_config
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ["anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise"]

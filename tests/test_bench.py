@@ -24,8 +24,8 @@ from fsa import bench
 from fsa.bench import measure
 from fsa.models import build_model
 from fsa.models.memory_format import format_input, set_memory_format
-from fsa.models.registry import make_config
 from fsa.paper import paper_table
+from fsa.spec import make_config
 
 MODELS = ("ecnn-fsa", "cnn-lstm", "score-fusion")
 N = 5

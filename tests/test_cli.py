@@ -302,7 +302,7 @@ def test_train_says_its_chain_and_chain_starts_from_the_still_image_stage(ck, tm
 
 
 def test_train_takes_a_whole_config_as_the_run_layer_hands_it_to_torchrun(ck, tmp_path, capsys):
-    from fsa.models.registry import make_config
+    from fsa.spec import make_config
 
     cfg = make_config("ecnn-fsa", "smoke", dataset="ckplus", data=str(ck), s=0.5, epochs=1, image_size=32,
                       width=0.0625, batch_size=8)

@@ -19,7 +19,7 @@ import pytest
 from fsa.checkpoint import load_checkpoint
 from fsa.config import ConfigError
 from fsa.engine import checkpoint_dir
-from fsa.models.registry import make_config
+from fsa.spec import make_config
 
 REPO = Path(__file__).resolve().parents[1]
 

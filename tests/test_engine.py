@@ -30,7 +30,7 @@ from fsa.data import ClipDataset, build_datasets, load_index, make_clips, split_
 from fsa.engine import TrainingDiverged, epoch_batches, train
 from fsa.evaluation import evaluate_checkpoint
 from fsa.models import build_model
-from fsa.models.registry import make_config
+from fsa.spec import make_config
 
 REPO = Path(__file__).resolve().parents[1]
 #: Smaller than the smoke preset, for tests of the mechanics only.

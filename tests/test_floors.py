@@ -10,10 +10,12 @@ from skimage.feature import hog, local_binary_pattern
 
 from conftest import head_commit
 from fsa import floors, report
+from fsa.cli import main
 from fsa.config import ConfigError
 from fsa.data import build_datasets, dataset_clips, onset_length
 from fsa.floors import FloorConfig, frame_features
-from fsa.models.registry import make_config
+from fsa.runs.floors import obtain_floor
+from fsa.spec import make_config
 
 
 # -- descriptors on tiny images, against hand computations ------------------------------------
@@ -136,7 +138,7 @@ def ck_floor(ck, tmp_path_factory):
     store = tmp_path_factory.mktemp("floor-store")
     cfg = make_config("ecnn-fsa", "smoke", data=str(ck))
     fcfg = FloorConfig.from_config(cfg, "hog", feature_size=32)
-    return cfg, fcfg, store, floors.run(fcfg, "ckplus-test", results_root=store)
+    return cfg, fcfg, store, obtain_floor(fcfg, "ckplus-test", results_root=store)
 
 
 def test_floor_tests_each_fold_on_the_deep_models_test_clips(ck_floor, monkeypatch):
@@ -173,8 +175,8 @@ def test_floor_record_is_complete_and_read_back(ck_floor, monkeypatch):
     assert summary["metrics"]["accuracy"]["per_fold"] == [r["metrics"]["accuracy"] for r in runs]
     path = store / "ckplus-test" / f"folds-{summary['folds_hash']}.json"
     path.write_text(json.dumps({**summary, "marker": 1}))
-    assert floors.run(fcfg, "ckplus-test", results_root=store)["marker"] == 1  # stored: read, not computed
-    recomputed = floors.run(fcfg, "ckplus-test", retrain=True, results_root=store)
+    assert obtain_floor(fcfg, "ckplus-test", results_root=store)["marker"] == 1  # stored: read, not computed
+    recomputed = obtain_floor(fcfg, "ckplus-test", retrain=True, results_root=store)
     assert "marker" not in recomputed and "marker" not in json.loads(path.read_text())
     assert json.dumps(recomputed["metrics"]) == json.dumps(summary["metrics"])  # deterministic
     df = report.comparison(4, [summary])
@@ -197,3 +199,19 @@ def test_floor_settings_are_checked():
                        (dict(c_grid=(0.0,)), "c_grid"), (dict(n=5), "apex")]:
         with pytest.raises(ConfigError, match=match):
             FloorConfig(**bad).validate()
+
+
+def test_floors_command_fits_once_then_reads_the_store(ck, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FSA_RESULTS", str(tmp_path))
+    args = ["floors", "--dataset", "ckplus", "--data", str(ck), "--features", "hog", "--feature-size", "32"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    (path,) = tmp_path.glob(f"ckplus-*/folds-{first['record']}.json")
+    summary = json.loads(path.read_text())
+    assert summary["kind"] == "floor-folds" and summary["metrics"]["accuracy"] == first["accuracy"]
+    summary["metrics"]["accuracy"]["mean"] = 0.5
+    path.write_text(json.dumps(summary))
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"]["mean"] == 0.5  # read, not fitted again
+    assert main([*args[:-4], "--features", "sift"]) == 1
+    assert "features='sift'" in capsys.readouterr().err

@@ -21,10 +21,10 @@ from fsa.cli import EXIT_USAGE, main
 from fsa.config import Config, ConfigError
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, vggface_key_map
-from fsa.models.registry import make_config
 from fsa.predict import to_input
 from fsa.report.bars import profile_hash
 from fsa.runs import group_hash
+from fsa.spec import make_config
 from fsa.still_data import still_splits
 from fsa.stills import pretrain_config
 

@@ -14,7 +14,7 @@ from fsa.config import ConfigError, ModelConfig
 from fsa.models import REGISTRY, build_model
 from fsa.models.fsa import FrameSelfAttention
 from fsa.models.pretrained import PretrainedError, load_vgg16, vggface_key_map
-from fsa.models.registry import make_config
+from fsa.spec import make_config
 
 TINY = dict(width=0.0625)
 

@@ -10,7 +10,8 @@ import pytest
 from fsa.cli import EXIT_FAILURE, EXIT_USAGE, main
 from fsa.config import ConfigError
 from fsa.engine import train
-from fsa.models.registry import REGISTRY, knobs, make_config, model_name
+from fsa.models.registry import REGISTRY
+from fsa.spec import knobs, make_config, model_name
 from fsa.stills import encoder_config
 
 

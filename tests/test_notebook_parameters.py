@@ -50,13 +50,14 @@ def cases() -> list:
 def no_data_work(tmp_path, monkeypatch):
     import data_prep.prepare
     import data_prep.synth
-    from fsa import bench, engine, floors
+    from fsa import bench, engine
+    from fsa.runs import floors
 
     def refuse(*args, **kwargs):
         raise DataWork("data work before the parameters were validated")
 
     for module, name in ((data_prep.synth, "generate"), (data_prep.prepare, "prepare"), (engine, "train"),
-                         (floors, "run"), (bench, "_run")):
+                         (floors, "obtain_floor"), (bench, "_run")):
         monkeypatch.setattr(module, name, refuse)
     monkeypatch.setenv("FSA_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("FSA_RESULTS", str(tmp_path / "results"))

@@ -28,8 +28,8 @@ from fsa.config import CLASSES_7
 from fsa.data import ClipDataset, load_index, make_clips, sample_indices
 from fsa.evaluation import evaluate
 from fsa.models import build_model
-from fsa.models.registry import make_config
 from fsa.predict import predict_video
+from fsa.spec import make_config
 
 REPO = Path(__file__).resolve().parents[1]
 

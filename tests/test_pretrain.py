@@ -25,8 +25,8 @@ from fsa.config import ConfigError
 from fsa.identity import still_pixels
 from fsa.models import build_model
 from fsa.models.pretrained import PretrainedError, load_pretrained, resolve_reference, vggface_key_map
-from fsa.models.registry import make_config
 from fsa.results import pixel_prints
+from fsa.spec import make_config
 from fsa.still_data import build_still_splits, load_stills, still_splits
 from fsa.stills import pretrain, pretrain_config
 

@@ -6,11 +6,11 @@ import pytest
 
 from fsa import report
 from fsa.config import ConfigError
-from fsa.models.registry import make_config
 from fsa.paper import paper_table
 from fsa.report import page as report_page
 from fsa.results import record
 from fsa.runs import AFEW_SEEDS
+from fsa.spec import make_config
 
 
 def fake_run(model: str, preset: str = "cpu", accuracy: float = 0.5, **over) -> dict:

@@ -34,7 +34,7 @@ def test_dirty_means_the_code_differs_not_the_book_outputs(tmp_path, monkeypatch
 # ------------------------------------------------------------------------------- bad files in the store
 def _summary(experiment: str, accuracies: list[float]) -> dict:
     """A k-fold summary of ECNN-FSA as the engine records it (the fields the tables read)."""
-    from fsa.models.registry import make_config
+    from fsa.spec import make_config
 
     per_fold = {"mean": sum(accuracies) / len(accuracies), "std": 0.1, "per_fold": accuracies}
     return {"kind": "folds", "experiment": experiment, "model": "ecnn-fsa", "finished_at": "1",
@@ -176,7 +176,7 @@ def test_records_and_checkpoints_get_the_umasks_mode(tmp_path, mask, mode):
 
     from fsa.checkpoint import save_checkpoint
     from fsa.models import build_model
-    from fsa.models.registry import make_config
+    from fsa.spec import make_config
 
     cfg = make_config("ecnn-fsa", "smoke", width=0.03125)
     old = os.umask(mask)

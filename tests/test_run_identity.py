@@ -25,7 +25,7 @@ from fsa.cli import main
 from fsa.config import CLASSES_7
 from fsa.engine import checkpoint_dir
 from fsa.models import build_model
-from fsa.models.registry import make_config
+from fsa.spec import make_config
 
 TINY = {"epochs": "1", "image_size": "32", "width": "0.0625", "batch_size": "8"}
 

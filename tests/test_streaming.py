@@ -24,8 +24,8 @@ from data_prep.video import VideoReadError, frame_count, iter_frames
 from fsa.checkpoint import save_checkpoint
 from fsa.config import CLASSES_7
 from fsa.models import build_model
-from fsa.models.registry import make_config
 from fsa.predict import predict_video, sampled_frames
+from fsa.spec import make_config
 
 SIZE = (160, 120)  # frame width x height
 #: Allowed growth of the peak RSS between the short and the long video. Holding the long video's

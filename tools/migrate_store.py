@@ -35,9 +35,9 @@ from data_prep.stills import read_stills  # noqa: E402
 from fsa import results as store  # noqa: E402
 from fsa.config import STORE_PREFIX, Config  # noqa: E402
 from fsa.embedded import embedded_dataset  # noqa: E402
-from fsa.models.registry import model_name  # noqa: E402
 from fsa.report import bars  # noqa: E402
 from fsa.runs import group_hash  # noqa: E402
+from fsa.spec import model_name  # noqa: E402
 
 GROUP_KINDS = {"folds": "fold", "seeds": "seed"}
 

@@ -11,7 +11,7 @@ import torch
 from ..config import PRESETS, Config, ConfigError
 from ..distributed import resolve_device
 from ..models.memory_format import MEMORY_FORMATS
-from ..models.registry import make_config
+from ..spec import make_config
 
 #: 2: one model row per precision (``precision``, ``roof``), ratios keyed by size and precision.
 SCHEMA = 2

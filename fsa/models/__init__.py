@@ -8,7 +8,7 @@
 ``head.py``              regression module (LayerNorm → ReLU → Dropout → FC)
 ``ecnn_fsa.py``          the assembled ECNN-FSA
 ``baselines.py``         score fusion, CNN-LSTM, ECNN-LSTM
-``registry.py``          the architectures, every row of Tables 2–9 as a named config, ``make_config``
+``registry.py``          the architectures and every row of Tables 2–9 as a named config (data)
 ``pretrained.py``        VGG-16 / VGG-Face weights, or an fsa checkpoint's ECNN (a file or a recorded run)
 =======================  =====================================================
 """

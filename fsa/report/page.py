@@ -14,18 +14,19 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from .. import floors as floor, results as store
+from .. import results as store
 from ..config import PRESETS, Config, ConfigError, ModelConfig, check_pretrained_file
 from ..embedded import embedded_dataset
 from ..identity import clip_pixels, compare
 from ..metrics import t_interval
-from ..models.registry import make_config
 from ..paper import paper_table
 from ..runs.chain import Still, obtain, parse_stages, start_from_stills, still_chain, stored
+from ..runs.floors import page_floors
+from ..spec import make_config
 from .confidence import accuracy_interval
 from .datasets import data_source
 from .matching import comparison
-from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name
+from .records import FLOOR_KIND, GROUP_KIND, all_records
 from .verdicts import claim_table, claims, pooled_verdict
 
 #: Environment variable the notebooks read when a preset is left at ``None``: ``cpu`` by
@@ -79,8 +80,11 @@ class Page:
         if self.dataset == "afew":
             self.overrides.setdefault("protocol", "afew")
         self._stills: dict[str, list[Still]] = {}  # a config's pretrained reference -> its still-image runs
-        # Every value is validated here, before any data work, so that a bad parameter fails at once.
-        make_config("ecnn-fsa", self.preset, dataset=self.dataset, data="", **self.overrides)
+        self.knobs = {k: v for k, v in (knobs or {}).items() if v is not None}
+        # Every value is validated here, once and before any data work, so that a bad parameter fails
+        # at once: the overrides hold for every model, the knobs vary the table's base model (configs).
+        make_config(base_model(self.table), self.preset, dataset=self.dataset, data="",
+                    **{**self.overrides, **self.knobs})
         check_pretrained_file(str(self.overrides.get("pretrained") or ""))
         if data is not None and not (Path(data) / "index.csv").is_file():
             raise ConfigError(f"data={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
@@ -90,10 +94,6 @@ class Page:
         if not isinstance(retrain, bool):
             raise ConfigError(f"retrain={retrain!r}: expected True or False")
         self.rows, self.retrain = rows, retrain
-        self.knobs = {k: v for k, v in (knobs or {}).items() if v is not None}
-        if self.knobs:  # they vary the table's base model (configs)
-            make_config(table_models(self.table)[-1], self.preset, dataset=self.dataset, data="",
-                        **{**self.overrides, **self.knobs})
 
     @cached_property
     def data(self) -> Path:
@@ -152,10 +152,9 @@ class Page:
         ``rows``); model knobs set to a value (e.g. ``s=0.2``; default the page's ``knobs``)
         replace them by one run of the table's base model."""
         custom = {k: v for k, v in model_overrides.items() if v is not None} or self.knobs
-        models = table_models(self.table, rows or self.rows)
         if custom:
-            return [self.config(models[-1], **custom)]
-        return [self.config(m) for m in models]
+            return [self.config(base_model(self.table), **custom)]
+        return [self.config(m) for m in table_models(self.table, rows or self.rows)]
 
     def stills_of(self, cfg: Config) -> list[Still]:
         """The still-image runs ``cfg`` (one of :meth:`config`'s) starts from, in training order."""
@@ -182,11 +181,9 @@ class Page:
         on CK+, AFEW Val runs on AFEW; read from the store when there (unless ``retrain``, by
         default the page's)."""
         cfg = self.config("ecnn-fsa")  # the data fields are every model's
-        retrain = self.retrain if retrain is None else retrain
         if seed is not None:
             cfg = cfg.override(seed=seed)
-        return [floor.run(floor.FloorConfig.from_config(cfg, f, feature_size), experiment_name(cfg), retrain)
-                for f in (floor.PAGE_FEATURES[self.dataset] if features is None else features)]
+        return page_floors(cfg, features, feature_size, self.retrain if retrain is None else retrain)
 
     def claims(self, records: Sequence[dict], floor_records: Sequence[dict] = ()) -> pd.DataFrame:
         """The verdict on each claim this page's records can test (see :func:`claims`)."""
@@ -286,6 +283,11 @@ def table_models(table: int | str, rows: str = "key") -> list[str]:
     if check_rows(rows) == "all":
         return [r["model"] for r in paper_table(table)["rows"] if r.get("model")]
     return list(KEY_ROWS[str(table)])
+
+
+def base_model(table: int | str) -> str:
+    """The model a page's ``knobs`` vary: the last of its key rows, else (Tables 5, 10) ECNN-FSA."""
+    return KEY_ROWS.get(str(table), ("ecnn-fsa",))[-1]
 
 
 #: Rows a table runs by default: the main contrast of each table (LSTM depth, branch kernel,

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
@@ -28,6 +28,8 @@ NPROC_ENV = "FSA_NPROC"
 #: How many seeds an AFEW configuration is trained with (one Train / Val split: the interval of a
 #: reproduced number is over seeds, as CK+'s is over folds).
 AFEW_SEEDS = 3
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -130,31 +132,46 @@ def record_group(summary: dict, results_root: str | os.PathLike | None = None) -
                         name=store.group_name(f"{key}s", summary[f"{key}s_hash"]))
 
 
-def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
-              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
-    """One run per value of ``key`` (``fold`` | ``seed``), then their summary (:func:`group_summary`).
-    Every run is recorded as usual; the summary goes to ``<experiment>/<key>s-<hash>.json`` with
-    ``kind`` = ``<key>s``."""
+def replicate(key: str, values: Iterable[int], run_one: Callable[[int], T],
+              summarize: Callable[[list[int], list[T]], dict], results_root: str | os.PathLike | None = None,
+              write: Callable[[list[T]], bool] = lambda runs: True) -> tuple[list[T], dict, Path | None]:
+    """The group runner of every kind of run — a deep configuration (:func:`run_group`) or a floor
+    (:func:`fsa.floors.run_folds`): one run per value of ``key`` (``fold`` | ``seed``), each
+    recorded by ``run_one``, then their summary (``summarize``, from :func:`group_summary`)
+    recorded beside them as ``<key>s-<hash>.json`` where ``write`` says the runs were recorded."""
     if key not in REPLICATES:
         raise ConfigError(f"key={key!r}: expected one of {', '.join(REPLICATES)}")
     values = sorted(set(int(v) for v in values))
     if not values:
         raise ConfigError(f"no {key}s to run")
+    runs = [run_one(v) for v in values]
+    summary = summarize(values, runs)
+    return runs, summary, record_group(summary, results_root) if write(runs) else None
+
+
+def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
+              results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
+              progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
+    """A deep configuration's group (:func:`replicate`): one training per value of ``key`` (with
+    ``torchrun`` when :func:`processes` says more than one), summarised as ``kind`` = ``<key>s``."""
     nproc = processes()
-    if nproc > 1:
-        runs = [train_distributed(cfg.override(**{key: v}), experiment, nproc, results_root, keep_last)
-                for v in values]
-    else:
-        runs = [train(cfg.override(**{key: v}), experiment, results_root, resume, track_test, progress=progress,
-                      force=force, keep_last=keep_last) for v in values]
-    summary = group_summary(
-        f"{key}s", experiment, {"model": cfg.model.name, "dataset": cfg.dataset, "protocol": cfg.protocol},
-        cfg.to_dict(), key, values, group_hash(cfg, key, values), [r.record for r in runs],
-        selected_epochs=[r.selected_epoch for r in runs],
-        timings={k: float(np.mean([r.record["timings"][k] for r in runs])) for k in ("train_ms_per_frame",
-                                                                                      "test_ms_per_frame")})
-    path = record_group(summary, results_root) if runs[0].result_path is not None else None
+
+    def run_one(value: int) -> RunResult:
+        if nproc > 1:
+            return train_distributed(cfg.override(**{key: value}), experiment, nproc, results_root, keep_last)
+        return train(cfg.override(**{key: value}), experiment, results_root, resume, track_test, progress=progress,
+                     force=force, keep_last=keep_last)
+
+    def summarize(values: list[int], runs: list[RunResult]) -> dict:
+        return group_summary(
+            f"{key}s", experiment, {"model": cfg.model.name, "dataset": cfg.dataset, "protocol": cfg.protocol},
+            cfg.to_dict(), key, values, group_hash(cfg, key, values), [r.record for r in runs],
+            selected_epochs=[r.selected_epoch for r in runs],
+            timings={k: float(np.mean([r.record["timings"][k] for r in runs]))
+                     for k in ("train_ms_per_frame", "test_ms_per_frame")})
+
+    runs, summary, path = replicate(key, values, run_one, summarize, results_root,
+                                    write=lambda runs: runs[0].result_path is not None)  # rank 0 writes
     return GroupResult(experiment, runs, summary, path)
 
 
