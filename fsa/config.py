@@ -7,8 +7,9 @@ epochs, learning rate — and whether the VGG-16 has BatchNorm (see :data:`PRESE
 scaled-down, from-scratch copies of it. :func:`fsa.spec.make_config` builds a run's
 config from a named row of the paper's tables, a preset and overrides.
 
-A leaf: this module imports from ``fsa`` only :mod:`fsa.hashing` (and the classes from
-:mod:`data_prep.labels`), so every other module can use it.
+A leaf: this module imports nothing from ``fsa`` (from :mod:`data_prep` only
+:func:`~data_prep.hashing.stable_hash` and the classes of :mod:`data_prep.labels`), so every other
+module can use it.
 """
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from data_prep.hashing import stable_hash
 from data_prep.labels import CLASSES_7 as CLASSES_7, CLASSES_CK7 as CLASSES_CK7
-
-from .hashing import stable_hash
 
 #: Formats of ``Config.pretrained`` (see :mod:`fsa.models.pretrained`).
 PRETRAINED_FORMATS = ("torchvision", "vggface", "fsa")

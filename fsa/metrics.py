@@ -178,6 +178,37 @@ def paired_bootstrap(correct_a: Sequence[bool], correct_b: Sequence[bool], n_boo
     return {"diff": float(d.mean()), "low": float(low), "high": float(high), "n_boot": int(n_boot), "seed": int(seed)}
 
 
+def detectable_difference(n: int, discordance: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest accuracy difference a paired test on ``n`` clips detects with probability
+    ``power`` at two-sided level ``alpha``, when a share ``discordance`` of the clips is right for
+    one model only: the δ solving Connor's (1987) sample size of McNemar's test,
+    ``n δ² = (z_{α/2} √ψ + z_β √(ψ − δ²))²`` with ψ the discordance. The difference cannot exceed
+    ψ (every discordant clip one model's), so ψ = 0 (two models right on the same clips) detects
+    nothing: ``nan``."""
+    from scipy.optimize import brentq
+
+    if n < 1 or not 0 <= discordance <= 1:
+        raise ValueError(f"n={n}, discordance={discordance}: need n >= 1 and 0 <= discordance <= 1")
+    za, zb = _z(1 - alpha), float(_z(2 * power - 1))
+    if discordance == 0:
+        return float("nan")
+
+    def gap(d: float) -> float:
+        return n * d * d - (za * np.sqrt(discordance) + zb * np.sqrt(max(0.0, discordance - d * d))) ** 2
+
+    if gap(discordance) < 0:
+        return float("nan")  # not even every discordant clip for one model would be detected
+    return float(brentq(gap, 0.0, discordance))
+
+
+def independent_discordance(accuracy_a: float, accuracy_b: float) -> float:
+    """The discordance of two models with these accuracies whose errors are independent:
+    ``a(1 − b) + b(1 − a)``. Models trained alike err on the same clips more often than that, so
+    the share of discordant clips is lower and a test more powerful: a difference detectable at
+    this discordance is detectable at theirs."""
+    return accuracy_a * (1 - accuracy_b) + accuracy_b * (1 - accuracy_a)
+
+
 #: Verdicts on a claim "A > B".
 SUPPORTED, CONTRADICTED, CANNOT_TELL = "supported", "contradicted", "cannot tell"
 

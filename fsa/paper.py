@@ -21,3 +21,12 @@ def paper_table(table: str | int) -> dict:
     if str(table) not in tables:
         raise KeyError(f"the paper has no table {table!r}; known: {', '.join(tables)}")
     return tables[str(table)]
+
+
+def real_test_clips(dataset: str) -> int:
+    """How many test clips the paper's dataset has (its text, §3.1): AFEW 7.0 Val, or CK+'s labelled
+    sequences, which its cross-validation tests once each."""
+    sets = paper_results()["datasets"]
+    if dataset not in sets:
+        raise KeyError(f"the paper describes no dataset {dataset!r}; known: {', '.join(sets)}")
+    return int(sets[dataset]["test_clips"])

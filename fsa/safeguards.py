@@ -12,11 +12,12 @@ from typing import Any, TextIO
 
 import torch.distributed as torch_dist
 
+from data_prep.hashing import stable_hash
+
 from . import results as store
 from .checkpoint import CheckpointError
 from .config import Config
 from .distributed import DistInfo
-from .hashing import stable_hash
 
 
 class RunConflict(RuntimeError):

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("fsa", "data_prep")
 #: What ``fsa.config`` may import (``data_prep``: the package whose ``__init__`` importing ``data_prep.labels``
 #: runs): leaves, so that every module of ``fsa`` can import it.
-CONFIG_LEAVES = {"fsa.hashing", "data_prep.labels", "data_prep"}
+CONFIG_LEAVES = {"data_prep.hashing", "data_prep.labels", "data_prep"}
 
 
 def module_files(root: Path, packages=PACKAGES) -> dict[str, Path]:

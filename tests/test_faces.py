@@ -177,3 +177,27 @@ def test_several_faces_largest_first_then_the_tracked_one(pipe, face_photos):
     left[40:40 + right.shape[0], 640 - right.shape[1]:] = right
     track = pipe.process([left])
     assert (track.boxes[0][0] + track.boxes[0][2]) / 2 < 320
+
+
+@pytest.mark.parametrize("rest,tried", [(4, [0, 5, 10]), (0, list(range(12)))])
+def test_the_cnn_rests_after_it_too_found_no_face(face_photos, rest, tried):
+    pipe = FacePipeline(size=SIZE, cnn_rest=rest)
+    pipe._load()
+    frames = [np.full((CK_SIZE[1], CK_SIZE[0], 3), 118, np.uint8) for _ in range(12)]
+    frames.append(_place(face_photos["grace"], CK_SIZE, 0.9, 0, 0))
+    calls, cnn = [], pipe._cnn
+    pipe._cnn = lambda img, up: calls.append(len(calls)) or cnn(img, up)
+    seen = []
+    original = pipe.detect
+
+    def detect(gray, track=None, methods=DETECTORS):
+        seen.append("cnn" in methods)
+        return original(gray, track, methods)
+
+    pipe.detect = detect
+    track = pipe.process(frames, source="dark stretch")
+    assert [k for k, with_cnn in enumerate(seen[:12]) if with_cnn] == tried
+    assert len(calls) == len(tried)  # the face of the last frame is found by HOG
+    assert track.methods[:12] == ["interpolated"] * 12 and track.methods[12] in DETECTORS
+    with pytest.raises(ValueError, match="cnn_rest=-1"):
+        FacePipeline(cnn_rest=-1)

@@ -1,11 +1,11 @@
-"""``fsa.hashing.stable_hash``: the name of configurations, k-fold sets and splits in the store."""
+"""``data_prep.hashing.stable_hash``: the name of configurations, k-fold sets and splits in the store."""
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
+from data_prep.hashing import stable_hash
 from fsa.config import Config
-from fsa.hashing import stable_hash
 
 
 def test_the_hash_of_canonical_json():

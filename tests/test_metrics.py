@@ -8,6 +8,8 @@ from scipy.stats import binomtest
 from fsa.metrics import (
     claim_verdict,
     classification_metrics,
+    detectable_difference,
+    independent_discordance,
     mcnemar_exact,
     paired_bootstrap,
     paired_correct,
@@ -156,3 +158,25 @@ def test_paired_tests_need_the_same_clips():
         paired_correct(rows([True, True]), rows([True, True], ["happy", "fear"]))
     a, b = paired_correct(rows([True, False])[::-1], rows([False, True]))  # matched by clip_id, not order
     assert a.tolist() == [True, False] and b.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("n,discordance", [(383, 0.3), (120, 0.5), (1000, 0.1)])
+def test_the_detectable_difference_is_detected_four_times_in_five(n, discordance):
+    delta = detectable_difference(n, discordance)
+    assert 0 < delta < discordance
+    rng = np.random.default_rng(0)
+    sims = 1500
+    discordant = rng.binomial(n, discordance, sims)
+    a_only = rng.binomial(discordant, (1 + delta / discordance) / 2)
+    detected = [binomtest(int(b), int(m), 0.5).pvalue < 0.05 and b > m - b for b, m in zip(a_only, discordant)]
+    assert 0.72 < np.mean(detected) < 0.86  # the exact test is a little conservative against Connor's approximation
+    assert detectable_difference(4 * n, discordance) < delta  # more clips, smaller differences
+    assert np.isnan(detectable_difference(n, 0.0)) and np.isnan(detectable_difference(5, 0.1))
+
+
+def test_independent_errors_discordance():
+    assert independent_discordance(0.5, 0.5) == 0.5
+    assert independent_discordance(1.0, 0.4) == pytest.approx(0.6)  # B's errors are all discordant
+    rng = np.random.default_rng(1)
+    a, b = rng.random(200000) < 0.8, rng.random(200000) < 0.6
+    assert np.mean(a != b) == pytest.approx(independent_discordance(0.8, 0.6), abs=0.005)

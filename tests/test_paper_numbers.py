@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from fsa.models import REGISTRY
-from fsa.paper import paper_results, paper_table
+from fsa.paper import paper_results, paper_table, real_test_clips
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "ecnn-fsa-paper.md"
 
@@ -100,3 +100,12 @@ def test_confusion_rows_sum_to_about_100():
     for number in (5, 10):
         for row in paper_table(number)["confusion_pct"]:
             assert abs(sum(row) - 100) < 1.5
+
+
+@pytest.mark.skipif(not PAPER.exists(), reason=f"paper text not found at {PAPER}")
+def test_the_real_test_set_sizes_are_the_papers():
+    text = PAPER.read_text(encoding="utf-8")
+    assert re.search(rf"\b{real_test_clips('ckplus')} sequences from 118 subjects are labeled", text)
+    assert re.search(rf"Val \({real_test_clips('afew')} samples\)", text)
+    with pytest.raises(KeyError, match="no dataset 'fer2013'"):
+        real_test_clips("fer2013")

@@ -6,6 +6,7 @@ import pytest
 
 from fsa import report
 from fsa.config import ConfigError
+from fsa.metrics import detectable_difference
 from fsa.paper import paper_table
 from fsa.report import page as report_page
 from fsa.results import record
@@ -239,6 +240,13 @@ def test_claims_follow_the_paper_order_and_face_the_floor():
     main = df.loc["Proposed ECNN-FSA (end-to-end) > CNN-LSTM [30] (end-to-end)"]  # paper: 49.78 > 41.57
     assert main["verdict"] == "supported" and main["source"] == "paper: 49.78 > 41.57"
     assert (main["A acc %"], main["B acc %"], main["only A right"], main["only B right"]) == (100.0, 35.0, 26, 0)
+    # Power: at these 40 clips, 26 of them discordant; and on AFEW 7.0's 383 Val clips for the paper's pair.
+    assert main["detectable Δ (pp)"] == round(100 * detectable_difference(40, 26 / 40), 1)
+    real = detectable_difference(383, 0.4978 * (1 - 0.4157) + 0.4157 * (1 - 0.4978))
+    assert (main["paper Δ (pp)"], main["real set detects (pp)"]) == (8.21, round(100 * real, 1))
+    assert main["real set can settle it"] == ("yes" if 8.21 >= 100 * real else "no") == "no"
+    floor_claim = df.loc["Proposed ECNN-FSA (end-to-end) > HOG + logistic regression (floor)"]
+    assert np.isnan(floor_claim["paper Δ (pp)"]) and floor_claim["detectable Δ (pp)"] > 0
     assert df.loc["CNN-LSTM [30] (end-to-end) > HOG + logistic regression (floor)", "verdict"] == "cannot tell"
     assert df.loc["Proposed ECNN-FSA (end-to-end) > HOG + logistic regression (floor)", "verdict"] == "supported"
     assert len(df) == 3

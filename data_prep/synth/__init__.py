@@ -53,13 +53,19 @@ How a video is made
   JPEG-then-MPEG-4 compression, occluders over the lower face, random backgrounds, sometimes
   speech-like mouth motion (a distractor outside the intensity), and the apex as a short plateau between
   neutral stretches at a random place, so that a single random frame is often uninformative.
-  Neutral clips have intensity 0 throughout.
+  Neutral clips have intensity 0 throughout. How wild the clips are is a set of named knobs
+  (:mod:`~data_prep.synth.conditions`: subtle and brief expressions, talking, head pose,
+  occlusion, illumination, degradation, missed faces, camera cuts, identity variation, blends);
+  the conditions above are ``classic``, the first embedded AFEW's, and ``--conditions afew7``
+  makes clips as hard as AFEW 7.0's for its challenge baseline, each knob switched off on demand
+  (``--without``). Clips made under conditions other than ``classic`` record them per frame.
 
 Sidecars at the output root (absent from the real datasets): ``synth_meta.csv`` (video_id,
 subject, label, split, n_frames, photo; ``label`` is the official label, empty for unlabelled CK+
 sequences; ``photo`` the subject's source photo, a key of :data:`SOURCES`) and
 ``synth_intensity.csv`` (video_id, frame [1-based], intensity in [0, 1]: the fraction of the
-expression's full AU displacement shown in that frame).
+expression's full AU displacement shown in that frame); for AFEW clips under conditions other than
+``classic``, ``synth_conditions.csv`` (video_id, frame, shot, yaw, pitch, occluded, missed).
 
 ``README.txt`` says what the set is, where its faces come from, and which generator made it: the
 line ``generator: <fingerprint>`` (:func:`generator_fingerprint`, a hash of the generator's source
@@ -83,6 +89,7 @@ made neutral), :mod:`~data_prep.synth.geometry`,
 from __future__ import annotations
 
 # The underscore names are internals that the tests reach (as synth.<name>).
+from .conditions import CONDITIONS, KNOBS, Conditions, conditions
 from .driver import RENDERERS, Summary, generate, main, render_subject
 from .fingerprint import generator_fingerprint, generator_inputs, readme_fingerprint
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
@@ -121,11 +128,10 @@ from .wild import SPEECH, WildScene
 
 __all__ = [
     "AFEW_CLASSES", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS", "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES",
-    "CK_FRAME", "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES", "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS",
-    "VIDEO_LAYOUTS", "Source", "SourcePhoto", "Subject", "SubjectPlan", "Summary", "VideoPlan", "WildScene",
-    "afew_profile", "ck_profile", "detect_landmarks", "displacement_field", "face_axes", "generate",
-    "generator_fingerprint", "generator_inputs", "load_sources",
-    "main", "piecewise_affine_map", "plan_afew", "plan_ckplus", "random_stream", "readme_faces", "readme_fingerprint",
-    "render_subject",
-    "source_of", "to_image",
+    "CK_FRAME", "CONDITIONS", "Conditions", "KNOBS", "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES",
+    "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS", "VIDEO_LAYOUTS", "Source", "SourcePhoto", "Subject",
+    "SubjectPlan", "Summary", "VideoPlan", "WildScene", "afew_profile", "ck_profile", "conditions",
+    "detect_landmarks", "displacement_field", "face_axes", "generate", "generator_fingerprint",
+    "generator_inputs", "load_sources", "main", "piecewise_affine_map", "plan_afew", "plan_ckplus",
+    "random_stream", "readme_faces", "readme_fingerprint", "render_subject", "source_of", "to_image",
 ]

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import multiprocessing as mp
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import cv2
-import numpy as np
 from tqdm import tqdm
 
 from .. import facs
 from . import stills
+from .conditions import CLASSIC, CONDITIONS, KNOBS, Conditions, conditions
 from .fingerprint import readme_line
-from .layouts import LAYOUTS, SIZE_NAMES, STILL_LAYOUTS
-from .plans import PLANNERS, SubjectPlan, VideoPlan
+from .layouts import LAYOUTS, SIZE_NAMES, SIZES, STILL_LAYOUTS
+from .plans import PLANNERS, SubjectPlan
 from .render import _render_ckplus_subject
 from .sources import load_sources, readme_faces, source_of, use_sources
 from .wild import _render_afew_subject
@@ -28,19 +29,25 @@ from .wild import _render_afew_subject
 RENDERERS = {"ckplus": _render_ckplus_subject, "afew": _render_afew_subject}
 
 
-def _layout_parts(layout: str) -> tuple[Callable, Callable, Callable]:
-    """The planner, subject renderer and finisher of a layout (the still layouts': :mod:`.stills`)."""
+def _layout_parts(layout: str, cond: Conditions = CLASSIC) -> tuple[Callable, Callable, Callable]:
+    """The planner, subject renderer and finisher of a layout (the still layouts': :mod:`.stills`);
+    AFEW's renderer and finisher take the clips' conditions ``cond``."""
     if layout in STILL_LAYOUTS:
         return stills.PLANNERS[layout], stills.RENDERERS[layout], stills.finish
+    if layout == "afew":
+        return (functools.partial(PLANNERS[layout], cond=cond), functools.partial(RENDERERS[layout], cond=cond),
+                functools.partial(_finish_videos, cond=cond))
     return PLANNERS[layout], RENDERERS[layout], _finish_videos
 
 
-def render_subject(layout: str, root: str | os.PathLike, seed: int, subject: SubjectPlan) -> list[tuple]:
+def render_subject(layout: str, root: str | os.PathLike, seed: int, subject: SubjectPlan,
+                   cond: Conditions = CLASSIC) -> list[tuple]:
     """Write all videos (or stills) of one planned subject under ``root``.
 
-    Returns one tuple per video, ``(plan, intensities)`` (stills: see :mod:`.stills`).
+    Returns one tuple per video, ``(plan, intensities)``, for AFEW ``(plan, intensities, per-frame
+    conditions or None)`` (stills: see :mod:`.stills`). ``cond``: the AFEW clips' conditions.
     """
-    return _layout_parts(layout)[1](Path(root), seed, subject)
+    return _layout_parts(layout, cond)[1](Path(root), seed, subject)
 
 
 def _render_job(args) -> list[tuple]:
@@ -73,8 +80,11 @@ def _default_workers() -> int:
 
 
 def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: int = 0,
-             workers: int | None = None, force: bool = False, progress: bool | None = None) -> Summary:
+             workers: int | None = None, force: bool = False, progress: bool | None = None,
+             cond: Conditions = CLASSIC) -> Summary:
     """Generate a synthetic dataset at ``out`` (written to ``out.tmp-<pid>``, then renamed).
+
+    ``cond``: how wild the AFEW clips are (:mod:`.conditions`); other layouts take ``classic``.
 
     With ``workers`` > 1 (default: the available cores) subjects render in spawned processes, so a
     calling script needs the usual ``if __name__ == "__main__":`` guard. ``progress=None`` shows a
@@ -82,13 +92,16 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
-    if size not in SIZE_NAMES:
-        raise ValueError(f"size={size!r}: expected one of {', '.join(SIZE_NAMES)}")
+    sizes = (stills.SIZES if layout in STILL_LAYOUTS else SIZES)[layout]
+    if size not in sizes:
+        raise ValueError(f"size={size!r}: expected one of {', '.join(sizes)}")
+    if cond != CLASSIC and layout != "afew":
+        raise ValueError(f"conditions {cond.name}: only the afew layout takes conditions other than classic")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise FileExistsError(f"{out}: exists and is not empty; choose another --out or pass --force")
     t0 = time.perf_counter()
-    planner, _, finish = _layout_parts(layout)
+    planner, _, finish = _layout_parts(layout, cond)
     plans = planner(size, seed)
     tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
     if tmp.exists():
@@ -96,7 +109,7 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
     tmp.mkdir(parents=True)
     try:
         # Longest jobs first so that the worker pool ends together.
-        jobs = [(layout, str(tmp), seed, s) for s in
+        jobs = [(layout, str(tmp), seed, s, cond) for s in
                 sorted(plans, key=lambda s: -sum(v.n_frames for v in s.videos))]
         workers = max(1, min(workers or _default_workers(), len(jobs)))
         n_videos = sum(len(s.videos) for s in plans)
@@ -128,43 +141,62 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
                    time.perf_counter() - t0)
 
 
-def _finish_videos(root: Path, layout: str, size: str, seed: int, plans, results) -> None:
+def _finish_videos(root: Path, layout: str, size: str, seed: int, plans, results, cond: Conditions = CLASSIC
+                   ) -> None:
     _write_sidecars(root, plans, results)
-    _write_readme(root, layout, size, seed, plans, results)
+    _write_readme(root, layout, size, seed, plans, results, cond)
 
 
-def _write_sidecars(root: Path, plans: list[SubjectPlan], results: list[tuple[VideoPlan, np.ndarray]]) -> None:
+#: The per-frame conditions of a wild clip (:meth:`~data_prep.synth.WildScene.conditions`), in
+#: ``synth_conditions.csv``.
+CONDITION_COLUMNS = ("shot", "yaw", "pitch", "occluded", "missed")
+
+
+def _write_sidecars(root: Path, plans: list[SubjectPlan], results: list[tuple]) -> None:
     photo = {s.name: source_of(s.index) for s in plans}
     with open(root / "synth_meta.csv", "w", newline="") as f:
         wr = csv.writer(f, lineterminator="\n")
         wr.writerow(["video_id", "subject", "label", "split", "n_frames", "photo"])
-        for v, _ in results:
+        for v, *_ in results:
             wr.writerow([v.video_id, v.subject, v.label, v.split, v.n_frames, photo[v.subject]])
     with open(root / "synth_intensity.csv", "w", newline="") as f:
         wr = csv.writer(f, lineterminator="\n")
         wr.writerow(["video_id", "frame", "intensity"])
-        for v, intensity in results:
+        for v, intensity, *_ in results:
             for k, t in enumerate(intensity):
                 wr.writerow([v.video_id, k + 1, f"{t:.4f}"])
+    if not any(r[2:] and r[2] for r in results):
+        return
+    with open(root / "synth_conditions.csv", "w", newline="") as f:
+        wr = csv.writer(f, lineterminator="\n")
+        wr.writerow(["video_id", "frame", *CONDITION_COLUMNS])
+        for v, _, frames in results:
+            for k, c in enumerate(frames):
+                wr.writerow([v.video_id, k + 1, *(c[key] for key in CONDITION_COLUMNS)])
 
 
-def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results) -> None:
+def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results, cond: Conditions = CLASSIC
+                  ) -> None:
     counts: dict[str, int] = {}
-    for v, _ in results:
+    for v, *_ in results:
         key = f"{v.split + '/' if v.split else ''}{v.label or 'unlabelled'}"
         counts[key] = counts.get(key, 0) + 1
     lines = [
         "SYNTHETIC DATA - not CK+ or AFEW. Generated by data_prep.synth",
-        f"command: python -m data_prep.synth --layout {layout} --size {size} --seed {seed}",
+        f"command: python -m data_prep.synth --layout {layout} --size {size} --seed {seed}"
+        + (f" --conditions {cond.name}" if cond != CLASSIC else ""),
         readme_line(),
         f"layout: {layout} ({'CK+ lab sequences' if layout == 'ckplus' else 'AFEW wild clips'}); "
-        f"{len(plans)} subjects, {len(results)} videos, {sum(v.n_frames for v, _ in results)} frames",
+        f"{len(plans)} subjects, {len(results)} videos, {sum(r[0].n_frames for r in results)} frames",
         "videos per " + ("split/" if layout == "afew" else "") + "label: "
         + ", ".join(f"{k}={n}" for k, n in sorted(counts.items())),
         "",
         *readme_faces(),
         "synth_meta.csv and synth_intensity.csv are sidecars that the real datasets do not have;",
         "intensity is the fraction of the expression's full AU displacement in each frame.",
+        *([f"conditions: {cond.name} ({', '.join(f'{k}={v}' for k, v in asdict(cond).items() if k != 'name')});",
+           "synth_conditions.csv: per frame the shot, the head's yaw and pitch, occluded, missed."]
+          if cond != CLASSIC else []),
         "",
         facs.describe(),
         "",
@@ -185,12 +217,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
     parser.add_argument("-j", "--workers", type=int, default=None, help="processes (default: available cores)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    parser.add_argument("--conditions", default=CLASSIC.name, choices=CONDITIONS,
+                        help="afew: how wild the clips are (data_prep/synth/conditions.py; default classic)")
+    parser.add_argument("--without", default="", metavar="KNOB[,KNOB]",
+                        help=f"afew: switch these knobs of the conditions off ({', '.join(KNOBS)})")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers {args.workers}: expected >= 1")
     try:
-        s = generate(args.layout, args.out, size=args.size, seed=args.seed, workers=args.workers, force=args.force)
-    except FileExistsError as e:
+        cond = conditions(args.conditions, tuple(k for k in args.without.split(",") if k))
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        s = generate(args.layout, args.out, size=args.size, seed=args.seed, workers=args.workers, force=args.force,
+                     cond=cond)
+    except (FileExistsError, ValueError) as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
     made = f"{s.videos} images" if s.layout in STILL_LAYOUTS else f"{s.videos} videos, {s.frames} frames"
     print(f"{s.out}: {s.layout}/{s.size} seed {s.seed}: {s.subjects} subjects, {made} in {s.seconds:.1f} s")

@@ -9,8 +9,7 @@ that a set on disk is not what the current code would make.
 
 The hash reads the generator's source files (``data_prep/synth/*.py``,
 ``data_prep/facs.py``) and the source photos (:data:`~data_prep.synth.SOURCES`), each by its name and
-bytes, so it is the same in every process and on every machine with the same files. (``data_prep``
-sits below ``fsa`` and so hashes with :mod:`hashlib`, not ``fsa.hashing``.)
+bytes, so it is the same in every process and on every machine with the same files.
 """
 from __future__ import annotations
 

@@ -73,6 +73,35 @@ def displacement_field(lm: np.ndarray, disp: np.ndarray, shape: tuple[int, int])
     return np.dstack([mx - gx, my - gy]).astype(np.float32)
 
 
+#: Relief of each landmark (IOD) in front of the head's ellipsoid: the nose forward, the eyes set
+#: back, brows and lips slightly forward (dlib's 68-point order).
+_RELIEF = np.zeros(68)
+_RELIEF[17:27] = 0.06
+_RELIEF[27:31] = (0.15, 0.25, 0.35, 0.45)
+_RELIEF[31:36] = (0.2, 0.3, 0.35, 0.3, 0.2)
+_RELIEF[36:48] = -0.08
+_RELIEF[48:68] = 0.08
+
+
+def turn_offsets(lm: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+    """Offsets (pixels) that turn a frontal face by ``yaw`` and ``pitch`` degrees: each landmark is
+    given a depth — on an ellipsoid as deep as the face is wide, plus :data:`_RELIEF` — rotated about
+    the head's vertical then horizontal axis and projected back orthographically; the face's mean
+    position is kept (the head turns in place). Positive yaw turns the face towards the image's
+    right, positive pitch down."""
+    ex, ey, iod = face_axes(lm)
+    rel = lm - lm.mean(0)
+    u, v = rel @ ex / iod, rel @ ey / iod
+    half = 1.05 * float(np.abs(u[[0, 16]]).max())
+    z = half * np.sqrt(np.clip(1 - (u / half) ** 2, 0, 1)) + _RELIEF
+    a, b = np.deg2rad(yaw), np.deg2rad(pitch)
+    u2, z2 = u * np.cos(a) + z * np.sin(a), -u * np.sin(a) + z * np.cos(a)
+    v2 = v * np.cos(b) + z2 * np.sin(b)
+    du, dv = u2 - u, v2 - v
+    du, dv = du - du.mean(), dv - dv.mean()
+    return iod * (du[:, None] * ex + dv[:, None] * ey)
+
+
 #: Inner-lip points of the upper lip and, below each, of the lower lip (dlib order).
 UPPER_INNER, LOWER_INNER = [61, 62, 63], [67, 66, 65]
 #: Outer-lip points above :data:`UPPER_INNER` and below :data:`LOWER_INNER`.

@@ -43,6 +43,9 @@ SIZES = {
 
 _LAYOUT_CODE = {"ckplus": 1, "afew": 2, "fer2013": 3, "sfew": 4}
 SUBJECT_STREAM, VIDEO_STREAM, PLAN_STREAM = 0, 1, 2
+#: The stream of the wild knobs the first embedded AFEW lacked (:mod:`.conditions`), keyed further
+#: by the subject or video stream and its index, so that those knobs leave the other draws alone.
+WILD_STREAM = 3
 #: Range of the expression intensity at the apex (1 = the prototype's full AU displacement).
 APEX = (0.85, 1.0)
 

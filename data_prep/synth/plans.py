@@ -1,12 +1,14 @@
 """Plans: which subjects a dataset has and which videos each of them shows, drawn before rendering."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from .. import facs
+from ..hashing import stable_hash
+from .conditions import CLASSIC, Conditions
 from .layouts import AFEW_FOLDERS, CK_CLASSES, PLAN_STREAM, SIZES, random_stream
 
 
@@ -73,7 +75,11 @@ def plan_ckplus(size: str, seed: int) -> list[SubjectPlan]:
     return subjects
 
 
-def plan_afew(size: str, seed: int) -> list[SubjectPlan]:
+def plan_afew(size: str, seed: int, cond: Conditions = CLASSIC) -> list[SubjectPlan]:
+    """AFEW's subjects, Train and Val apart, and their clips. Clips made under conditions other than
+    ``classic`` get other file stems (shifted by a hash of the conditions), so that two sets of the
+    same plan under different conditions are two datasets to the identity rule (their indexes
+    differ), as their pixels do."""
     spec = SIZES["afew"][size]
     rng = random_stream(seed, "afew", PLAN_STREAM)
     subjects, clips = [], []
@@ -83,6 +89,8 @@ def plan_afew(size: str, seed: int) -> list[SubjectPlan]:
         clips += [(split, label, s) for label, s in
                   spread_subjects(rng, spec["clips"][split], range(first, len(subjects)))]
     stems = rng.choice(np.arange(1, 10**6), len(clips), replace=False)
+    if cond != CLASSIC:
+        stems = (stems + int(stable_hash(asdict(cond)), 16)) % 10**9
     lo, hi = spec["frames"]
     for index, ((split, label, s), stem) in enumerate(zip(clips, stems)):
         folder = "Train" if split == "train" else "Val"

@@ -61,7 +61,7 @@ from .page import (
 )
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name, fold_runs, fold_table
 from .tracing import TABLE1_MODULES, model_summary, table1
-from .verdicts import claims, frame_claims, frame_view, verdict
+from .verdicts import claims, frame_claims, frame_view, glue_findings, verdict
 
 __all__ = [
     "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS",
@@ -70,7 +70,7 @@ __all__ = [
     "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims",
     "comparison", "confusion_pct", "data_source", "dataset_summary", "embedded_dataset", "embedded_root",
     "experiment_name", "expression_clips", "extra_label", "face_credits", "floor_rows", "fold_runs", "fold_table",
-    "frame_claims", "frame_view", "intervals", "measured", "model_summary", "one_line_errors", "paper_confusion",
-    "paper_row_label", "per_clip_rows", "profile_of", "profile_text", "raw_of", "replicate_rows", "resolve_preset",
-    "score_mean", "seed_text", "table1", "table_models", "to_html", "verdict",
+    "frame_claims", "frame_view", "glue_findings", "intervals", "measured", "model_summary", "one_line_errors",
+    "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of", "profile_text", "raw_of", "replicate_rows",
+    "resolve_preset", "score_mean", "seed_text", "table1", "table_models", "to_html", "verdict",
 ]

@@ -45,9 +45,10 @@ from typing import Mapping, Sequence
 
 from scipy import stats
 
+from data_prep.hashing import stable_hash
+
 from .. import results as store
 from ..config import Config, ConfigError
-from ..hashing import stable_hash
 from ..paper import paper_table
 from .page import KEY_ROWS, Page
 

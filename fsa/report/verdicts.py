@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import ConfigError
-from ..metrics import claim_verdict
+from ..metrics import claim_verdict, detectable_difference, independent_discordance
 from ..models.registry import REGISTRY
-from ..paper import paper_table
+from ..paper import paper_table, real_test_clips
 from .confidence import per_clip_rows, replicate_rows
 from .matching import architecture, paper_row_label
 from .records import FLOOR_KIND
@@ -56,19 +56,52 @@ def _tagged(rows: dict[str, list[dict]], suffix: str) -> list[dict]:
     return [{**c, "clip_id": f"{c['clip_id']}@{k}{suffix}"} for k in sorted(rows) for c in rows[k]]
 
 
-#: The columns of a claims table; ``{level}`` is the confidence level.
+#: The columns of a claims table; ``{level}`` is the confidence level. ``detectable Δ`` is the power
+#: of the claim's paired test (:func:`fsa.metrics.detectable_difference`): the smallest difference it
+#: detects four times in five at these clips and this discordance. A claim of the paper's own rows
+#: adds the paper's difference and the smallest one the real test set (AFEW 7.0 Val, CK+'s labelled
+#: sequences: :func:`fsa.paper.real_test_clips`) could detect at the discordance of two models whose
+#: errors are independent (:func:`fsa.metrics.independent_discordance`), and whether it could
+#: detect the paper's.
 CLAIM_COLUMNS = ["claim", "source", "verdict", "A acc %", "B acc %", "Δ acc (pp)", "Δ {level} CI", "McNemar p",
-                 "only A right", "only B right", "clips"]
+                 "only A right", "only B right", "clips", "detectable Δ (pp)"]
+PAPER_POWER_COLUMNS = ["paper Δ (pp)", "real set detects (pp)", "real set can settle it"]
+#: Power of the paired tests, as the columns state it.
+POWER = 0.8
 
 
-def claim_table(judged: Sequence[tuple[str, str, dict]], alpha: float = 0.05) -> pd.DataFrame:
-    """A claims table from ``(claim, source, verdict)`` triples (:func:`verdict`'s dicts)."""
+def claim_table(judged: Sequence[tuple], alpha: float = 0.05, real_clips: int | None = None) -> pd.DataFrame:
+    """A claims table from ``(claim, source, verdict)`` triples (:func:`verdict`'s dicts), each with
+    its power (``detectable Δ``); ``(claim, source, verdict, (paper A %, paper B %))`` for a claim of
+    the paper's rows adds, given the real test set's size ``real_clips``, whether that set could
+    settle the paper's own difference."""
     columns = [c.format(level=f"{100 * (1 - alpha):g} %") for c in CLAIM_COLUMNS]
-    rows = [dict(zip(columns, [
-        claim, source, v["verdict"], round(100 * v["accuracy_a"], 2), round(100 * v["accuracy_b"], 2),
-        round(100 * v["diff"], 2), f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}]",
-        float(f"{v['mcnemar_p']:.3g}"), v["b"], v["c"], v["n_clips"]])) for claim, source, v in judged]
+    if real_clips is not None:
+        columns += PAPER_POWER_COLUMNS
+    rows = []
+    for claim, source, v, *paper in judged:
+        discordance = (v["b"] + v["c"]) / v["n_clips"]
+        row = [claim, source, v["verdict"], round(100 * v["accuracy_a"], 2), round(100 * v["accuracy_b"], 2),
+               round(100 * v["diff"], 2), f"[{100 * v['low']:.1f}, {100 * v['high']:.1f}]",
+               float(f"{v['mcnemar_p']:.3g}"), v["b"], v["c"], v["n_clips"],
+               _pp(detectable_difference(v["n_clips"], discordance, alpha, POWER))]
+        if real_clips is not None:
+            row += paper_power(*paper[0], real_clips, alpha) if paper and paper[0] else [None, None, None]
+        rows.append(dict(zip(columns, row)))
     return pd.DataFrame(rows, columns=columns)
+
+
+def paper_power(a: float, b: float, real_clips: int, alpha: float = 0.05) -> list:
+    """The paper's difference of two accuracies (%), the smallest difference a paired test on the
+    real test set's ``real_clips`` detects at the discordance of independent errors, and whether
+    the paper's difference reaches it."""
+    detectable = detectable_difference(real_clips, independent_discordance(a / 100, b / 100), alpha, POWER)
+    diff = round(a - b, 2)
+    return [diff, _pp(detectable), "yes" if abs(diff) >= 100 * detectable else "no"]
+
+
+def _pp(delta: float) -> float | None:
+    return None if np.isnan(delta) else round(100 * delta, 1)
 
 
 def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd.DataFrame:
@@ -95,9 +128,10 @@ def claims(table: int | str, records: Sequence[dict], alpha: float = 0.05) -> pd
         if a[1] is None or b[1] is None or a[1] == b[1]:
             continue
         (la, pa, ra), (lb, pb, rb) = (a, b) if a[1] > b[1] else (b, a)
-        pairs.append((f"{la} > {lb}", f"paper: {pa:g} > {pb:g}", ra, rb))
-    pairs += [(f"{label} > {f['label']}", "clears the floor", r, f) for label, _, r in found for f in floors]
-    return claim_table([(claim, source, verdict(ra, rb, alpha)) for claim, source, ra, rb in pairs], alpha)
+        pairs.append((f"{la} > {lb}", f"paper: {pa:g} > {pb:g}", ra, rb, (pa, pb)))
+    pairs += [(f"{label} > {f['label']}", "clears the floor", r, f, None) for label, _, r in found for f in floors]
+    return claim_table([(claim, source, verdict(ra, rb, alpha), paper) for claim, source, ra, rb, paper in pairs],
+                       alpha, real_test_clips(spec.get("dataset", "ckplus")))
 
 
 def frame_view(record: dict, frame: int = -1) -> dict:
@@ -130,3 +164,18 @@ def frame_claims(records: Sequence[dict], floor_records: Sequence[dict] = (), al
     judged = [(f"{view['label']} > {fused}", "averaging the n frames", verdict(view, record, alpha))]
     judged += [(f"{view['label']} > {f['label']}", "the floor's frame", verdict(view, f, alpha)) for f in floor_records]
     return claim_table(judged, alpha)
+
+
+#: The columns of a claims table the book's first page shows (:func:`glue_findings`).
+FINDINGS_COLUMNS = ["claim", "verdict", "Δ acc (pp)", "detectable Δ (pp)", *PAPER_POWER_COLUMNS]
+
+
+def glue_findings(claims_table: pd.DataFrame) -> pd.DataFrame:
+    """The page's claims in brief — verdict, difference and power — glued into the notebook under
+    ``findings`` for the book's first page (MyST-NB's ``glue``, pasted there with ``:doc:``);
+    returns ``claims_table`` for the page to show whole."""
+    from myst_nb import glue
+
+    brief = claims_table[[c for c in FINDINGS_COLUMNS if c in claims_table.columns]]
+    glue("findings", brief.style.hide(axis="index").format(precision=1, na_rep="—"), display=False)
+    return claims_table

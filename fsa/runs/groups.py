@@ -17,10 +17,11 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
+from data_prep.hashing import stable_hash
+
 from .. import results as store
 from ..config import Config, ConfigError
 from ..engine import RunResult, train
-from ..hashing import stable_hash
 from ..metrics import summarize_folds
 
 #: Processes per training run: more than 1 trains each run with ``torchrun`` (``fsa paper --nproc``).
