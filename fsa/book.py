@@ -88,19 +88,20 @@ ENV_INPUTS = ("FSA_PRESET", "FSA_DATA_SIZE")
 REPO = NOTEBOOKS.parent
 
 
-@functools.lru_cache(maxsize=1)
-def package_digest() -> str:
-    """sha256 of the package's files (their paths and bytes; ``git ls-files`` in a checkout)."""
+@functools.lru_cache(maxsize=4)
+def package_digest(repo: Path = REPO) -> str:
+    """sha256 of the package's files (their paths and bytes): in a checkout, those ``git ls-files``
+    lists, tracked or not yet added (not ignored), so a module about to be committed counts."""
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", *PACKAGES], cwd=REPO, capture_output=True, check=True,
-                                text=True).stdout.split("\0")
-        files = sorted(REPO / f for f in listed if f and (REPO / f).is_file())
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *PACKAGES],
+                                cwd=repo, capture_output=True, check=True, text=True).stdout.split("\0")
+        files = sorted(repo / f for f in listed if f and (repo / f).is_file())
     except (OSError, subprocess.CalledProcessError):
-        files = sorted(f for pkg in PACKAGES for f in (REPO / pkg).rglob("*")
+        files = sorted(f for pkg in PACKAGES for f in (repo / pkg).rglob("*")
                        if f.is_file() and "__pycache__" not in f.parts)
     digest = hashlib.sha256()
     for f in files:
-        digest.update(f"{f.relative_to(REPO).as_posix()}\0".encode())
+        digest.update(f"{f.relative_to(repo).as_posix()}\0".encode())
         digest.update(hashlib.sha256(f.read_bytes()).digest())
     return digest.hexdigest()
 

@@ -140,3 +140,30 @@ def test_the_plan_names_the_missing_records_and_no_train_keeps_the_page(book_dir
         book.execute(["t"], log=lines.append, train=False)
     assert (folder / "t.ipynb").read_bytes() == committed
     assert any("r1 is not in the results store" in line for line in lines)
+
+
+def test_the_package_digest_counts_files_not_yet_committed_and_skips_ignored_ones(tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "fsa").mkdir()
+    (tmp_path / "data_prep").mkdir()
+    (tmp_path / "fsa" / "model.py").write_text("x = 1\n")
+    (tmp_path / ".gitignore").write_text("*.pyc\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one")
+    committed = book.package_digest(tmp_path)
+    (tmp_path / "fsa" / "cached.pyc").write_bytes(b"\0")
+    book.package_digest.cache_clear()
+    assert book.package_digest(tmp_path) == committed  # ignored
+    (tmp_path / "data_prep" / "knobs.py").write_text("y = 2\n")
+    book.package_digest.cache_clear()
+    untracked = book.package_digest(tmp_path)
+    assert untracked != committed  # a new module counts before it is added
+    git("add", ".")
+    book.package_digest.cache_clear()
+    assert book.package_digest(tmp_path) == untracked  # and the same once added
+    book.package_digest.cache_clear()
