@@ -165,12 +165,13 @@ def _write_sidecars(root: Path, plans: list[SubjectPlan], results: list[tuple]) 
         for v, intensity, *_ in results:
             for k, t in enumerate(intensity):
                 wr.writerow([v.video_id, k + 1, f"{t:.4f}"])
-    if not any(r[2:] and r[2] for r in results):
+    wild = [(v, frames) for v, _, *rest in results for frames in rest if frames]
+    if not wild:
         return
     with open(root / "synth_conditions.csv", "w", newline="") as f:
         wr = csv.writer(f, lineterminator="\n")
         wr.writerow(["video_id", "frame", *CONDITION_COLUMNS])
-        for v, _, frames in results:
+        for v, frames in wild:
             for k, c in enumerate(frames):
                 wr.writerow([v.video_id, k + 1, *(c[key] for key in CONDITION_COLUMNS)])
 

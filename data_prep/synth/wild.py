@@ -233,7 +233,7 @@ def _turn(base: np.ndarray, lm: np.ndarray, yaw: float, pitch: float) -> tuple[n
 
 def _hard_light(wr: np.random.Generator, lm: np.ndarray, w: int) -> np.ndarray:
     """Per-column gains of a hard side light: one half of the face in shadow, a soft terminator."""
-    ex, _, iod = face_axes(lm)
+    iod = face_axes(lm)[2]
     x = (np.arange(w, dtype=np.float32) - float(lm[:, 0].mean())) / (0.25 * iod) * float(wr.choice([-1.0, 1.0]))
     return (1 - wr.uniform(0.45, 0.8) / (1 + np.exp(-x))).astype(np.float32)
 
