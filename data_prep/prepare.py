@@ -99,6 +99,11 @@ def source_frames(path: Path) -> int:
     return declared_frame_count(path) or 0
 
 
+#: The report's ``problem`` of a video in which no frame shows a face (after every detector and the
+#: interpolation): the video decoded, so the embedded sets count it as a skip (:mod:`fsa.embedded`).
+NO_FACE = "no face found in any frame"
+
+
 def is_truncated(stats: dict) -> bool:
     """Whether a prepared video decoded fewer frames than its container declares (kept with ``--keep-truncated``)."""
     return stats.get("declared") is not None and stats["n_frames"] < stats["declared"]
@@ -131,7 +136,7 @@ def prepare_video(rec: RawVideo, frames_dir: Path, raw: Path, keep_truncated: bo
         return {**failure, "problem": e.problem, "reason": f"{_relative(e.path, raw)}: {e.problem}",
                 "n_frames": source_frames(rec.path)}
     except NoFaceError as e:
-        return {**failure, "problem": "no face found in any frame", "reason": str(e), "n_frames": e.n_frames}
+        return {**failure, "problem": NO_FACE, "reason": str(e), "n_frames": e.n_frames}
     stats = {
         "video_id": rec.video_id,
         "source": rec.source,

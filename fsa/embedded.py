@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from data_prep.prepare import NO_FACE
 from data_prep.video import DataError
 
 from .config import ConfigError
@@ -74,17 +75,28 @@ def _exclusive(lock: Path):
 
 
 def _check_prepared(prepared: Path) -> None:
-    """Every generated video of an embedded set must prepare: a failure there is a broken set (a
-    deleted or truncated file), not a video to skip, so it is an error naming the report."""
+    """Every generated video of an embedded set must decode and prepare: a failure there is a
+    broken set (a deleted or truncated file), not a video to skip, so it is an error naming the
+    report. One exception: a wild clip whose every frame hides the face (turned away, in the dark,
+    off camera) is left out, as it would be from real AFEW; :func:`faceless_clips` counts them and
+    the dataset page reports them."""
     report_path = prepared / "prep_report.json"
     if not report_path.is_file():
         return
     report = json.loads(report_path.read_text())
-    failed = report.get("failed") or []
+    failed = [f for f in report.get("failed") or [] if f.get("problem") != NO_FACE]
     if failed:
         first = failed[0]
         raise DataError(f"{report_path}: {len(failed)} of the embedded videos failed to prepare (e.g. "
                         f"{first.get('video_id')}: {first.get('reason')}); delete {prepared.parent} to make it again")
+
+
+def faceless_clips(prepared: Path) -> list[str]:
+    """The ids of the videos of a prepared set left out because no frame showed a face."""
+    report_path = prepared / "prep_report.json"
+    if not report_path.is_file():
+        return []
+    return [f["video_id"] for f in json.loads(report_path.read_text()).get("failed") or [] if f.get("problem") == NO_FACE]
 
 
 def set_aside_stale(base: Path) -> Path | None:

@@ -12,7 +12,8 @@ import pytest
 
 from data_prep import prepare, synth
 from data_prep.video import DataError
-from fsa.embedded import embedded_dataset
+from data_prep.prepare import NO_FACE
+from fsa.embedded import embedded_dataset, faceless_clips
 
 OLD = "0123456789ab"
 
@@ -122,6 +123,25 @@ def test_a_prepared_set_with_failed_videos_is_an_error_naming_its_report(data_ro
         embedded_dataset("ckplus", "smoke")
     (base / "prepared" / "prep_report.json").write_text(json.dumps({"videos": {"failed": 0}, "failed": []}))
     assert embedded_dataset("ckplus", "smoke") == base / "prepared"
+    assert faceless_clips(base / "prepared") == []
+
+
+def test_a_clip_without_a_face_is_a_counted_skip_of_an_embedded_set(data_root):
+    """A wild clip whose every frame hides the face is left out and counted; a failure of any other
+    kind next to it still refuses the set."""
+    base = data_root / "afew-smoke"
+    fake_raw(base / "raw", synth.generator_fingerprint())
+    (base / "prepared").mkdir()
+    (base / "prepared" / "index.csv").write_text("video_id\ntrain_1\n")
+    faceless = {"video_id": "train_2", "problem": NO_FACE, "reason": "Train/Angry/2.avi: no face in 30 frames"}
+    report = {"videos": {"failed": 1}, "failed": [faceless]}
+    (base / "prepared" / "prep_report.json").write_text(json.dumps(report))
+    assert embedded_dataset("afew", "smoke") == base / "prepared"
+    assert faceless_clips(base / "prepared") == ["train_2"]
+    broken = {"video_id": "val_3", "problem": "unreadable", "reason": "Val/Happy/3.avi: unreadable"}
+    (base / "prepared" / "prep_report.json").write_text(json.dumps({**report, "failed": [faceless, broken]}))
+    with pytest.raises(DataError, match=r"1 of the embedded videos failed.*val_3: Val/Happy/3.avi: unreadable"):
+        embedded_dataset("afew", "smoke")
 
 
 def test_two_makers_of_one_embedded_set_take_turns(data_root, monkeypatch):

@@ -18,14 +18,14 @@ from data_prep.synth.wild import WildScene
 @pytest.fixture(scope="module")
 def wild(tmp_path_factory):
     out = tmp_path_factory.mktemp("afew7") / "afew"
-    synth.generate("afew", out, size="smoke", seed=3, workers=2, progress=False, cond=AFEW7)
+    synth.generate("afew", out, size="smoke", seed=3, workers=2, progress=False)
     return out
 
 
 @pytest.fixture(scope="module")
 def classic(tmp_path_factory):
     out = tmp_path_factory.mktemp("classic") / "afew"
-    synth.generate("afew", out, size="smoke", seed=3, workers=2, progress=False)
+    synth.generate("afew", out, size="smoke", seed=3, workers=2, progress=False, cond=CLASSIC)
     return out
 
 
@@ -127,3 +127,13 @@ def test_a_turned_head_is_the_face_the_clip_animates():
                            roll_deg=float(vr.uniform(-6, 6)))
     assert 0 < abs(scene.yaw) <= AFEW7.yaw and abs(scene.pitch) <= AFEW7.pitch
     np.testing.assert_allclose(scene.anim.lm, lm + turn_offsets(lm, scene.yaw, scene.pitch))
+
+
+def test_the_default_afew_is_wild_at_afew_7_0s_size():
+    """The embedded AFEW: AFEW 7.0's 773 Train / 383 Val clips, subjects apart, under ``afew7``."""
+    videos = [v for s in synth.plan_afew("default", 0) for v in s.videos]
+    by_split = {split: [v for v in videos if v.split == split] for split in ("train", "val")}
+    assert {split: len(vs) for split, vs in by_split.items()} == {"train": 773, "val": 383}
+    assert not {v.subject for v in by_split["train"]} & {v.subject for v in by_split["val"]}
+    assert sum(v.label == "happy" for v in by_split["val"]) == 63
+    assert synth.default_conditions("afew") == AFEW7 and synth.default_conditions("ckplus") == CLASSIC

@@ -3,7 +3,8 @@
     python tools/calibrate_afew.py --conditions afew7 [--without KNOB[,KNOB]] [--fraction F] [--work DIR]
 
 Makes an AFEW-layout set under the conditions (:mod:`data_prep.synth.conditions`) with AFEW 7.0's
-Train / Val class counts scaled by ``F``, prepares it with dlib as every AFEW set is, and fits on
+Train / Val class counts scaled by ``F`` (:func:`data_prep.synth.afew_size`; at ``F`` = 1 and
+``afew7`` it is the embedded AFEW), prepares it with dlib as every AFEW set is, and fits on
 its Train split and scores on Val: the LBP-TOP + χ² SVM baseline (the paper's Baseline row,
 38.81 % on AFEW 7.0 Val) and the other classical floors (HOG of the centre frame, HOG and LBP over
 the n = 5 evaluation frames). One JSON line per floor; sets and records stay under ``--work``.
@@ -19,23 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep import prepare  # noqa: E402
-from data_prep.synth import SIZES, generate  # noqa: E402
+from data_prep.synth import SIZES, afew_size, generate  # noqa: E402
 from data_prep.synth.conditions import conditions  # noqa: E402
 from fsa.floors import SVM_C_GRID, TOP_GRID, FloorConfig  # noqa: E402
 from fsa.runs.floors import obtain_floor  # noqa: E402
 
-#: AFEW 7.0's clips per class (Train 773, Val 383).
-AFEW7_CLIPS = {"train": dict(anger=133, disgust=74, fear=81, happy=150, neutral=144, sadness=117, surprise=74),
-               "val": dict(anger=64, disgust=40, fear=46, happy=63, neutral=63, sadness=61, surprise=46)}
-#: Clips per subject (AFEW's actors appear in a few clips each).
-CLIPS_PER_SUBJECT = 5
 FLOORS = [("lbp-top", 1), ("hog", 1), ("hog", 5), ("lbp", 5)]
-
-
-def size_spec(fraction: float) -> dict:
-    clips = {split: {c: max(2, round(n * fraction)) for c, n in counts.items()} for split, counts in AFEW7_CLIPS.items()}
-    subjects = {split: max(3, sum(c.values()) // CLIPS_PER_SUBJECT) for split, c in clips.items()}
-    return dict(subjects=subjects, frames=(20, 40), clips=clips)
 
 
 def main(argv=None) -> int:
@@ -48,7 +38,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cond = conditions(args.conditions, tuple(k for k in args.without.split(",") if k))
     size = f"calibration-{args.fraction:g}"
-    SIZES["afew"][size] = size_spec(args.fraction)
+    SIZES["afew"][size] = afew_size(args.fraction)
     base = args.work / f"{cond.name}-{args.fraction:g}"
     raw, prepared = base / "raw", base / "prepared"
     t0 = time.perf_counter()

@@ -56,9 +56,11 @@ How a video is made
   Neutral clips have intensity 0 throughout. How wild the clips are is a set of named knobs
   (:mod:`~data_prep.synth.conditions`: subtle and brief expressions, talking, head pose,
   occlusion, illumination, degradation, missed faces, camera cuts, identity variation, blends);
-  the conditions above are ``classic``, the first embedded AFEW's, and ``--conditions afew7``
-  makes clips as hard as AFEW 7.0's for its challenge baseline, each knob switched off on demand
-  (``--without``). Clips made under conditions other than ``classic`` record them per frame.
+  the conditions above are ``classic``, the first embedded AFEW's (a lab set with backgrounds:
+  ``--conditions classic``). The default, ``afew7``, makes clips as hard as AFEW 7.0's for its
+  challenge baseline (LBP-TOP + a kernel SVM), at AFEW 7.0's size (773 Train / 383 Val clips),
+  each knob switched off on demand (``--without``). Clips made under conditions other than
+  ``classic`` record them per frame.
 
 Sidecars at the output root (absent from the real datasets): ``synth_meta.csv`` (video_id,
 subject, label, split, n_frames, photo; ``label`` is the official label, empty for unlabelled CK+
@@ -89,7 +91,7 @@ made neutral), :mod:`~data_prep.synth.geometry`,
 from __future__ import annotations
 
 # The underscore names are internals that the tests reach (as synth.<name>).
-from .conditions import CONDITIONS, KNOBS, Conditions, conditions
+from .conditions import CONDITIONS, KNOBS, Conditions, conditions, default_conditions
 from .driver import RENDERERS, Summary, generate, main, render_subject
 from .fingerprint import generator_fingerprint, generator_inputs, readme_fingerprint
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
@@ -99,6 +101,8 @@ from .layouts import (
                       AFEW_FOURCC,
                       AFEW_FPS,
                       AFEW_FRAME,
+                      AFEW_CLIPS_PER_SUBJECT,
+                      AFEW7_CLIPS,
                       APEX,
                       CK_CLASSES,
                       CK_CODES,
@@ -109,6 +113,7 @@ from .layouts import (
                       STILL_LAYOUTS,
                       SUBJECT_STREAM,
                       VIDEO_LAYOUTS,
+                      afew_size,
                       random_stream,
 )
 from .plans import PLANNERS, SubjectPlan, VideoPlan, plan_afew, plan_ckplus
@@ -127,10 +132,10 @@ from .subjects import Subject
 from .wild import SPEECH, WildScene
 
 __all__ = [
-    "AFEW_CLASSES", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS", "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES",
+    "AFEW7_CLIPS", "AFEW_CLASSES", "AFEW_CLIPS_PER_SUBJECT", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS", "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES",
     "CK_FRAME", "CONDITIONS", "Conditions", "KNOBS", "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES",
     "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS", "VIDEO_LAYOUTS", "Source", "SourcePhoto", "Subject",
-    "SubjectPlan", "Summary", "VideoPlan", "WildScene", "afew_profile", "ck_profile", "conditions",
+    "SubjectPlan", "Summary", "VideoPlan", "WildScene", "afew_profile", "afew_size", "ck_profile", "conditions", "default_conditions",
     "detect_landmarks", "displacement_field", "face_axes", "generate", "generator_fingerprint",
     "generator_inputs", "load_sources", "main", "piecewise_affine_map", "plan_afew", "plan_ckplus",
     "random_stream", "readme_faces", "readme_fingerprint", "render_subject", "source_of", "to_image",

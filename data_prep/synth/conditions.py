@@ -134,6 +134,13 @@ AFEW7 = Conditions(
 CONDITIONS = {c.name: c for c in (CLASSIC, AFEW7)}
 
 
+def default_conditions(layout: str) -> Conditions:
+    """The conditions a layout is made with unless told otherwise: the embedded AFEW is ``afew7``,
+    calibrated on the paper's Baseline (:mod:`tools.calibrate_afew`); the other layouts are
+    ``classic``, the only conditions they take."""
+    return AFEW7 if layout == "afew" else CLASSIC
+
+
 def conditions(name: str, without: tuple[str, ...] = ()) -> Conditions:
     """The named conditions (:data:`CONDITIONS`), with ``without`` knobs switched off."""
     if name not in CONDITIONS:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .. import facs
 from . import stills
-from .conditions import CLASSIC, CONDITIONS, KNOBS, Conditions, conditions
+from .conditions import CLASSIC, CONDITIONS, KNOBS, Conditions, conditions, default_conditions
 from .fingerprint import readme_line
 from .layouts import LAYOUTS, SIZE_NAMES, SIZES, STILL_LAYOUTS
 from .plans import PLANNERS, SubjectPlan
@@ -81,10 +81,11 @@ def _default_workers() -> int:
 
 def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: int = 0,
              workers: int | None = None, force: bool = False, progress: bool | None = None,
-             cond: Conditions = CLASSIC) -> Summary:
+             cond: Conditions | None = None) -> Summary:
     """Generate a synthetic dataset at ``out`` (written to ``out.tmp-<pid>``, then renamed).
 
-    ``cond``: how wild the AFEW clips are (:mod:`.conditions`); other layouts take ``classic``.
+    ``cond``: how wild the AFEW clips are (:mod:`.conditions`; default ``afew7``, the embedded
+    AFEW's); other layouts take ``classic``.
 
     With ``workers`` > 1 (default: the available cores) subjects render in spawned processes, so a
     calling script needs the usual ``if __name__ == "__main__":`` guard. ``progress=None`` shows a
@@ -95,6 +96,7 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
     sizes = (stills.SIZES if layout in STILL_LAYOUTS else SIZES)[layout]
     if size not in sizes:
         raise ValueError(f"size={size!r}: expected one of {', '.join(sizes)}")
+    cond = default_conditions(layout) if cond is None else cond
     if cond != CLASSIC and layout != "afew":
         raise ValueError(f"conditions {cond.name}: only the afew layout takes conditions other than classic")
     out = Path(out)
@@ -218,15 +220,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
     parser.add_argument("-j", "--workers", type=int, default=None, help="processes (default: available cores)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
-    parser.add_argument("--conditions", default=CLASSIC.name, choices=CONDITIONS,
-                        help="afew: how wild the clips are (data_prep/synth/conditions.py; default classic)")
+    parser.add_argument("--conditions", default=None, choices=CONDITIONS,
+                        help="afew: how wild the clips are (data_prep/synth/conditions.py; default afew7, "
+                             "the embedded AFEW's; classic: the first embedded AFEW, a lab set)")
     parser.add_argument("--without", default="", metavar="KNOB[,KNOB]",
                         help=f"afew: switch these knobs of the conditions off ({', '.join(KNOBS)})")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers {args.workers}: expected >= 1")
     try:
-        cond = conditions(args.conditions, tuple(k for k in args.without.split(",") if k))
+        name = args.conditions or default_conditions(args.layout).name
+        cond = conditions(name, tuple(k for k in args.without.split(",") if k))
     except ValueError as e:
         parser.error(str(e))
     try:

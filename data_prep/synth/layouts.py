@@ -20,9 +20,24 @@ AFEW_FRAME = (288, 360)
 AFEW_FPS = 25.0
 AFEW_FOURCC = "XVID"
 
+#: AFEW 7.0's clips per class (Train 773, Val 383): the embedded AFEW's default size.
+AFEW7_CLIPS = {"train": dict(anger=133, disgust=74, fear=81, happy=150, neutral=144, sadness=117, surprise=74),
+               "val": dict(anger=64, disgust=40, fear=46, happy=63, neutral=63, sadness=61, surprise=46)}
+#: Clips per subject in the embedded AFEW: AFEW's actors appear in a few clips each.
+AFEW_CLIPS_PER_SUBJECT = 5
+
+
+def afew_size(fraction: float = 1.0) -> dict:
+    """An AFEW size with AFEW 7.0's class counts scaled by ``fraction`` and about
+    :data:`AFEW_CLIPS_PER_SUBJECT` clips per subject, Train and Val subjects apart."""
+    clips = {split: {c: max(2, round(n * fraction)) for c, n in counts.items()} for split, counts in AFEW7_CLIPS.items()}
+    subjects = {split: max(3, sum(c.values()) // AFEW_CLIPS_PER_SUBJECT) for split, c in clips.items()}
+    return dict(subjects=subjects, frames=(20, 40), clips=clips)
+
+
 #: Per layout and size: how many subjects, videos per class and frames per video.
-#: The default counts are CK+ (327 labelled of 593, 123 subjects) and AFEW 7.0 (773 / 383)
-#: scaled down with their class proportions kept.
+#: The default CK+ counts are CK+'s (327 labelled of 593, 123 subjects) scaled down with their class
+#: proportions kept; the default AFEW is AFEW 7.0's size (:func:`afew_size`).
 SIZES = {
     "ckplus": {
         "smoke": dict(subjects=8, labelled=dict.fromkeys(CK_CLASSES, 8), unlabelled=4, frames=(10, 14)),
@@ -33,11 +48,7 @@ SIZES = {
     "afew": {
         "smoke": dict(subjects=dict(train=6, val=3), frames=(12, 16),
                       clips=dict(train=dict.fromkeys(AFEW_CLASSES, 3), val=dict.fromkeys(AFEW_CLASSES, 1))),
-        "default": dict(subjects=dict(train=30, val=15), frames=(20, 40),
-                        clips=dict(train=dict(anger=41, disgust=23, fear=25, happy=47, neutral=45,
-                                              sadness=36, surprise=23),
-                                   val=dict(anger=20, disgust=13, fear=14, happy=20, neutral=20,
-                                            sadness=19, surprise=14))),
+        "default": afew_size(),
     },
 }
 
