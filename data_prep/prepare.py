@@ -11,6 +11,8 @@ Output (the prepared layout read by :mod:`fsa.data`)::
     OUT/index.csv                         video_id, subject, label, split, n_frames, source
     OUT/prep_report.json                  frames per face method, interpolated, dropped; failures; counts
     OUT/intensity.csv                     synthetic data only: the sidecar rows of prepared videos
+    OUT/conditions.csv                    wild synthetic clips only: their per-frame conditions (shot,
+                                          yaw, pitch, occluded, missed), as the sidecar
 
 Each video runs the :class:`data_prep.faces.FacePipeline` (detect on the first frame, then track,
 re-detect when tracking fails, interpolate what is left) as a stream: a first pass finds each
@@ -65,7 +67,10 @@ from .video import DataError, RawVideo, VideoReadError, declared_frame_count, fr
 
 STATS = ".stats.json"
 SETTINGS = ".settings.json"
-INTENSITY_SIDECAR = "synth_intensity.csv"
+#: The generator's sidecars (:mod:`data_prep.synth`) that preparation carries over, restricted to
+#: the prepared videos: raw name -> (prepared name, the columns it must have).
+SIDECARS = {"synth_intensity.csv": ("intensity.csv", {"video_id", "frame", "intensity"}),
+            "synth_conditions.csv": ("conditions.csv", {"video_id", "frame", "occluded", "missed", "yaw"})}
 JPEG_QUALITY = 95
 
 _PIPELINE: FacePipeline | None = None  # one per worker process
@@ -230,20 +235,23 @@ def count_warnings(found: dict[str, int], published: dict[str, int], source: str
             for what, n in published.items() if found.get(what, 0) != n]
 
 
-def _copy_intensity(raw: Path, out: Path, prepared: set[str]) -> int:
-    src = raw / INTENSITY_SIDECAR
+def _copy_sidecar(raw: Path, out: Path, prepared: set[str], name: str) -> int:
+    """Copy the rows of the prepared videos of the synthetic sidecar ``name`` (:data:`SIDECARS`);
+    the number of rows copied, 0 where the raw set has no such sidecar."""
+    src = raw / name
+    target, columns = SIDECARS[name]
     if not src.is_file():
         return 0
     with open(src, newline="") as f:
         reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"video_id", "frame", "intensity"} <= set(reader.fieldnames):
-            raise DataError(f"{src}: expected columns video_id, frame, intensity (got {reader.fieldnames})")
+        if not reader.fieldnames or not columns <= set(reader.fieldnames):
+            raise DataError(f"{src}: expected columns {', '.join(sorted(columns))} (got {reader.fieldnames})")
         rows = [r for r in reader if r["video_id"] in prepared]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=reader.fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomic(out / "intensity.csv", buf.getvalue())
+    _write_atomic(out / target, buf.getvalue())
     return len(rows)
 
 
@@ -371,7 +379,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
 
     tally = _tally(records, frames_dir, results)
     _write_index(out / "index.csv", tally.rows)
-    n_intensity = _copy_intensity(raw, out, {r[0] for r in tally.rows})
+    n_intensity, n_conditions = (_copy_sidecar(raw, out, {r[0] for r in tally.rows}, name) for name in SIDECARS)
     total, counts = sum(r[4] for r in tally.rows), tally.counts
     published, source = PUBLISHED[dataset]
     compared = not embedded_synthetic(raw)
@@ -389,6 +397,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         "frames": {"total": total, **counts, "dropped": tally.dropped},
         "found_rate": round((total - counts["interpolated"]) / total, 6) if total else 0.0,
         "intensity_rows": n_intensity,
+        "conditions_rows": n_conditions,
         "interpolated_videos": tally.interpolated_videos,
         "failed": tally.failed,
         "truncated": tally.truncated,

@@ -125,6 +125,10 @@ def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
         w = csv.writer(f)
         w.writerow(["video_id", "frame", "intensity"])
         w.writerows([[vid, k, f"{k / 4:.4f}"] for vid in ids + ["train_gone"] for k in range(1, 5)])
+    with open(afew_raw / "synth_conditions.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["video_id", "frame", "shot", "yaw", "pitch", "occluded", "missed"])
+        w.writerows([[vid, k, 0, 10 * k, 0, int(k == 2), 0] for vid in ids + ["train_gone"] for k in range(1, 5)])
     out = tmp_path / "out"
     rc, stdout, _ = run(capsys, "afew", afew_raw, out, "-j", "2")
     assert rc == 0 and "frames/s" in stdout
@@ -138,6 +142,9 @@ def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
     intensity = pd.read_csv(out / "intensity.csv")
     assert len(intensity) == 32 and "train_gone" not in set(intensity["video_id"])
     assert report(out)["intensity_rows"] == 32
+    conditions = pd.read_csv(out / "conditions.csv")
+    assert len(conditions) == 32 and "train_gone" not in set(conditions["video_id"])
+    assert conditions["occluded"].sum() == 8 and report(out)["conditions_rows"] == 32
     assert_complete(out)
 
     splits = build_datasets(Config(dataset="afew", data=str(out), protocol="afew", image_size=32))
