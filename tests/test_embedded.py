@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from data_prep import prepare, synth
-from data_prep.video import DataError
 from data_prep.prepare import NO_FACE
+from data_prep.video import DataError
 from fsa.embedded import embedded_dataset, faceless_clips
 
 OLD = "0123456789ab"

@@ -96,13 +96,13 @@ from .driver import RENDERERS, Summary, generate, main, render_subject
 from .fingerprint import generator_fingerprint, generator_inputs, readme_fingerprint
 from .geometry import _border_points, displacement_field, face_axes, piecewise_affine_map, to_image
 from .layouts import (
+                      AFEW7_CLIPS,
                       AFEW_CLASSES,
+                      AFEW_CLIPS_PER_SUBJECT,
                       AFEW_FOLDERS,
                       AFEW_FOURCC,
                       AFEW_FPS,
                       AFEW_FRAME,
-                      AFEW_CLIPS_PER_SUBJECT,
-                      AFEW7_CLIPS,
                       APEX,
                       CK_CLASSES,
                       CK_CODES,
@@ -132,11 +132,12 @@ from .subjects import Subject
 from .wild import SPEECH, WildScene
 
 __all__ = [
-    "AFEW7_CLIPS", "AFEW_CLASSES", "AFEW_CLIPS_PER_SUBJECT", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS", "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES",
-    "CK_FRAME", "CONDITIONS", "Conditions", "KNOBS", "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES",
-    "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS", "VIDEO_LAYOUTS", "Source", "SourcePhoto", "Subject",
-    "SubjectPlan", "Summary", "VideoPlan", "WildScene", "afew_profile", "afew_size", "ck_profile", "conditions", "default_conditions",
-    "detect_landmarks", "displacement_field", "face_axes", "generate", "generator_fingerprint",
-    "generator_inputs", "load_sources", "main", "piecewise_affine_map", "plan_afew", "plan_ckplus",
-    "random_stream", "readme_faces", "readme_fingerprint", "render_subject", "source_of", "to_image",
+    "AFEW7_CLIPS", "AFEW_CLASSES", "AFEW_CLIPS_PER_SUBJECT", "AFEW_FOLDERS", "AFEW_FOURCC", "AFEW_FPS",
+    "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES", "CK_FRAME", "CONDITIONS", "Conditions", "KNOBS",
+    "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES", "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS", "Source",
+    "SourcePhoto", "Subject", "SubjectPlan", "Summary", "VIDEO_LAYOUTS", "VideoPlan", "WildScene",
+    "afew_profile", "afew_size", "ck_profile", "conditions", "default_conditions", "detect_landmarks",
+    "displacement_field", "face_axes", "generate", "generator_fingerprint", "generator_inputs",
+    "load_sources", "main", "piecewise_affine_map", "plan_afew", "plan_ckplus", "random_stream",
+    "readme_faces", "readme_fingerprint", "render_subject", "source_of", "to_image",
 ]
