@@ -63,14 +63,11 @@ from tqdm import tqdm
 
 from . import afew, ckplus
 from .faces import METHODS, FacePipeline, NoFaceError, method_counts
+from .sidecars import copy_sidecars
 from .video import DataError, RawVideo, VideoReadError, declared_frame_count, frame_files, iter_frames
 
 STATS = ".stats.json"
 SETTINGS = ".settings.json"
-#: The generator's sidecars (:mod:`data_prep.synth`) that preparation carries over, restricted to
-#: the prepared videos: raw name -> (prepared name, the columns it must have).
-SIDECARS = {"synth_intensity.csv": ("intensity.csv", {"video_id", "frame", "intensity"}),
-            "synth_conditions.csv": ("conditions.csv", {"video_id", "frame", "occluded", "missed", "yaw"})}
 JPEG_QUALITY = 95
 
 _PIPELINE: FacePipeline | None = None  # one per worker process
@@ -235,26 +232,6 @@ def count_warnings(found: dict[str, int], published: dict[str, int], source: str
             for what, n in published.items() if found.get(what, 0) != n]
 
 
-def _copy_sidecar(raw: Path, out: Path, prepared: set[str], name: str) -> int:
-    """Copy the rows of the prepared videos of the synthetic sidecar ``name`` (:data:`SIDECARS`);
-    the number of rows copied, 0 where the raw set has no such sidecar."""
-    src = raw / name
-    target, columns = SIDECARS[name]
-    if not src.is_file():
-        return 0
-    with open(src, newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not columns <= set(reader.fieldnames):
-            raise DataError(f"{src}: expected columns {', '.join(sorted(columns))} (got {reader.fieldnames})")
-        rows = [r for r in reader if r["video_id"] in prepared]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=reader.fieldnames, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    _write_atomic(out / target, buf.getvalue())
-    return len(rows)
-
-
 def _done(folder: Path, keep_truncated: bool) -> bool:
     """Whether ``folder`` is a complete prepared video that this run keeps (a truncated one kept by an
     earlier ``--keep-truncated`` run is prepared again, to fail, when this run does not keep them)."""
@@ -375,11 +352,10 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
     jobs = max(1, min(jobs, len(todo) or 1))
     results, seconds, load_seconds = _prepare_all(todo, frames_dir, raw, jobs, size, margin, keep_truncated,
                                                   f"prepare {dataset}", progress)
-    new_frames = sum(r["n_frames"] for r in results.values() if r["status"] == "done")
 
     tally = _tally(records, frames_dir, results)
     _write_index(out / "index.csv", tally.rows)
-    n_intensity, n_conditions = (_copy_sidecar(raw, out, {r[0] for r in tally.rows}, name) for name in SIDECARS)
+    sidecar_rows = copy_sidecars(raw, out, {r[0] for r in tally.rows})
     total, counts = sum(r[4] for r in tally.rows), tally.counts
     published, source = PUBLISHED[dataset]
     compared = not embedded_synthetic(raw)
@@ -396,8 +372,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
                    "skipped": len(skipped)},
         "frames": {"total": total, **counts, "dropped": tally.dropped},
         "found_rate": round((total - counts["interpolated"]) / total, 6) if total else 0.0,
-        "intensity_rows": n_intensity,
-        "conditions_rows": n_conditions,
+        **sidecar_rows,
         "interpolated_videos": tally.interpolated_videos,
         "failed": tally.failed,
         "truncated": tally.truncated,
@@ -406,7 +381,14 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         "warnings": warnings,
     }
     _write_atomic(out / "prep_report.json", json.dumps(report, indent=1) + "\n")
-    report["run"] = {
+    report["run"] = _run_stats(results, seconds, load_seconds, jobs)
+    return report
+
+
+def _run_stats(results: dict, seconds: float, load_seconds: float, jobs: int) -> dict:
+    """What one call of :func:`prepare` did: videos and frames processed, seconds, frames/s."""
+    new_frames = sum(r["n_frames"] for r in results.values() if r["status"] == "done")
+    return {
         "videos": len(results),
         "prepared": sum(r["status"] == "done" for r in results.values()),
         "frames": new_frames,
@@ -415,7 +397,6 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         "jobs": jobs,
         "fps": round(new_frames / seconds, 1) if seconds > 0 and new_frames else 0.0,
     }
-    return report
 
 
 def _by_reason(reasons: list[str]) -> str:

@@ -55,6 +55,27 @@ def spearman_by_class(clips: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([*rows, summary("all", clips)]).round(3)
 
 
+def visibility_by_class(clips: pd.DataFrame) -> pd.DataFrame:
+    """Per class (and ``all`` clips) of a :func:`fsa.report.attention_vs_visibility` table: the
+    clips, the mean share of their sampled frames that hide the face (what uniform attention puts
+    there), the mean share of FSA's attention on those frames, their difference with its 95 %
+    t-interval over the clips (below 0: FSA looks away from hidden faces), and how often the most
+    attended frame is a hidden one against chance (the hidden share)."""
+    if clips.empty:
+        raise ConfigError("no clip with both hidden and visible sampled frames to summarise")
+
+    def summary(label: str, g: pd.DataFrame) -> dict:
+        diff = (g["hidden_attention"] - g["hidden_share"]).to_numpy(float)
+        ci = t_interval(diff, over="clips", rates=False) if len(diff) >= 2 else {"low": np.nan, "high": np.nan}
+        return {"class": label, "clips": len(g), "hidden share": g["hidden_share"].mean(),
+                "attention on hidden": g["hidden_attention"].mean(), "difference": diff.mean(),
+                "low": ci["low"], "high": ci["high"], "top is hidden": g["top_is_hidden"].astype(float).mean(),
+                "chance top is hidden": g["hidden_share"].mean()}
+
+    rows = [summary(c, clips[clips["label"] == c]) for c in class_order(clips["label"])]
+    return pd.DataFrame([*rows, summary("all", clips)]).round(3)
+
+
 def attention_profile(runs: Sequence[dict], data: str | os.PathLike | None = None) -> pd.DataFrame:
     """One row per (test clip, sampled position) of ``runs`` (FSA run records, e.g. the folds of a
     k-fold summary): ``run`` (config hash), ``clip``, ``label``, ``position`` (1..n), ``n``,
@@ -64,7 +85,7 @@ def attention_profile(runs: Sequence[dict], data: str | os.PathLike | None = Non
     The runs must share one n (a position means nothing across clip lengths). On AFEW, the
     runs of a seeds summary test the same clips, which then appear once per seed.
     """
-    from .data import load_intensity
+    from .truth import load_intensity
 
     truth = load_intensity(data) if data is not None else None
     rows, lengths = [], set()

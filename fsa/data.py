@@ -169,32 +169,6 @@ def index_hash(root: str | os.PathLike) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
-def load_intensity(root: str | os.PathLike) -> dict[str, np.ndarray] | None:
-    """``{video_id: per-frame expression intensity}`` from ``intensity.csv``, ``None`` if absent.
-
-    Only synthetic data have it. Arrays are indexed by 0-based frame; frames missing from the
-    sidecar are NaN.
-    """
-    root = Path(root)
-    path = root / "intensity.csv"
-    if not path.is_file():
-        return None
-    df = pd.read_csv(path, dtype={"video_id": str})
-    if not {"video_id", "frame", "intensity"} <= set(df.columns):
-        raise DataError(f"{path}: expected columns video_id, frame, intensity")
-    lengths = {}
-    if (root / "index.csv").is_file():
-        index = load_index(root)
-        lengths = dict(zip(index["video_id"], index["n_frames"]))
-    out = {}
-    for vid, g in df.groupby("video_id", sort=True):
-        frames = g["frame"].to_numpy(int) - 1
-        arr = np.full(max(int(lengths.get(vid, 0)), int(frames.max()) + 1), np.nan)
-        arr[frames] = g["intensity"].to_numpy(float)
-        out[vid] = arr
-    return out
-
-
 # -- protocols and folds ----------------------------------------------------------------
 #: The fewest frames of a neutral onset clip (see :func:`onset_length`).
 MIN_ONSET = 3

@@ -90,11 +90,12 @@ def _z(level: float) -> float:
     return float(norm.ppf(0.5 + level / 2))
 
 
-def t_interval(values: Sequence[float], level: float = 0.95, over: str = "folds") -> dict:
+def t_interval(values: Sequence[float], level: float = 0.95, over: str = "folds", rates: bool = True) -> dict:
     """Mean of ``values`` (fold or seed accuracies) with its Student-t interval.
 
     ``mean ± t_{(1+level)/2, n-1} · s / √n`` with the sample std ``s`` (``ddof=1``), clipped to
-    [0, 1] since the values are rates. Returns ``mean, low, high, method, n``.
+    [0, 1] where the values are rates (``rates=False``: differences, not clipped). Returns
+    ``mean, low, high, method, n``.
     """
     from scipy.stats import t
 
@@ -104,8 +105,8 @@ def t_interval(values: Sequence[float], level: float = 0.95, over: str = "folds"
     _z(level)
     half = float(t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
     mean = float(v.mean())
-    return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half),
-            "method": f"t over {v.size} {over}", "n": int(v.size)}
+    low, high = (max(0.0, mean - half), min(1.0, mean + half)) if rates else (mean - half, mean + half)
+    return {"mean": mean, "low": low, "high": high, "method": f"t over {v.size} {over}", "n": int(v.size)}
 
 
 def wilson_interval(correct: int, total: int, level: float = 0.95) -> dict:

@@ -82,6 +82,25 @@ def test_spearman_by_class_by_hand():
         st.spearman_by_class(clips.iloc[:0])
 
 
+def test_visibility_by_class_by_hand():
+    clips = pd.DataFrame({"clip": ["f1", "f2", "f3", "s1"], "label": ["fear"] * 3 + ["sadness"],
+                          "hidden_share": [0.4, 0.2, 0.6, 0.5], "hidden_attention": [0.1, 0.2, 0.3, 0.9],
+                          "top_is_hidden": [False, False, True, True]})
+    df = st.visibility_by_class(clips).set_index("class")
+    assert list(df.index) == ["fear", "sadness", "all"]
+    fear = df.loc["fear"]
+    # differences -0.3, 0, -0.3: mean -0.2, sample std sqrt(0.03); the interval is not clipped to [0, 1]
+    half = T_975_2 * np.sqrt(0.03) / np.sqrt(3)
+    assert fear["difference"] == pytest.approx(-0.2) and fear["low"] == pytest.approx(-0.2 - half, abs=1e-3)
+    assert fear["high"] == pytest.approx(-0.2 + half, abs=1e-3)
+    assert fear["hidden share"] == pytest.approx(0.4) and fear["attention on hidden"] == pytest.approx(0.2)
+    assert fear["top is hidden"] == pytest.approx(1 / 3, abs=1e-3) and fear["chance top is hidden"] == pytest.approx(0.4)
+    assert np.isnan(df.loc["sadness", "low"]) and df.loc["all", "clips"] == 4
+    assert df.loc["all", "difference"] == pytest.approx((-0.3 + 0 - 0.3 + 0.4) / 4)
+    with pytest.raises(ConfigError, match="no clip"):
+        st.visibility_by_class(clips.iloc[:0])
+
+
 def test_class_order_is_the_papers_and_ck_plus_sevens():
     assert st.class_order([*reversed(CLASSES_7), "happy"]) == list(CLASSES_7)
     assert st.class_order(list(reversed(CLASSES_CK7))) == list(CLASSES_CK7)

@@ -20,12 +20,12 @@ from fsa.data import (
     build_datasets,
     index_hash,
     load_index,
-    load_intensity,
     make_clips,
     onset_length,
     sample_indices,
     split_clips,
 )
+from fsa.truth import load_intensity
 
 #: Labelled CK+ sequences per class (Lucey et al. 2010): 327 in all.
 CK_COUNTS = dict(anger=45, contempt=18, disgust=59, fear=25, happy=69, sadness=28, surprise=83)

@@ -326,3 +326,45 @@ def test_frame_view_reads_one_frame_of_score_fusion():
     assert report.frame_claims([with_clips(fake_run("ecnn-fsa"), [True])], [floor]).empty
     with pytest.raises(ConfigError, match="no per-frame probabilities"):
         report.frame_view(with_clips(fake_run("score-fusion"), [True, False]))
+
+
+def test_attention_vs_visibility_by_hand(tmp_path):
+    """A sampled frame is hidden when missed, occluded or turned past 30° of yaw; a clip's
+    attention on hidden frames is the sum of their weights, its chance their share."""
+    rows = ["video_id,frame,shot,yaw,pitch,occluded,missed"]
+    # frames 1-6: in view; missed; occluded; turned 35° and -31° (hidden); turned 29° (in view)
+    rows += [f"v,{k},0,{yaw},0,{occ},{miss}" for k, (yaw, occ, miss) in
+             enumerate([(0, 0, 0), (0, 0, 1), (5, 1, 0), (35, 0, 0), (-31, 0, 0), (29, 0, 0)], 1)]
+    rows += [f"clear,{k},0,0,0,0,0" for k in range(1, 4)]
+    (tmp_path / "conditions.csv").write_text("\n".join(rows) + "\n")
+    clip = dict(label="fear", pred="sadness", video_id="v")
+    record = {"config_hash": "x", "per_clip": [
+        {**clip, "clip_id": "a", "frame_indices": [0, 1, 2, 3, 4, 5], "attention": [0.3, 0.1, 0.1, 0.1, 0.1, 0.3]},
+        {**clip, "clip_id": "b", "frame_indices": [0, 3], "attention": [0.2, 0.8]},
+        {**clip, "clip_id": "all-hidden", "frame_indices": [1, 2], "attention": [0.5, 0.5]},  # no choice: out
+        {**clip, "clip_id": "clear", "video_id": "clear", "frame_indices": [0, 1, 2], "attention": [0.2, 0.3, 0.5]},
+    ]}
+    df = report.attention_vs_visibility(record, tmp_path)
+    assert df["clip"].tolist() == ["a", "b"]
+    assert df["hidden_share"].tolist() == pytest.approx([4 / 6, 1 / 2])
+    assert df["hidden_attention"].tolist() == pytest.approx([0.4, 0.8])
+    assert df["top_is_hidden"].tolist() == [False, True]
+    with pytest.raises(ConfigError, match="no conditions.csv"):
+        report.attention_vs_visibility(record, tmp_path / "elsewhere")
+
+
+def test_over_runs_counts_a_clip_tested_by_several_seeds_once():
+    import pandas as pd
+
+    def measure(record, data):
+        return pd.DataFrame(record["rows"])
+
+    runs = [{"rows": [dict(clip="c1", label="happy", pred="happy", x=0.2, top=True),
+                      dict(clip="c2", label="fear", pred="anger", x=0.4, top=False)]},
+            {"rows": [dict(clip="c1", label="happy", pred="anger", x=0.6, top=False)]},
+            {"rows": []}]
+    df = report.over_runs(measure, runs, "data").set_index("clip")
+    assert list(df.index) == ["c1", "c2"] and "pred" not in df
+    assert df.loc["c1", "x"] == pytest.approx(0.4) and df.loc["c1", "top"] == pytest.approx(0.5)
+    assert df.loc["c2", "label"] == "fear" and df.loc["c2", "x"] == pytest.approx(0.4)
+    assert report.over_runs(measure, runs[2:], "data").empty

@@ -79,6 +79,20 @@ def _default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _check_request(layout: str, size: str, cond: Conditions | None) -> Conditions:
+    """The conditions a request to :func:`generate` makes its set under, once its layout, size and
+    conditions are known to go together; else a :class:`ValueError` naming the one that does not."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
+    sizes = (stills.SIZES if layout in STILL_LAYOUTS else SIZES)[layout]
+    if size not in sizes:
+        raise ValueError(f"size={size!r}: expected one of {', '.join(sizes)}")
+    cond = default_conditions(layout) if cond is None else cond
+    if cond != CLASSIC and layout != "afew":
+        raise ValueError(f"conditions {cond.name}: only the afew layout takes conditions other than classic")
+    return cond
+
+
 def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: int = 0,
              workers: int | None = None, force: bool = False, progress: bool | None = None,
              cond: Conditions | None = None) -> Summary:
@@ -91,14 +105,7 @@ def generate(layout: str, out: str | os.PathLike, size: str = "default", seed: i
     calling script needs the usual ``if __name__ == "__main__":`` guard. ``progress=None`` shows a
     progress bar only on a terminal.
     """
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
-    sizes = (stills.SIZES if layout in STILL_LAYOUTS else SIZES)[layout]
-    if size not in sizes:
-        raise ValueError(f"size={size!r}: expected one of {', '.join(sizes)}")
-    cond = default_conditions(layout) if cond is None else cond
-    if cond != CLASSIC and layout != "afew":
-        raise ValueError(f"conditions {cond.name}: only the afew layout takes conditions other than classic")
+    cond = _check_request(layout, size, cond)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise FileExistsError(f"{out}: exists and is not empty; choose another --out or pass --force")

@@ -79,8 +79,9 @@ def expression_strip_figure(root: str | os.PathLike, raw: str | os.PathLike | No
     synthetic data, the intensity shown (the fraction of the full AU displacement)."""
     from data_prep.video import read_image
 
-    from ..data import frame_path, load_intensity
+    from ..data import frame_path
     from ..report import expression_clips
+    from ..truth import load_intensity
 
     root = Path(root)
     intensity = load_intensity(root) or {}

@@ -30,10 +30,19 @@ from __future__ import annotations
 
 from ..embedded import DATA_ROOT_ENV, DATA_SIZE_ENV, embedded_dataset, embedded_root
 from ..runs.chain import EMBEDDED_STILLS
-from .attention import attention_examples, attention_vs_intensity
+from .attention import attention_examples, attention_vs_intensity, attention_vs_visibility, over_runs
 from .checks import MEASURED_PRESET, check_above_floor, check_above_majority, check_bar, check_metrics, check_records
 from .confidence import accuracy_interval, intervals, per_clip_rows, replicate_rows, score_mean
-from .datasets import data_source, dataset_summary, expression_clips, face_credits, raw_of
+from .datasets import (
+    data_source,
+    dataset_summary,
+    expression_clips,
+    face_credits,
+    knob_table,
+    raw_of,
+    set_conditions,
+    visibility_summary,
+)
 from .matching import (
     RESULT_TABLES,
     SCALE_FIELDS,
@@ -64,13 +73,14 @@ from .tracing import TABLE1_MODULES, model_summary, table1
 from .verdicts import claims, frame_claims, frame_view, glue_findings, verdict
 
 __all__ = [
-    "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS",
-    "MEASURED_PRESET", "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page",
-    "accuracy_interval", "all_records", "architecture", "attention_examples", "attention_vs_intensity",
+    "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS", "MEASURED_PRESET",
+    "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
+    "all_records", "architecture", "attention_examples", "attention_vs_intensity", "attention_vs_visibility",
     "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims",
     "comparison", "confusion_pct", "data_source", "dataset_summary", "embedded_dataset", "embedded_root",
     "experiment_name", "expression_clips", "extra_label", "face_credits", "floor_rows", "fold_runs", "fold_table",
-    "frame_claims", "frame_view", "glue_findings", "intervals", "measured", "model_summary", "one_line_errors",
-    "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of", "profile_text", "raw_of", "replicate_rows",
-    "resolve_preset", "score_mean", "seed_text", "table1", "table_models", "to_html", "verdict",
+    "frame_claims", "frame_view", "glue_findings", "intervals", "knob_table", "measured", "model_summary",
+    "one_line_errors", "over_runs", "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of",
+    "profile_text", "raw_of", "replicate_rows", "resolve_preset", "score_mean", "seed_text", "set_conditions",
+    "table1", "table_models", "to_html", "verdict", "visibility_summary",
 ]

@@ -1,7 +1,10 @@
-"""FSA's frame weights against the synthetic ground truth: does the attention find the apex?
+"""FSA's frame weights against the synthetic ground truth: does the attention find the apex, and
+does it look away from frames where the face is hidden?
 
-The embedded synthetic dataset carries the true expression intensity of every frame
-(``intensity.csv``), which real datasets do not have; the attention notebook reads it here.
+The embedded synthetic datasets carry the true expression intensity of every frame
+(``intensity.csv``) and, for the wild AFEW clips, whether the face is in view in each frame
+(``conditions.csv``: missed, occluded, head turn); real datasets have neither. The attention
+notebook reads them here.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ def attention_vs_intensity(record: dict, data: str | os.PathLike) -> pd.DataFram
     (neutral clips) have no correlation and are left out."""
     from scipy.stats import spearmanr
 
-    from ..data import load_intensity
+    from ..truth import load_intensity
 
     truth = load_intensity(data)
     if truth is None:
@@ -42,12 +45,52 @@ def attention_vs_intensity(record: dict, data: str | os.PathLike) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def attention_vs_visibility(record: dict, data: str | os.PathLike) -> pd.DataFrame:
+    """Per test clip whose sampled frames show the face in some and hide it in others
+    (:func:`fsa.truth.load_visibility`: missed, occluded or turned away): the share of the sampled
+    frames that are hidden (``hidden_share``: what uniform attention puts on them), the share of
+    FSA's attention that goes to them (``hidden_attention``), and whether the most attended frame
+    is a hidden one (``top_is_hidden``; chance: ``hidden_share``). Clips with every sampled frame in
+    view, or none, leave FSA no choice and are left out."""
+    from ..truth import load_visibility
+
+    visible = load_visibility(data)
+    if visible is None:
+        raise ConfigError(f"{data}: no conditions.csv (only the wild synthetic AFEW records whether the face is in view)")
+    rows = []
+    for clip in record["per_clip"]:
+        if clip.get("attention") is None:
+            raise ConfigError(f"run {record.get('config_hash')}: no attention weights (not an FSA model)")
+        hidden = visible[clip["video_id"]][np.asarray(clip["frame_indices"])] == 0
+        att = np.asarray(clip["attention"])
+        if hidden.all() or not hidden.any():
+            continue
+        rows.append({"clip": clip["clip_id"], "label": clip["label"], "pred": clip["pred"],
+                     "hidden_share": float(hidden.mean()), "hidden_attention": float(att[hidden].sum()),
+                     "top_is_hidden": bool(hidden[att.argmax()])})
+    return pd.DataFrame(rows)
+
+
+def over_runs(measure, runs: list[dict], data: str | os.PathLike) -> pd.DataFrame:
+    """``measure(record, data)`` (:func:`attention_vs_intensity`, :func:`attention_vs_visibility`)
+    over several runs, one row per clip: a clip tested by several runs (AFEW's seeds all test its
+    Val clips) gets the mean of its numbers over them, so that each clip counts once; the clips
+    of CK+'s folds are each tested once and pass as they are."""
+    tables = [t for t in (measure(r, data) for r in runs) if not t.empty]
+    if not tables:
+        return pd.DataFrame()
+    clips = pd.concat(tables, ignore_index=True)
+    numbers = [c for c in clips.columns if c not in ("clip", "label", "pred")]
+    return clips.groupby(["clip", "label"], sort=True)[numbers].mean().astype(float).reset_index()
+
+
 def attention_examples(record: dict, data: str | os.PathLike, k: int = 4, size: int = 96) -> list[dict]:
     """``k`` test clips (the most attention-peaked first) with their sampled crops, for
     :func:`fsa.plots.attention_figure`."""
     import cv2
 
-    from ..data import frame_path, load_intensity
+    from ..data import frame_path
+    from ..truth import load_intensity
 
     truth = load_intensity(data)
     clips = sorted((c for c in record["per_clip"] if c.get("attention")), key=lambda c: -max(c["attention"]))[:k]

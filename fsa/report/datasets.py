@@ -76,7 +76,8 @@ def expression_clips(root: str | os.PathLike, raw: str | os.PathLike | None = No
     """
     from data_prep.synth import SOURCES
 
-    from ..data import load_index, load_intensity
+    from ..data import load_index
+    from ..truth import load_intensity
 
     root = Path(root)
     index = load_index(root)
@@ -111,3 +112,59 @@ def expression_clips(root: str | os.PathLike, raw: str | os.PathLike | None = No
                      "person": SOURCES[v["photo"]].person if v["photo"] else "", "source": v["source"],
                      "n_frames": int(v["n_frames"]), "apex": apex, "onset": onset})
     return pd.DataFrame(rows)
+
+
+def set_conditions(raw: str | os.PathLike):
+    """The wild conditions (:class:`data_prep.synth.Conditions`) a generated AFEW set was made
+    under, read from its ``README.txt`` (the line ``conditions: <name> (...)``, the name with any
+    ``-without-<knob>-...`` suffix); ``classic`` where the README names none."""
+    import re
+
+    from data_prep.synth.conditions import CLASSIC, conditions
+
+    found = re.search(r"^conditions: (\S+) \(", (Path(raw) / "README.txt").read_text(), re.MULTILINE)
+    if not found:
+        return CLASSIC
+    name, _, without = found.group(1).partition("-without-")
+    return conditions(name, tuple(without.split("-")) if without else ())
+
+
+def knob_table(cond) -> pd.DataFrame:
+    """One row per knob of the wild conditions (:data:`data_prep.synth.KNOBS`): its numbers in
+    ``cond`` and the numbers that switch it off (the clip without that difficulty)."""
+    from dataclasses import asdict
+
+    from data_prep.synth import KNOBS
+
+    values = asdict(cond)
+    text = lambda pairs: "; ".join(f"{k} = {v}" for k, v in pairs)  # noqa: E731
+    return pd.DataFrame([{"knob": knob, cond.name: text((k, values[k]) for k in off), "off": text(off.items())}
+                         for knob, off in KNOBS.items()]).set_index("knob")
+
+
+def visibility_summary(root: str | os.PathLike) -> pd.DataFrame:
+    """Per split of a prepared wild AFEW set (its ``conditions.csv``): the clips prepared and those
+    left out because no frame showed a face, the frames, and the share of the frames where the face
+    is missed, occluded, turned away or hidden in any of these ways
+    (:func:`fsa.truth.hidden_face`), and the share of the clips with a camera cut."""
+    from data_prep.prepare import NO_FACE
+
+    from ..data import load_index
+    from ..truth import TURNED_AWAY, hidden_face
+
+    root = Path(root)
+    frames = pd.read_csv(root / "conditions.csv", dtype={"video_id": str})
+    split_of = load_index(root).set_index("video_id")["split"]
+    frames["split"] = frames["video_id"].map(split_of)
+    frames["turned away"] = frames["yaw"].abs() > TURNED_AWAY
+    frames["hidden"] = hidden_face(frames)
+    failed = json.loads((root / "prep_report.json").read_text()).get("failed") or []
+    faceless = Counter(Path(f["source"]).parts[0].lower() for f in failed if f.get("problem") == NO_FACE)
+    rows = []
+    for split, g in frames.groupby("split", sort=True):
+        cut = g.groupby("video_id")["shot"].max() > 0
+        rows.append({"split": split, "clips": g["video_id"].nunique(), "left out: no face": faceless.get(split, 0),
+                     "frames": len(g), "missed %": 100 * (g["missed"] > 0).mean(),
+                     "occluded %": 100 * (g["occluded"] > 0).mean(), "turned away %": 100 * g["turned away"].mean(),
+                     "hidden %": 100 * g["hidden"].mean(), "clips with a cut %": 100 * cut.mean()})
+    return pd.DataFrame(rows).set_index("split").round(1)
