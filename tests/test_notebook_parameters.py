@@ -21,7 +21,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 #: Bad values of every notebook parameter: unparsable, out of range or not one of the choices.
 BAD_PARAMETERS = {
-    "preset": ["nonsense"], "data": ["/nonexistent"], "device": ["gpu"], "seed": [-1, "abc"],
+    "preset": ["nonsense"], "data": ["/nonexistent"], "afew_data": ["/nonexistent"], "device": ["gpu"], "seed": [-1, "abc"],
     "pretrained": ["/nonexistent/vgg16.pth"], "pretrained_format": ["onnx"], "epochs": [0], "n": [0, "abc"],
     "rows": ["some"], "retrain": ["yes"], "stills": ["fer2013", "nonsense=/tmp", "sfew=/nonexistent"],
     "s": ["abc", -1], "fc_layers": [3], "backbone_dim": [512],

@@ -206,8 +206,8 @@ def test_ckplus_expressions_move_landmarks(ck):
 def test_afew_layout_splits_and_videos(afew):
     meta = read_csv(afew / "synth_meta.csv")
     assert len(meta) == 28
-    assert sorted(p.name for p in afew.iterdir()) == ["README.txt", "Train", "Val", "synth_intensity.csv",
-                                                      "synth_meta.csv"]
+    assert sorted(p.name for p in afew.iterdir()) == ["README.txt", "Train", "Val", "synth_conditions.csv",
+                                                      "synth_intensity.csv", "synth_meta.csv"]
     for split in ("Train", "Val"):
         assert sorted(p.name for p in (afew / split).iterdir()) == sorted(synth.AFEW_FOLDERS.values())
     counts = Counter((r["split"], r["label"]) for r in meta)

@@ -65,12 +65,14 @@ class Page:
     (:mod:`fsa.runs.chain`); on real data, ``stills="fer2013=CSV,sfew=DIR"`` gives each model its own
     chain from ``pretrained`` (VGG-Face, say) through those sets, as the paper's, or ``pretrained=``
     alone the weights every model starts from (a file, or the ``store:`` reference ``fsa pretrain``
-    prints).
+    prints). ``data_parameter``: the name a bad ``data`` goes by in the error, for a notebook whose
+    second page reads its data from a parameter of another name (the attention page's ``afew_data``).
     """
 
     def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
                  device: str = "auto", seed: int = 0, rows: str = "key", retrain: bool = False,
-                 knobs: dict[str, Any] | None = None, stills: str | None = None, **overrides: Any):
+                 knobs: dict[str, Any] | None = None, stills: str | None = None, data_parameter: str = "data",
+                 **overrides: Any):
         self.table = str(table)
         self.spec = paper_table(table)
         self.dataset = self.spec.get("dataset", "ckplus")
@@ -87,7 +89,7 @@ class Page:
                     **{**self.overrides, **self.knobs})
         check_pretrained_file(str(self.overrides.get("pretrained") or ""))
         if data is not None and not (Path(data) / "index.csv").is_file():
-            raise ConfigError(f"data={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
+            raise ConfigError(f"{data_parameter}={str(data)!r}: not a prepared dataset (no index.csv; run `fsa prep`)")
         self._given_data = Path(data) if data is not None else None
         self.stages = parse_stages(stills) if stills is not None else []
         check_rows(rows)
