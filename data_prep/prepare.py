@@ -9,7 +9,8 @@ Output (the prepared layout read by :mod:`fsa.data`)::
 
     OUT/frames/<video_id>/00001.jpg ...   one aligned RGB crop per source frame, 1:1 in order
     OUT/index.csv                         video_id, subject, label, split, n_frames, source
-    OUT/prep_report.json                  frames per face method, interpolated, dropped; failures; counts
+    OUT/prep_report.json                  frames per face method, interpolated, dropped; failures; counts;
+                                          for a generated set, the conditions it was made under
     OUT/intensity.csv                     synthetic data only: the sidecar rows of prepared videos
     OUT/conditions.csv                    wild synthetic clips only: their per-frame conditions (shot,
                                           yaw, pitch, occluded, missed), as the sidecar
@@ -63,7 +64,7 @@ from tqdm import tqdm
 
 from . import afew, ckplus
 from .faces import METHODS, FacePipeline, NoFaceError, method_counts
-from .sidecars import copy_sidecars
+from .sidecars import copy_sidecars, generator_conditions
 from .video import DataError, RawVideo, VideoReadError, declared_frame_count, frame_files, iter_frames
 
 STATS = ".stats.json"
@@ -373,6 +374,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         "frames": {"total": total, **counts, "dropped": tally.dropped},
         "found_rate": round((total - counts["interpolated"]) / total, 6) if total else 0.0,
         **sidecar_rows,
+        "conditions": generator_conditions(raw),
         "interpolated_videos": tally.interpolated_videos,
         "failed": tally.failed,
         "truncated": tally.truncated,

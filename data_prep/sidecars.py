@@ -1,11 +1,13 @@
-"""The generator's sidecars that preparation carries over (synthetic data only): the per-frame
-true intensity of every synthetic video, and the per-frame conditions of the wild AFEW clips
-(shot, yaw, pitch, occluded, missed). Real datasets have neither.
+"""What preparation carries over from the generator (synthetic data only): the per-frame true
+intensity of every synthetic video, the per-frame conditions of the wild AFEW clips (shot, yaw,
+pitch, occluded, missed), and the name of the conditions the set was made under. Real datasets have
+none of them.
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from .atomic import atomic_write
@@ -37,3 +39,12 @@ def _copy(src: Path, target: Path, columns: set[str], prepared: set[str]) -> int
     writer.writerows(rows)
     atomic_write(target, lambda f: f.write(buf.getvalue()))
     return len(rows)
+
+
+def generator_conditions(raw: Path) -> str | None:
+    """The name of the wild conditions a generated set was made under (``afew7``, or with knobs off
+    ``afew7-without-pose-talking``), from the ``conditions: <name> (...)`` line of its
+    ``README.txt``; ``None`` for real data and for sets made under ``classic``, which name none."""
+    readme = Path(raw) / "README.txt"
+    found = re.search(r"^conditions: (\S+) \(", readme.read_text(), re.MULTILINE) if readme.is_file() else None
+    return found.group(1) if found else None

@@ -375,7 +375,7 @@ def run_models(args: argparse.Namespace) -> int:
 #: Subcommands with a parser of their own (``fsa <cmd> --help`` shows their options): the module
 #: whose ``main(argv)`` runs each, imported only when that subcommand runs.
 DELEGATED = {"prep": "data_prep.prepare", "bench": "fsa.bench", "bars": "fsa.report.bars", "paper": "fsa.reproduce",
-             "floors": "fsa.runs.floors"}
+             "floors": "fsa.runs.floors", "difficulty": "fsa.runs.difficulty"}
 
 
 def delegate(command: str, argv: Sequence[str]) -> int:
@@ -459,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "stage, every table, the book (`fsa paper --help`)")
     sub.add_parser("floors", add_help=False, help="classical floors (HOG, LBP, LBP-TOP) on a prepared set, on the "
                                                   "deep models' splits (`fsa floors --help`)")
+    sub.add_parser("difficulty", add_help=False, help="the paper's Baseline on the embedded AFEW with each wild "
+                                                      "knob off in turn (`fsa difficulty --help`)")
     sub.add_parser("bench", add_help=False, help="speed benchmark: ms per frame against the measured matmul peak, "
                                                  "data throughput (`fsa bench --help` for its options)")
     return ap

@@ -291,9 +291,11 @@ class Features:
 
     def __init__(self, fcfg: FloorConfig):
         from .data import dataset_clips, index_hash
+        from .truth import set_conditions_name
 
         self.clips, self.classes = dataset_clips(fcfg)
         self.index_hash = index_hash(fcfg.data)
+        self.conditions = set_conditions_name(fcfg.data)
         t0 = time.perf_counter()
         self.X, self.frames = clip_features(fcfg, self.clips, self.classes)
         self.features_s = time.perf_counter() - t0
@@ -340,6 +342,7 @@ def run_fold(fcfg: FloorConfig, experiment: str | None = None, results_root: str
         "timings": {"features_s": feats.features_s, "fit_s": fit_s, "wall_s": time.perf_counter() - wall0},
         "n_clips": {"train": len(train), "val": len(val), "test": len(test)},
         "data_index_hash": feats.index_hash,
+        "data_conditions": feats.conditions,
         "selected_C": C,
         "selection": "C of the highest validation accuracy, ties by lower validation log-loss, then smaller C",
         "c_scores": c_scores,

@@ -16,7 +16,8 @@ Confidence (DESIGN: a reproduced number is a mean with a 95 % interval, a claim 
 is judged with a paired test on the same test clips):
 
 * :func:`t_interval` — mean and Student-t interval over folds (CK+) or seeds (AFEW, >= 2);
-  :func:`wilson_interval` — the Wilson score interval over the test clips of a single run.
+  :func:`wilson_interval` — the Wilson score interval over the test clips of a single run;
+  :func:`difference_interval` — two such runs on different clips (Newcombe's hybrid score interval).
 * :func:`mcnemar_exact` and :func:`paired_bootstrap` — two models on the same clips
   (:func:`paired_correct` matches them by ``clip_id``); :func:`claim_verdict` turns both into
   ``supported`` / ``contradicted`` / ``cannot tell``.
@@ -123,6 +124,17 @@ def wilson_interval(correct: int, total: int, level: float = 0.95) -> dict:
     half = z / (1 + z * z / total) * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
     return {"mean": p, "low": float(max(0.0, centre - half)), "high": float(min(1.0, centre + half)),
             "method": f"Wilson over {total} clips", "n": int(total)}
+
+
+def difference_interval(a: dict, b: dict) -> dict:
+    """The difference ``a - b`` of two accuracies measured on different clips (independent
+    samples), each a :func:`wilson_interval`, with Newcombe's hybrid score interval (method 10 of
+    Newcombe, Statistics in Medicine 1998): each side widened by the two Wilson half-widths that
+    face it, added in quadrature. Returns ``mean, low, high, method``."""
+    d = a["mean"] - b["mean"]
+    low = d - np.hypot(a["mean"] - a["low"], b["high"] - b["mean"])
+    high = d + np.hypot(a["high"] - a["mean"], b["mean"] - b["low"])
+    return {"mean": float(d), "low": float(low), "high": float(high), "method": "Newcombe hybrid score"}
 
 
 def paired_correct(rows_a: Sequence[dict], rows_b: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:

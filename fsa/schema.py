@@ -87,6 +87,7 @@ EPOCH = {
 COMMON = {
     "kind": TEXT, "experiment": TEXT, "model": TEXT, "label": TEXT, "dataset": TEXT, "protocol": TEXT,
     "started_at": TEXT, "finished_at": TEXT, "data_index_hash": TEXT, "data_pixels": {"type": ["string", "null"]},
+    "data_conditions": {"type": ["string", "null"]},
     "git": {"type": "object", "properties": {"commit": {"type": ["string", "null"]},
                                              "dirty": {"type": ["boolean", "null"]}}},
     "versions": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},

@@ -1,9 +1,11 @@
-"""The synthetic sets' frame-level ground truth, which real data lack: per frame, the true
-expression intensity (``intensity.csv``) and, for the wild AFEW clips, whether the face is in view
-(``conditions.csv``). :mod:`data_prep.prepare` carries both over from the generator's sidecars.
+"""The synthetic sets' ground truth, which real data lack: per frame, the true expression
+intensity (``intensity.csv``) and, for the wild AFEW clips, whether the face is in view
+(``conditions.csv``); per set, the wild conditions it was made under (``prep_report.json``).
+:mod:`data_prep.prepare` carries them over from the generator.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +15,14 @@ import pandas as pd
 from data_prep.video import DataError
 
 from .data import load_index
+
+
+def set_conditions_name(root: str | os.PathLike) -> str | None:
+    """The name of the wild conditions a prepared set was made under (``afew7``,
+    ``afew7-without-pose``), as its ``prep_report.json`` records them; ``None`` for real data, for
+    sets made under ``classic`` and for sets prepared before reports named them."""
+    report = Path(root) / "prep_report.json"
+    return json.loads(report.read_text()).get("conditions") if report.is_file() else None
 
 
 def load_intensity(root: str | os.PathLike) -> dict[str, np.ndarray] | None:

@@ -9,6 +9,7 @@ from fsa.metrics import (
     claim_verdict,
     classification_metrics,
     detectable_difference,
+    difference_interval,
     independent_discordance,
     mcnemar_exact,
     paired_bootstrap,
@@ -83,6 +84,16 @@ def test_t_interval_by_hand():
     assert t_interval([0.4, 0.4, 0.4], over="seeds")["low"] == pytest.approx(0.4)
     with pytest.raises(ValueError, match=">= 2 values"):
         t_interval([0.5])
+
+
+def test_difference_interval_matches_newcombes_published_examples():
+    # Newcombe (1998), Table II, method 10: 56/70 - 48/80 and 9/10 - 3/10.
+    for (a, n, b, m), (low, high) in (((56, 70, 48, 80), (0.0524, 0.3339)), ((9, 10, 3, 10), (0.1705, 0.8090))):
+        d = difference_interval(wilson_interval(a, n), wilson_interval(b, m))
+        assert d["mean"] == pytest.approx(a / n - b / m)
+        assert (d["low"], d["high"]) == pytest.approx((low, high), abs=5e-5)
+    same = difference_interval(wilson_interval(20, 40), wilson_interval(20, 40))
+    assert same["mean"] == 0 and same["low"] == pytest.approx(-same["high"])
 
 
 def test_wilson_interval_by_hand():

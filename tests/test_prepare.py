@@ -110,6 +110,7 @@ def test_ckplus_all_flag_prepares_unlabelled_sequences(capsys, ck_raw, tmp_path)
     index = read_index(tmp_path / "out")
     assert len(index) == 12 and (index["label"] == "").sum() == 4
     assert report(tmp_path / "out")["labelled_only"] is False
+    assert report(tmp_path / "out")["conditions"] is None, "real data name no conditions"
 
 
 def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
@@ -129,6 +130,7 @@ def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
         w = csv.writer(f)
         w.writerow(["video_id", "frame", "shot", "yaw", "pitch", "occluded", "missed"])
         w.writerows([[vid, k, 0, 10 * k, 0, int(k == 2), 0] for vid in ids + ["train_gone"] for k in range(1, 5)])
+    (afew_raw / "README.txt").write_text("SYNTHETIC\nconditions: afew7-without-pose (yaw=0.0, pitch=0.0);\n")
     out = tmp_path / "out"
     rc, stdout, _ = run(capsys, "afew", afew_raw, out, "-j", "2")
     assert rc == 0 and "frames/s" in stdout
@@ -145,6 +147,7 @@ def test_afew_layout_with_synthetic_sidecars(capsys, afew_raw, tmp_path):
     conditions = pd.read_csv(out / "conditions.csv")
     assert len(conditions) == 32 and "train_gone" not in set(conditions["video_id"])
     assert conditions["occluded"].sum() == 8 and report(out)["conditions_rows"] == 32
+    assert report(out)["conditions"] == "afew7-without-pose", "the set's conditions, from its README"
     assert_complete(out)
 
     splits = build_datasets(Config(dataset="afew", data=str(out), protocol="afew", image_size=32))

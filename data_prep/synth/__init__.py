@@ -113,6 +113,7 @@ from .layouts import (
                       STILL_LAYOUTS,
                       SUBJECT_STREAM,
                       VIDEO_LAYOUTS,
+                      afew_fraction,
                       afew_size,
                       random_stream,
 )
@@ -136,7 +137,7 @@ __all__ = [
     "AFEW_FRAME", "APEX", "CK_CLASSES", "CK_CODES", "CK_FRAME", "CONDITIONS", "Conditions", "KNOBS",
     "LAYOUTS", "PLANNERS", "RENDERERS", "SIZES", "SIZE_NAMES", "SOURCES", "SPEECH", "STILL_LAYOUTS", "Source",
     "SourcePhoto", "Subject", "SubjectPlan", "Summary", "VIDEO_LAYOUTS", "VideoPlan", "WildScene",
-    "afew_profile", "afew_size", "ck_profile", "conditions", "default_conditions", "detect_landmarks",
+    "afew_fraction", "afew_profile", "afew_size", "ck_profile", "conditions", "default_conditions", "detect_landmarks",
     "displacement_field", "face_axes", "generate", "generator_fingerprint", "generator_inputs",
     "load_sources", "main", "piecewise_affine_map", "plan_afew", "plan_ckplus", "random_stream",
     "readme_faces", "readme_fingerprint", "render_subject", "source_of", "to_image",

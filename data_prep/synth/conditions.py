@@ -136,7 +136,7 @@ CONDITIONS = {c.name: c for c in (CLASSIC, AFEW7)}
 
 def default_conditions(layout: str) -> Conditions:
     """The conditions a layout is made with unless told otherwise: the embedded AFEW is ``afew7``,
-    calibrated on the paper's Baseline (:mod:`tools.calibrate_afew`); the other layouts are
+    calibrated on the paper's Baseline (:mod:`fsa.runs.difficulty`); the other layouts are
     ``classic``, the only conditions they take."""
     return AFEW7 if layout == "afew" else CLASSIC
 

@@ -35,6 +35,18 @@ def afew_size(fraction: float = 1.0) -> dict:
     return dict(subjects=subjects, frames=(20, 40), clips=clips)
 
 
+def afew_fraction(fraction: float) -> str:
+    """The name of the AFEW size at ``fraction`` of AFEW 7.0's (:func:`afew_size`): ``default`` at 1,
+    else ``afew7x<fraction>``, which this adds to :data:`SIZES` for :func:`~data_prep.synth.generate`."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction={fraction!r}: expected a share of AFEW 7.0's size in (0, 1]")
+    if fraction == 1:
+        return "default"
+    name = f"afew7x{fraction:g}"
+    SIZES["afew"].setdefault(name, afew_size(fraction))
+    return name
+
+
 #: Per layout and size: how many subjects, videos per class and frames per video.
 #: The default CK+ counts are CK+'s (327 labelled of 593, 123 subjects) scaled down with their class
 #: proportions kept; the default AFEW is AFEW 7.0's size (:func:`afew_size`).

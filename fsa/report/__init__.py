@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from ..embedded import DATA_ROOT_ENV, DATA_SIZE_ENV, embedded_dataset, embedded_root
 from ..runs.chain import EMBEDDED_STILLS
+from ..runs.difficulty import difficulty_table
 from .attention import attention_examples, attention_vs_intensity, attention_vs_visibility, over_runs
 from .checks import MEASURED_PRESET, check_above_floor, check_above_majority, check_bar, check_metrics, check_records
 from .confidence import accuracy_interval, intervals, per_clip_rows, replicate_rows, score_mean
@@ -77,7 +78,7 @@ __all__ = [
     "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
     "all_records", "architecture", "attention_examples", "attention_vs_intensity", "attention_vs_visibility",
     "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims",
-    "comparison", "confusion_pct", "data_source", "dataset_summary", "embedded_dataset", "embedded_root",
+    "comparison", "confusion_pct", "data_source", "dataset_summary", "difficulty_table", "embedded_dataset", "embedded_root",
     "experiment_name", "expression_clips", "extra_label", "face_credits", "floor_rows", "fold_runs", "fold_table",
     "frame_claims", "frame_view", "glue_findings", "intervals", "knob_table", "measured", "model_summary",
     "one_line_errors", "over_runs", "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of",

@@ -116,16 +116,15 @@ def expression_clips(root: str | os.PathLike, raw: str | os.PathLike | None = No
 
 def set_conditions(raw: str | os.PathLike):
     """The wild conditions (:class:`data_prep.synth.Conditions`) a generated AFEW set was made
-    under, read from its ``README.txt`` (the line ``conditions: <name> (...)``, the name with any
-    ``-without-<knob>-...`` suffix); ``classic`` where the README names none."""
-    import re
-
+    under, named in its ``README.txt`` (:func:`data_prep.sidecars.generator_conditions`, any
+    ``-without-<knob>-...`` suffix included); ``classic`` where the README names none."""
+    from data_prep.sidecars import generator_conditions
     from data_prep.synth.conditions import CLASSIC, conditions
 
-    found = re.search(r"^conditions: (\S+) \(", (Path(raw) / "README.txt").read_text(), re.MULTILINE)
+    found = generator_conditions(Path(raw))
     if not found:
         return CLASSIC
-    name, _, without = found.group(1).partition("-without-")
+    name, _, without = found.partition("-without-")
     return conditions(name, tuple(without.split("-")) if without else ())
 
 
