@@ -290,22 +290,24 @@ def test_a_claim_pooled_over_seeds_counts_every_seeds_clips():
         == {"A > floor": "supported"}
     with pytest.raises(AssertionError, match="cannot tell"):
         report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]))
-    level = {"hog": ("supported", "cannot tell")}
+    # A floor at the ceiling may be tied: the model passes unless it is further below it than the margin.
+    tie = {"hog": 0.05}
     assert report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "1 seed", one)]),
-                                    accept=level) == {"A > floor": "cannot tell"}
+                                    tie=tie) == {"A > floor": "cannot tell"}
     below = pooled_verdict([(fake_floor(b_right), with_clips(fake_run("ecnn-fsa", seed=s), a_right)) for s in range(3)])
-    assert below["verdict"] == "contradicted"
-    with pytest.raises(AssertionError, match="contradicted"):
-        report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", below)]),
-                                 accept=level)
+    assert below["verdict"] == "contradicted" and below["diff"] == pytest.approx(-1 / 3)
+    with pytest.raises(AssertionError, match=r"contradicted, -33.33 pp \(more than 5 below\)"):
+        report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", below)]), tie=tie)
+    assert report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", below)]),
+                                    tie={"hog": 0.34}) == {"A > floor": "contradicted"}
     # The tie is allowed for the floor it names only: an LBP floor at the same level must still be beaten.
     lbp = {**floors[0], "config": {**floors[0]["config"], "features": "lbp"}, "label": "LBP + logistic regression (floor)"}
     with pytest.raises(AssertionError, match="A > LBP over 1 seed: cannot tell"):
-        report.check_above_floor([], [floors[0], lbp], page, accept=level,
+        report.check_above_floor([], [floors[0], lbp], page, tie=tie,
                                  over_seeds=claim_table([("A > HOG", "1 seed", one), ("A > LBP", "1 seed", one)]))
     with pytest.raises(AssertionError, match="not a floor of the page"):
         report.check_above_floor([], floors, page, over_seeds=claim_table([("A > floor", "3 seeds", three)]),
-                                 accept={"sift": ("cannot tell",)})
+                                 tie={"sift": 0.05})
 
 
 def test_frame_view_reads_one_frame_of_score_fusion():

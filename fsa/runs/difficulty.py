@@ -36,7 +36,7 @@ from ..floors import SVM_C_GRID, TOP_GRID, FloorConfig
 from ..metrics import difference_interval, wilson_interval
 from .floors import obtain_floor
 
-#: The share of AFEW 7.0's size the difficulty table is measured at (258 Train / 128 Val clips).
+#: The share of AFEW 7.0's size the difficulty table is measured at (258 Train / 126 Val clips).
 FRACTION = 1 / 3
 #: The wild conditions whose knobs the table switches off.
 BASE = "afew7"
