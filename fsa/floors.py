@@ -51,7 +51,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -99,14 +99,19 @@ class FloorConfig:
     n: int = 1
 
     @classmethod
+    def make(cls, features: str = "hog", **fields: Any) -> "FloorConfig":
+        """A validated floor of ``features``. LBP-TOP reads a clip's whole sequence (``n`` = 1) and
+        takes its own block and C grids (:data:`TOP_GRID`, :data:`SVM_C_GRID`) unless ``fields`` give them."""
+        if features == "lbp-top":
+            fields = {"lbp_grid": TOP_GRID, "c_grid": SVM_C_GRID, **fields, "n": 1}
+        return cls(features=features, **fields).validate()
+
+    @classmethod
     def from_config(cls, cfg: Config, features: str = "hog", feature_size: int = 64, **over) -> "FloorConfig":
         """The floor of a deep run's data, protocol and splits."""
-        if features == "lbp-top":
-            over = {"lbp_grid": TOP_GRID, "c_grid": SVM_C_GRID, **over}
-        return cls(features=features, feature_size=feature_size, dataset=cfg.dataset, data=str(cfg.data),
-                   protocol=cfg.protocol, folds=cfg.folds, fold=cfg.fold, val_fraction=cfg.val_fraction,
-                   seed=cfg.seed, n=1 if cfg.dataset == "ckplus" or features == "lbp-top" else cfg.n,
-                   **over).validate()
+        return cls.make(features, feature_size=feature_size, dataset=cfg.dataset, data=str(cfg.data),
+                        protocol=cfg.protocol, folds=cfg.folds, fold=cfg.fold, val_fraction=cfg.val_fraction,
+                        seed=cfg.seed, n=1 if cfg.dataset == "ckplus" else cfg.n, **over)
 
     def validate(self) -> "FloorConfig":
         if self.features not in FEATURES:

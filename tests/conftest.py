@@ -280,12 +280,13 @@ def mcnemar_p(better: Sequence[bool], worse: Sequence[bool]) -> float:
 def one_thread():
     """Tiny models on two shared cores: one intra-op thread is faster, and it is what the
     engine's learning bar was calibrated with (the thread count changes summation order).
-    Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``; a test that
+    asks for it gets the thread count it replaced (torch's default, the notebooks' count)."""
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    yield before
     torch.set_num_threads(before)
 
 

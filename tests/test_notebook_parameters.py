@@ -6,6 +6,7 @@ benchmark, raises instead, so a value that is checked only after the data are ma
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -23,7 +24,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 BAD_PARAMETERS = {
     "preset": ["nonsense"], "data": ["/nonexistent"], "afew_data": ["/nonexistent"], "device": ["gpu"], "seed": [-1, "abc"],
     "pretrained": ["/nonexistent/vgg16.pth"], "pretrained_format": ["onnx"], "epochs": [0], "n": [0, "abc"],
-    "rows": ["some"], "retrain": ["yes"], "stills": ["fer2013", "nonsense=/tmp", "sfew=/nonexistent"],
+    "rows": ["some"], "retrain": ["yes"], "spread_seeds": ["abc", (0,), (1, 1)],
+    "stills": ["fer2013", "nonsense=/tmp", "sfew=/nonexistent"],
     "s": ["abc", -1], "fc_layers": [3], "backbone_dim": [512],
     "lstm_widths": ["abc", "0"], "branch_kernel": [4], "branch_fc": [3], "size": ["abc"], "profile": ["nonsense"],
 }
@@ -66,6 +68,35 @@ def no_data_work(tmp_path, monkeypatch):
 def test_every_notebook_parameter_has_bad_values():
     names = {n for path in NOTEBOOKS for n in parameters(nbformat.read(path, as_version=4))}
     assert names == set(BAD_PARAMETERS)
+
+
+def test_the_tests_give_table4_its_own_parameters(no_data_work, monkeypatch):
+    """The parameters ``conftest.NOTEBOOK_PARAMETERS`` injects reach the page as papermill's would:
+    Table 4's test trains ECNN-FSA alone, with seed 0 alone."""
+    from fsa.report import table_models
+
+    spec = importlib.util.spec_from_file_location("root_conftest", REPO / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    NOTEBOOK_PARAMETERS, with_parameters = root_conftest.NOTEBOOK_PARAMETERS, root_conftest.with_parameters
+
+    path = REPO / "notebooks" / "table4.ipynb"
+    monkeypatch.chdir(path.parent)
+    given = NOTEBOOK_PARAMETERS[path.name]
+    nb = nbformat.read(path, as_version=4)
+    assert set(given) <= set(parameters(nb))
+    namespace: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "page" not in namespace:
+            tagged = "parameters" in cell.metadata.get("tags", [])
+            source = with_parameters(cell.source, given) if tagged else cell.source
+            try:
+                exec(compile(source, path.name, "exec"), namespace)
+            except DataWork:  # the page's banner reads the data, after the page is made
+                assert "page" in namespace
+    page = namespace["page"]
+    assert (page.rows, page.spread_seeds) == ("base", ())
+    assert table_models(page.table, page.rows) == ["ecnn-fsa"]
 
 
 @pytest.mark.parametrize("path,name,value", cases())

@@ -8,9 +8,10 @@ and recorded. The page presents; it never trains by itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -32,8 +33,9 @@ from .verdicts import claim_table, claims, pooled_verdict
 #: Environment variable the notebooks read when a preset is left at ``None``: ``cpu`` by
 #: default, ``smoke`` in the nbval tests.
 PRESET_ENV = "FSA_PRESET"
-#: What a table notebook's ``rows`` may be: its key rows (:data:`KEY_ROWS`) or all the paper's.
-ROWS = ("key", "all")
+#: What a table notebook's ``rows`` may be: its key rows (:data:`KEY_ROWS`), all the paper's, or its
+#: base model alone (:func:`base_model`: the proposed model on Table 4, whose runs the tests repeat).
+ROWS = ("key", "all", "base")
 
 
 def resolve_preset(preset: str | None) -> str:
@@ -57,9 +59,10 @@ class Page:
     Building a page validates every value (a bad one raises :class:`ConfigError` naming it) and
     does no data work: the embedded dataset, when ``data`` is ``None``, is generated and prepared
     when first needed (:attr:`data`, :attr:`source`, or the first :meth:`config`).
-    A notebook hands it all its parameters — the table's ``rows``, ``retrain`` and its model
-    ``knobs`` (``s``, ``fc_layers`` ...) too, the defaults of :meth:`configs` and :meth:`run` — so
-    that a bad one fails in its first cell, not after the data are made.
+    A notebook hands it all its parameters — the table's ``rows``, ``retrain``, its model
+    ``knobs`` (``s``, ``fc_layers`` ...) and the seeds of its rebuild spread (``spread_seeds``) too,
+    the defaults of :meth:`configs`, :meth:`run`, :meth:`rebuild_spread` and :meth:`floor_claims` —
+    so that a bad one fails in its first cell, not after the data are made.
 
     On the embedded data, every model starts from the still-image stage, as the paper's do
     (:mod:`fsa.runs.chain`); on real data, ``stills="fer2013=CSV,sfew=DIR"`` gives each model its own
@@ -72,7 +75,7 @@ class Page:
     def __init__(self, table: int | str, preset: str | None = None, data: str | os.PathLike | None = None,
                  device: str = "auto", seed: int = 0, rows: str = "key", retrain: bool = False,
                  knobs: dict[str, Any] | None = None, stills: str | None = None, data_parameter: str = "data",
-                 **overrides: Any):
+                 spread_seeds: Sequence[int] = (1, 2), **overrides: Any):
         self.table = str(table)
         self.spec = paper_table(table)
         self.dataset = self.spec.get("dataset", "ckplus")
@@ -96,6 +99,7 @@ class Page:
         if not isinstance(retrain, bool):
             raise ConfigError(f"retrain={retrain!r}: expected True or False")
         self.rows, self.retrain = rows, retrain
+        self.spread_seeds = check_spread_seeds(spread_seeds, seed)
 
     @cached_property
     def data(self) -> Path:
@@ -191,10 +195,10 @@ class Page:
         """The verdict on each claim this page's records can test (see :func:`claims`)."""
         return claims(self.table, [*records, *floor_records])
 
-    def rebuild_spread(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool | None = None
-                       ) -> pd.DataFrame:
+    def rebuild_spread(self, model: str = "ecnn-fsa", seeds: Sequence[int] | None = None,
+                       retrain: bool | None = None) -> pd.DataFrame:
         """How far a rebuild may move this page's number for ``model``: the same configuration
-        trained again with other seeds, beside the page's own.
+        trained again with other seeds (default the page's ``spread_seeds``), beside the page's own.
 
         A seed draws everything random in a run — initialisation, clip order, frames and
         augmentation, the validation carve and, on CK+, the subject folds themselves — so the
@@ -206,7 +210,7 @@ class Page:
         base = self.config(model)
         retrain = self.retrain if retrain is None else retrain
         rows = []
-        for seed in (base.seed, *seeds):
+        for seed in (base.seed, *(self.spread_seeds if seeds is None else seeds)):
             rec = self.run(base.override(seed=seed), retrain=retrain and seed != base.seed)
             ci = accuracy_interval(rec)
             rows.append({"seed": seed, "acc %": round(100 * ci["mean"], 2),
@@ -225,15 +229,16 @@ class Page:
                 f"Δ from seed {base.seed} (pp)": round(100 * ci["mean"] - rows[0]["acc %"], 2)}
         return pd.concat([df, pd.DataFrame([over])], ignore_index=True)
 
-    def floor_claims(self, model: str = "ecnn-fsa", seeds: Sequence[int] = (1, 2), retrain: bool | None = None
-                     ) -> pd.DataFrame:
-        """``model`` against each classical floor over this page's seed and ``seeds`` (the runs of
-        :meth:`rebuild_spread`): each seed's runs are paired with the floor on that seed's folds, and
-        the verdict pools every seed's clips (:func:`pooled_verdict`). Where :meth:`claims` judges the
-        page's one seed, this judges what a rebuild's spread leaves of the claim."""
+    def floor_claims(self, model: str = "ecnn-fsa", seeds: Sequence[int] | None = None,
+                     retrain: bool | None = None) -> pd.DataFrame:
+        """``model`` against each classical floor over this page's seed and ``seeds`` (default the
+        page's ``spread_seeds``: the runs of :meth:`rebuild_spread`): each seed's runs are paired with
+        the floor on that seed's folds, and the verdict pools every seed's clips
+        (:func:`pooled_verdict`). Where :meth:`claims` judges the page's one seed, this judges what a
+        rebuild's spread leaves of the claim."""
         base = self.config(model)
         retrain = self.retrain if retrain is None else retrain
-        every = (base.seed, *seeds)
+        every = (base.seed, *(self.spread_seeds if seeds is None else seeds))
         runs = [self.run(base.override(seed=s), retrain=retrain and s != base.seed) for s in every]
         floors = [self.floors(retrain=retrain, seed=s) for s in every]
         over = f"seeds {', '.join(map(str, every))}, paired on each seed's folds"
@@ -280,10 +285,24 @@ def check_rows(rows: str) -> str:
     return rows
 
 
+def check_spread_seeds(seeds: Any, seed: int) -> tuple[int, ...]:
+    """``seeds`` as a tuple if they are distinct non-negative integers other than the page's ``seed``,
+    else :class:`ConfigError` (``()`` leaves the rebuild spread out)."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence):
+        raise ConfigError(f"spread_seeds={seeds!r}: expected a list of seeds, e.g. (1, 2), or () for none")
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if bad or len(set(seeds)) != len(seeds) or seed in seeds:
+        raise ConfigError(f"spread_seeds={seeds!r}: expected distinct non-negative integers other than seed={seed}")
+    return tuple(seeds)
+
+
 def table_models(table: int | str, rows: str = "key") -> list[str]:
-    """Named models a table notebook trains: its key rows, or (``all``) every row of the paper."""
+    """Named models a table notebook trains: its key rows, every row of the paper (``all``) or its
+    base model alone (``base``)."""
     if check_rows(rows) == "all":
         return [r["model"] for r in paper_table(table)["rows"] if r.get("model")]
+    if rows == "base":
+        return [base_model(table)]
     return list(KEY_ROWS[str(table)])
 
 

@@ -32,7 +32,7 @@ from typing import Sequence
 import pandas as pd
 
 from .. import results as store
-from ..floors import SVM_C_GRID, TOP_GRID, FloorConfig
+from ..floors import FloorConfig
 from ..metrics import difference_interval, wilson_interval
 from .floors import obtain_floor
 
@@ -51,8 +51,7 @@ def experiment(size: str, index_hash: str) -> str:
 
 def floor_config(prepared: Path, features: str, n: int) -> FloorConfig:
     """A floor on a prepared AFEW set, on the deep models' Train / Val split."""
-    top = dict(lbp_grid=TOP_GRID, c_grid=SVM_C_GRID) if features == "lbp-top" else {}
-    return FloorConfig(features=features, dataset="afew", data=str(prepared), protocol="afew", n=n, **top).validate()
+    return FloorConfig.make(features, dataset="afew", data=str(prepared), protocol="afew", n=n)
 
 
 def measure(cond, fraction: float, work: Path, floors: Sequence[tuple[str, int]] = FLOORS[:1], jobs: int = 2,

@@ -18,8 +18,6 @@ from ..config import Config, ConfigError
 from ..floors import (
     FOLDS_KIND,
     PAGE_FEATURES,
-    SVM_C_GRID,
-    TOP_GRID,
     Features,
     FloorConfig,
     default_experiment,
@@ -92,10 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for feature in args.features.split(","):
         t0 = time.perf_counter()
         try:
-            top = dict(lbp_grid=TOP_GRID, c_grid=SVM_C_GRID) if feature == "lbp-top" else {}
-            fcfg = FloorConfig(features=feature, feature_size=args.feature_size, dataset=args.dataset,
-                               data=args.data, protocol=protocol, seed=args.seed,
-                               n=args.n if args.dataset == "afew" and not top else 1, **top).validate()
+            fcfg = FloorConfig.make(feature, feature_size=args.feature_size, dataset=args.dataset, data=args.data,
+                                    protocol=protocol, seed=args.seed, n=args.n if args.dataset == "afew" else 1)
             rec = obtain_floor(fcfg, retrain=args.retrain)
         except (ConfigError, DataError) as e:
             print(f"fsa floors: error: {e}", file=sys.stderr)
