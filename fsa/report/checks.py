@@ -132,7 +132,8 @@ def check_above_floor(records: Sequence[dict], floors: Sequence[dict], page: Pag
     run a few clips either side of it: on the embedded CK+ the apex frame alone carries the
     expression, so HOG of that frame reaches 97–98 %, where ECNN-FSA lands between 95 and 99 %
     from one CPU to another. ``{"hog": 0.05}`` catches a model 5 points below HOG, while LBP
-    must still be beaten. Returns the verdicts; an ``AssertionError`` names the floor."""
+    must still be beaten; ``{"lbp": 0.0}`` asks the model not to be below LBP, for a page whose
+    one seed's clips cannot detect the difference expected. Returns the verdicts; an ``AssertionError`` names the floor."""
     if page.preset != MEASURED_PRESET or page.source["kind"] != "synthetic":
         return {}
     tie = dict(tie or {})

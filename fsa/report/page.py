@@ -210,7 +210,7 @@ class Page:
         base = self.config(model)
         retrain = self.retrain if retrain is None else retrain
         rows = []
-        for seed in (base.seed, *(self.spread_seeds if seeds is None else seeds)):
+        for seed in self._seeds(base, seeds):
             rec = self.run(base.override(seed=seed), retrain=retrain and seed != base.seed)
             ci = accuracy_interval(rec)
             rows.append({"seed": seed, "acc %": round(100 * ci["mean"], 2),
@@ -238,12 +238,16 @@ class Page:
         rebuild's spread leaves of the claim."""
         base = self.config(model)
         retrain = self.retrain if retrain is None else retrain
-        every = (base.seed, *(self.spread_seeds if seeds is None else seeds))
+        every = self._seeds(base, seeds)
         runs = [self.run(base.override(seed=s), retrain=retrain and s != base.seed) for s in every]
         floors = [self.floors(retrain=retrain, seed=s) for s in every]
         over = f"seeds {', '.join(map(str, every))}, paired on each seed's folds"
         return claim_table([(f"{model} > {fl['label']}", over, pooled_verdict([(r, f[i]) for r, f in zip(runs, floors)]))
                             for i, fl in enumerate(floors[0])])
+
+    def _seeds(self, base, seeds: Sequence[int] | None) -> tuple[int, ...]:
+        """The page's own seed, then ``seeds`` (default the page's ``spread_seeds``)."""
+        return (base.seed, *(self.spread_seeds if seeds is None else seeds))
 
     def comparison(self) -> pd.DataFrame:
         """Paper vs this project for this page's table, over every recorded run on this page's data."""

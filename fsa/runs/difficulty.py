@@ -12,7 +12,8 @@ AFEW set is, and each floor is fitted on its Train split and scored on its Val s
 each record names its set's conditions (``data_conditions``). The sets are made under ``--work``
 and removed once their floors are recorded, unless ``--keep``: the records are what the dataset
 page reads (:func:`difficulty_table`). ``--floors all`` adds the other classical floors the
-conditions were calibrated on (HOG of the centre frame, HOG and LBP over the n = 5 frames).
+conditions were calibrated on (HOG of the centre frame, HOG and LBP over the n = 5 frames). A set
+whose floors are all recorded is read, not made again (:func:`recorded`).
 
 A set takes about 10 minutes to make and prepare at ``F`` = 1 on 2 cores, and a third of that at the
 default ``F`` = 1/3. Every set has its own clips, so a row's difference from the wild set is
@@ -42,6 +43,8 @@ FRACTION = 1 / 3
 BASE = "afew7"
 #: The floors ``--floors all`` fits: (features, frames per clip); the first is the paper's Baseline.
 FLOORS = (("lbp-top", 1), ("hog", 1), ("hog", 5), ("lbp", 5))
+#: The generator's seed of every set.
+SEED = 0
 
 
 def experiment(size: str, index_hash: str) -> str:
@@ -57,18 +60,21 @@ def floor_config(prepared: Path, features: str, n: int) -> FloorConfig:
 def measure(cond, fraction: float, work: Path, floors: Sequence[tuple[str, int]] = FLOORS[:1], jobs: int = 2,
             keep: bool = False, results_root: str | os.PathLike | None = None) -> list[dict]:
     """The floors' records on the AFEW set made under ``cond`` at ``fraction`` of AFEW 7.0's size:
-    read from the store when recorded, else the set is made (or reused from ``work``), prepared
-    and the floors fitted and recorded."""
+    read from the store when recorded (:func:`recorded`), else the set is made (or reused from
+    ``work``), prepared and the floors fitted and recorded."""
     from data_prep import prepare
     from data_prep.synth import afew_fraction, generate
 
     from ..data import index_hash
 
+    found = recorded(cond, fraction, floors, results_root)
+    if found is not None:
+        return found
     size = afew_fraction(fraction)
     base = Path(work) / f"{cond.name}-{size}"
     raw, prepared = base / "raw", base / "prepared"
     if not (raw / "synth_meta.csv").is_file():
-        generate("afew", raw, size=size, seed=0, workers=jobs, cond=cond, progress=False, force=True)
+        generate("afew", raw, size=size, seed=SEED, workers=jobs, cond=cond, progress=False, force=True)
     if not (prepared / "index.csv").is_file():
         prepare.prepare("afew", raw, prepared, jobs=jobs, progress=False)
     name = experiment(size, index_hash(prepared))
@@ -76,6 +82,29 @@ def measure(cond, fraction: float, work: Path, floors: Sequence[tuple[str, int]]
     if not keep:
         shutil.rmtree(base)
     return records
+
+
+def recorded(cond, fraction: float, floors: Sequence[tuple[str, int]],
+             results_root: str | os.PathLike | None = None) -> list[dict] | None:
+    """The floors already recorded on the set made under ``cond`` at ``fraction``, or ``None`` when
+    one is missing: the set is then made. A set's index hash is known only once it is made and
+    prepared (dlib may leave clips out), so a record is found by its conditions' name instead, and
+    counts only if every Val clip it scored is one that ``cond``'s plan names: the clips' stems
+    carry a hash of the conditions' numbers, so a record made before a knob's numbers changed is
+    not this set's."""
+    from data_prep.synth import afew_fraction
+    from data_prep.synth.plans import plan_afew
+
+    planned = {v.video_id for s in plan_afew(afew_fraction(fraction), SEED, cond) for v in s.videos if v.split == "val"}
+    found = []
+    for features, n in floors:
+        mine = [r for r in difficulty_records(fraction, features, results_root)
+                if r.get("data_conditions") == cond.name and r["config"]["n"] == n
+                and {c["video_id"] for c in r["per_clip"]} <= planned]
+        if not mine:
+            return None
+        found.append(mine[-1])
+    return found
 
 
 def difficulty_records(fraction: float = FRACTION, features: str = "lbp-top",
@@ -106,7 +135,8 @@ def difficulty_table(fraction: float = FRACTION, features: str = "lbp-top", base
         rec = found.get(name)
         row = {"knob off": knob or "none (the wild set)", "conditions": name}
         if rec is None:
-            rows.append({**row, "recorded by": f"fsa difficulty --fraction {fraction:g} --knobs {knob or 'none'}"})
+            size = "" if fraction == FRACTION else f" --fraction {fraction:g}"
+            rows.append({**row, "recorded by": f"fsa difficulty{size} --knobs {knob or 'none'}"})
             continue
         ci = wilson_interval(*_correct(rec))
         row.update({"accuracy %": round(100 * ci["mean"], 2), "95 % CI": _pp(ci), "Val clips": ci["n"]})
