@@ -33,7 +33,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Notebook metadata that an execution rewrites without any result changing: papermill's start
@@ -133,7 +133,8 @@ def inputs_key(nb: dict, parameters: dict, reads: Sequence[dict]) -> str:
 
 def parse_reads(log: Path) -> list[dict]:
     """The entries of a reads log (:data:`fsa.results.READS_ENV`), in the store's relative paths,
-    each once; a record's entry carries the seconds its training took (a group's: its runs')."""
+    each once; a record's entry carries the runs that made it with the seconds each took
+    (:func:`made_by`)."""
     from .results import results_root
 
     root = results_root().resolve()
@@ -142,21 +143,35 @@ def parse_reads(log: Path) -> list[dict]:
     for what, path in (line.split("\t", 1) for line in lines if "\t" in line):
         p = Path(path)
         rel = p.relative_to(root).as_posix() if p.is_relative_to(root) else path
-        seen.setdefault((what, rel), {"what": what, "path": rel, "wall_s": _wall_s(p) if what == "file" else 0.0})
+        entry = {"what": what, "path": rel}
+        if what == "file":
+            entry["runs"] = made_by(p, root)
+        seen.setdefault((what, rel), entry)
     return sorted(seen.values(), key=lambda r: (r["what"], r["path"]))
 
 
-def _wall_s(path: Path) -> float:
-    """The seconds a stored record took to make: a run's wall time, a group's runs' together."""
+def made_by(path: Path, root: Path) -> dict[str, float]:
+    """The runs a stored record stands for, by path in the store, with the seconds each took: a run
+    itself, a group (folds, seeds) its runs. A group and its runs are trained once, so the time
+    to make several records is that of the runs they stand for together (:func:`training_s`)."""
     from .results import inspect_record
 
     rec, _ = inspect_record(path) if path.is_file() else (None, None)
     if rec is None:
-        return 0.0
+        return {}
     hashes = rec.get("fold_config_hashes") or rec.get("seed_config_hashes") or []
     if hashes:
-        return float(sum(_wall_s(path.parent / f"{h}.json") for h in hashes))
-    return float((rec.get("timings") or {}).get("wall_s", 0.0))
+        return {k: v for h in hashes for k, v in made_by(path.parent / f"{h}.json", root).items()}
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return {rel: float((rec.get("timings") or {}).get("wall_s", 0.0))}
+
+
+def training_s(records: Iterable[dict]) -> float:
+    """The seconds the runs behind ``records`` (entries of :func:`parse_reads`) took, each run once."""
+    runs: dict[str, float] = {}
+    for r in records:
+        runs.update(r.get("runs", {}))
+    return sum(runs.values())
 
 
 def stamp(nb: dict, parameters: dict, reads: list[dict]) -> None:
@@ -180,9 +195,17 @@ class Step:
             return f"{self.name}: run (what it reads is known after its first execution with this version)"
         if not self.missing:
             return f"{self.name}: run (reads {len(records)} records, all in the store: trains nothing)"
-        minutes = sum(r["wall_s"] for r in self.missing) / 60
+        minutes = training_s(self.missing) / 60
         return (f"{self.name}: run (reads {len(records)} records; {len(self.missing)} not in the store, trained "
                 f"first: about {minutes:.0f} min when they were recorded)")
+
+
+def plan_total(steps: Sequence[Step]) -> str:
+    """The plan's last line: the records the pages to run need and the store lacks, each once, and
+    the time their runs took when they were recorded (on the machines named in them)."""
+    missing = {r["path"]: r for s in steps if not s.cached for r in s.missing}
+    return (f"in all: {len(missing)} records not in the store, trained first: about "
+            f"{training_s(missing.values()) / 60:.0f} min when they were recorded")
 
 
 def plan(names: Sequence[str], parameters: dict, force: bool = False, folder: Path | None = None) -> list[Step]:
@@ -254,6 +277,7 @@ def execute(names: Sequence[str] = ORDER, parameters: dict | None = None, log=pr
         if p == 0:
             for s in every:
                 log(s.line())
+            log(plan_total(every))
         for step in [s for s in every if not s.cached and s.name not in kept]:
             t0 = time.perf_counter()
             try:
@@ -286,8 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n for n in args.only.split(",") if n] or list(ORDER)
     parameters = dict(args.parameter)
     if args.plan:
-        for step in plan(names, parameters, args.force):
+        steps = plan(names, parameters, args.force)
+        for step in steps:
             print(step.line())
+        print(plan_total(steps))
         return 0
     execute(names, parameters, force=args.force, train=not args.no_train)
     return 0

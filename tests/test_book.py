@@ -142,6 +142,27 @@ def test_the_plan_names_the_missing_records_and_no_train_keeps_the_page(book_dir
     assert any("r1 is not in the results store" in line for line in lines)
 
 
+def test_the_plan_counts_each_run_once_across_its_group_and_the_pages(tmp_path, monkeypatch):
+    store = tmp_path / "results"
+    monkeypatch.setenv("FSA_RESULTS", str(store))
+    store_record(store, "exp", "r1", wall_s=60.0)
+    store_record(store, "exp", "r2", wall_s=120.0)
+    spread = {"mean": 0.5, "std": 0.0, "per_fold": [0.5, 0.5]}
+    store_record(store, "exp", "g", kind="seeds", seeds_hash="g", seed_config_hashes=["r1", "r2"], seeds_run=[0, 1],
+                 metrics={"accuracy": spread, "uar": spread, "macro_f1": spread,
+                          "pooled": {"classes": ["a"], "confusion": [[2]]}})
+    log = tmp_path / "reads"
+    log.write_text("".join(f"file\t{store / 'exp' / n}.json\n" for n in ("g", "r1", "r2")) + f"dir\t{store / 'exp'}\n")
+    reads = book.parse_reads(log)
+    group = next(r for r in reads if r["path"] == "exp/g.json")
+    assert group["runs"] == {"exp/r1.json": 60.0, "exp/r2.json": 120.0}
+    assert book.training_s(reads) == 180.0, "a group and its runs are trained once"
+    missing = [r for r in reads if r["what"] == "file"]
+    steps = [book.Step(name, False, reads, missing) for name in ("a", "b")] + [book.Step("c", True, reads, missing)]
+    assert "3 not in the store, trained first: about 3 min" in steps[0].line()
+    assert book.plan_total(steps) == "in all: 3 records not in the store, trained first: about 3 min when they were recorded"
+
+
 def test_the_package_digest_counts_files_not_yet_committed_and_skips_ignored_ones(tmp_path):
     import subprocess
 
