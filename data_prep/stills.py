@@ -36,13 +36,14 @@ a counted skip (:attr:`StillSet.skipped`, reported in the run record and printed
 is wrong (no file, no header, no ``Train/`` folder, no class folder) or leaves no usable image
 raises :class:`~data_prep.video.DataError` naming the path.
 
-Alignment (:func:`align_stills`): each image goes once through :class:`data_prep.faces.FacePipeline`
-(dlib detection, 68-landmark alignment, face box +25 %, resize), the crop written as PNG to the
-same relative path under an output folder (temporary file, then rename), so the aligned folder
-is a set of the same format, read back by the same reader. The folder's ``align_report.json``
-holds the settings, the source digest of every crop and every skip (an image without a face is
-a counted skip). A rerun reuses the crops of unchanged source images and removes those whose
-source is gone; a folder of other settings, or one with other files in it, is refused.
+Alignment (:func:`align_stills`): each image goes once through
+:class:`data_prep.faces.FacePipeline` (dlib detection, 68-landmark alignment, face box +25 %,
+resize), the crop written as PNG to the same relative path under an output folder (temporary file,
+then rename), so the aligned folder is a set of the same format, read back by the same reader. The
+folder's ``align_report.json`` holds the settings, the source digest of every crop, every skip (an
+image without a face is a counted skip) and the wild conditions a generated source was made under
+(:func:`set_conditions`). A rerun reuses the crops of unchanged source images and removes those
+whose source is gone; a folder of other settings, or one with other files in it, is refused.
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ from tqdm import tqdm
 from .atomic import write_bytes, write_json
 from .faces import FacePipeline, NoFaceError
 from .labels import AFEW_CLASS_FOLDERS, CLASSES_7, FER2013_EMOTIONS
+from .sidecars import generator_conditions
 from .video import IMAGE_SUFFIXES, DataError, read_image
 
 FER2013_USAGE = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
@@ -116,6 +118,7 @@ class StillSet:
     items: list[Still]
     pixels: np.ndarray | None = None  # FER2013: [len(items), 48, 48] uint8, row-aligned with items
     skipped: list[dict] = field(default_factory=list)  # {"source", "reason", "detail"}
+    conditions: str | None = None  # a generated set's wild conditions (set_conditions); None: real data, classic
 
     def skip_counts(self) -> dict[str, int]:
         """Skipped inputs per reason, in first-seen order."""
@@ -130,9 +133,13 @@ class StillSet:
         every image's id, split and label — not its pixels, which :meth:`pixel_hash` digests.
 
         File names of a CSV, its formatting and skipped inputs do not enter it; two sets with the same
-        images ids, labels and splits have the same hash, whatever arithmetic made their pixels.
+        images ids, labels and splits have the same hash, whatever arithmetic made their pixels. A
+        generated set made under wild conditions (:func:`set_conditions`) adds their name: FER2013's
+        rows have no ids, so the same plan made under other conditions would otherwise be the
+        same data to the store, as its pixels are not.
         """
-        return _digest(self.format, (f"{s.split},{s.label},{s.still_id}" for s in self.items))
+        fmt = self.format if self.conditions is None else f"{self.format} {self.conditions}"
+        return _digest(fmt, (f"{s.split},{s.label},{s.still_id}" for s in self.items))
 
     def pixel_hash(self) -> str:
         """Short sha256 of the pixels: every image's split, label and content digest (the pixels of a
@@ -223,7 +230,7 @@ def read_fer2013(data: str | os.PathLike, progress: bool = False) -> StillSet:
         label = class_of(FER2013_EMOTIONS[int(code)])
         items.append(Still(f"row{line}", label, FER2013_USAGE[usage], hashlib.sha256(img.tobytes()).hexdigest()))
         pixels.append(img)
-    out = StillSet("fer2013", path, items, np.stack(pixels) if pixels else None, skipped)
+    out = StillSet("fer2013", path, items, np.stack(pixels) if pixels else None, skipped, set_conditions(path.parent))
     return _require_usable(out)
 
 
@@ -319,7 +326,15 @@ def read_tree(fmt: str, data: str | os.PathLike, progress: bool = False) -> Stil
     with tqdm(desc=f"read {fmt}", unit="image", disable=not progress) as bar:
         for split, base in splits.items():
             _read_class_folders(root, base, split, items, skipped, bar)
-    return _require_usable(StillSet(fmt, root, items, None, skipped))
+    return _require_usable(StillSet(fmt, root, items, None, skipped, set_conditions(root)))
+
+
+def set_conditions(folder: Path) -> str | None:
+    """The wild conditions a generated set in ``folder`` was made under, as its ``README.txt``
+    names them (:func:`data_prep.sidecars.generator_conditions`), or as the report of an aligned
+    folder carries them from its source; ``None`` for real data and ``classic`` sets."""
+    report = aligned_report(folder)
+    return report.get("conditions") if report is not None else generator_conditions(folder)
 
 
 def _require_usable(stills: StillSet) -> StillSet:
@@ -392,9 +407,9 @@ def align_stills(stills: StillSet, out: str | os.PathLike, size: int = 224, marg
     for p in out.rglob("*"):
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and p not in kept:
             p.unlink()  # the crop of a source image that is gone, or that has no face any more
-    aligned = StillSet(stills.format, out, items, None, stills.skipped + no_face)
+    aligned = StillSet(stills.format, out, items, None, stills.skipped + no_face, stills.conditions)
     write_json(out / ALIGN_REPORT, {
-        **settings, "source": str(stills.root), "complete": True,
+        **settings, "source": str(stills.root), "conditions": stills.conditions, "complete": True,
         "images": {"source": len(stills.items), "aligned": len(items)},
         "skipped": aligned.skipped, "sources": sources,
     })

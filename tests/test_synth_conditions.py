@@ -57,7 +57,7 @@ def test_bad_conditions_are_refused():
         Conditions("x", talking=1.5)
     with pytest.raises(ValueError, match="occluder 'scarf'"):
         Conditions("x", occluders=("scarf",))
-    with pytest.raises(ValueError, match="only the afew layout"):
+    with pytest.raises(ValueError, match=r"ckplus layout \(lab sequences\) takes only classic"):
         synth.generate("ckplus", "/nonexistent", size="smoke", cond=AFEW7)
 
 

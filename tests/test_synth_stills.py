@@ -15,6 +15,7 @@ from conftest import generate_smoke
 from data_prep import synth
 from data_prep.faces import FacePipeline
 from data_prep.synth import stills
+from data_prep.synth.conditions import AFEW7, CLASSIC
 
 SEED = 7
 #: FER2013's emotion codes as its README gives them, against the canonical class names.
@@ -156,6 +157,48 @@ def test_readme_says_synthetic(fer, sfew):
         text = (root / "README.txt").read_text()
         assert text.startswith("SYNTHETIC DATA") and f"--layout {layout} --size smoke --seed {SEED}" in text
         assert f"\ngenerator: {synth.generator_fingerprint()}\n" in text
+
+
+# --------------------------------------------------------------------------- wild conditions
+@pytest.fixture(scope="module")
+def wild_stills(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wild-stills")
+    for layout in synth.STILL_LAYOUTS:
+        assert synth.main(["--layout", layout, "--size", "smoke", "--seed", str(SEED), "--out", str(out / layout),
+                           "-j", "1", "--conditions", "afew7"]) == 0
+    return out
+
+
+def test_stills_made_under_wild_conditions_are_other_images_of_the_same_plan(fer, sfew, wild_stills):
+    from data_prep.sidecars import generator_conditions
+
+    for layout, classic in (("fer2013", fer), ("sfew", sfew)):
+        wild = wild_stills / layout
+        plan = [[(r.get("row") or r["path"], r["subject"], r["label"], r["split"]) for r in read_meta(root)]
+                for root in (classic, wild)]
+        assert plan[0] == plan[1]
+        readme = (wild / "README.txt").read_text()
+        assert "--conditions afew7\n" in readme and "missed=0.0, cuts=0.0" in readme, "a still takes no time knob"
+        assert generator_conditions(wild) == "afew7" and generator_conditions(classic) is None
+        changed = {k for k, v in hashes(wild).items() if hashes(classic).get(k) != v}
+        assert changed >= ({"fer2013.csv"} if layout == "fer2013" else {r["path"] for r in read_meta(wild)})
+    intensity = [float(r["intensity"]) for r in read_meta(wild_stills / "fer2013") if r["label"] != "neutral"]
+    assert min(intensity) < synth.APEX[0] and all(0.6 <= x <= 1.0 for x in intensity), "the subtle knob's apexes"
+    plan = stills.PLANNERS["sfew"]("smoke", SEED)[0]
+    yaw = {c.name: [abs(scene.yaw) for _, scene in stills._scenes("sfew", SEED, plan, c)] for c in (CLASSIC, AFEW7)}
+    assert max(yaw["classic"]) == 0 and max(yaw["afew7"]) > 5, "the wild stream's knobs (pose) reach the stills"
+
+
+def test_wild_stills_are_other_data_to_the_identity_rule(fer, sfew, wild_stills, tmp_path):
+    from data_prep.stills import align_stills, read_stills
+
+    classic, wild = read_stills("fer2013", fer), read_stills("fer2013", wild_stills / "fer2013")
+    assert [s.still_id for s in classic.items] == [s.still_id for s in wild.items], "FER2013's rows have no ids"
+    assert (classic.conditions, wild.conditions) == (None, "afew7")
+    assert wild.data_hash() != classic.data_hash()
+    aligned = align_stills(read_stills("sfew", wild_stills / "sfew"), tmp_path / "aligned")
+    assert read_stills("sfew", tmp_path / "aligned").conditions == aligned.conditions == "afew7"
+    assert read_stills("sfew", sfew).conditions is None
 
 
 # --------------------------------------------------------------------------- plans and subjects

@@ -1,4 +1,5 @@
-"""How wild the AFEW-like clips are: every difficulty of clips cut from films as a named knob.
+"""How wild the AFEW-like clips (and the stills, :mod:`.stills`) are: every difficulty of clips
+cut from films as a named knob.
 
 A :class:`Conditions` holds the numbers of every knob; :data:`CONDITIONS` names the sets of them a
 dataset can be made with, and :data:`KNOBS` says what switching one knob off means (the
@@ -134,10 +135,22 @@ AFEW7 = Conditions(
 CONDITIONS = {c.name: c for c in (CLASSIC, AFEW7)}
 
 
+def readme_lines(cond: Conditions) -> tuple[str, str]:
+    """The generator's options that make a set under ``cond`` (``--conditions afew7 --without
+    pose,talking``; empty for ``classic``) and the README line that names them, which
+    :func:`data_prep.sidecars.generator_conditions` reads back (empty for ``classic``)."""
+    if cond == CLASSIC:
+        return "", ""
+    base, _, off = cond.name.partition("-without-")
+    options = f" --conditions {base}" + (f" --without {off.replace('-', ',')}" if off else "")
+    numbers = ", ".join(f"{k}={v}" for k, v in asdict(cond).items() if k != "name")
+    return options, f"conditions: {cond.name} ({numbers});"
+
+
 def default_conditions(layout: str) -> Conditions:
     """The conditions a layout is made with unless told otherwise: the embedded AFEW is ``afew7``,
     calibrated on the paper's Baseline (:mod:`fsa.runs.difficulty`); the other layouts are
-    ``classic``, the only conditions they take."""
+    ``classic`` (CK+ takes no other; the stills may be made under others, :mod:`.stills`)."""
     return AFEW7 if layout == "afew" else CLASSIC
 
 

@@ -16,6 +16,13 @@ occasional speech-like mouth motion and occluders, head-pose jitter, focus and m
 noise, JPEG compression). A still is one frame of such a shot, at AFEW's frame size, shown at its
 apex: an intensity drawn in the CK+ apex range (:data:`data_prep.synth.APEX`), 0 for neutral.
 
+Those are the ``classic`` conditions, the embedded stills' default. ``--conditions afew7`` (and
+``--without``) makes the stills under the wild AFEW's knobs (:mod:`.conditions`) as its clips are
+made, from the same streams: subtle apexes, head pose, hard light, hands, hair and objects,
+low resolution, more distinct-looking people and blended expressions; not the knobs of a clip's
+time (a stretch with the face missed, a camera cut: :func:`still_conditions`). The README names
+the conditions, and the identity rule sees them (:meth:`data_prep.stills.StillSet.data_hash`).
+
 Subjects are the unit of the splits: a subject's stills all fall in one split. Still subjects have
 their own random streams (layout codes of their own in :func:`data_prep.synth.random_stream`) and
 names (``F001`` for FER2013, ``W001`` for SFEW), so none of them is a CK+ or AFEW subject: the two
@@ -41,6 +48,7 @@ from __future__ import annotations
 import csv
 import functools
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -50,13 +58,14 @@ import numpy as np
 from .. import facs
 from ..faces import alignment_from_landmarks, warp_crop
 from ..labels import AFEW_FOLDERS, FER2013_CLASSES as FER_CLASSES
+from .conditions import CLASSIC, Conditions, readme_lines
 from .fingerprint import readme_line
-from .layouts import AFEW_FRAME, APEX, PLAN_STREAM, SUBJECT_STREAM, VIDEO_STREAM, random_stream
+from .layouts import AFEW_FRAME, APEX, PLAN_STREAM, random_stream
 from .plans import SubjectPlan, VideoPlan, spread_subjects
 from .render import imwrite
 from .sources import readme_faces
 from .subjects import Subject
-from .wild import WildScene
+from .wild import WildScene, shot_streams, shot_subject
 
 FER_CSV = "fer2013.csv"
 FER_HEADER = ("emotion", "pixels", "Usage")
@@ -130,22 +139,34 @@ PLANNERS = {layout: functools.partial(plan_stills, layout) for layout in SIZES}
 
 
 # --------------------------------------------------------------------------- rendering
-def still_intensity(rng: np.random.Generator, n: int, label: str) -> np.ndarray:
-    """A still's expression intensity (n = 1 frame): its apex in the CK+ range, 0 for neutral."""
-    return np.zeros(n) if label == "neutral" else np.full(n, rng.uniform(*APEX))
+def still_intensity(rng: np.random.Generator, n: int, label: str, apex: tuple[float, float] = APEX) -> np.ndarray:
+    """A still's expression intensity (n = 1 frame): its apex in the range ``apex`` (the CK+ range
+    unless the ``subtle`` knob widens it), 0 for neutral."""
+    return np.zeros(n) if label == "neutral" else np.full(n, rng.uniform(*apex))
 
 
-def draw_subject(layout: str, seed: int, index: int) -> Subject:
+def still_conditions(cond: Conditions) -> Conditions:
+    """The conditions a still is made under: ``cond`` without the knobs of a clip's time, which a
+    still has none of: a stretch with the face missed (a face dataset holds the images a face
+    detector found) and a camera cut."""
+    return replace(cond, missed=0.0, cuts=0.0)
+
+
+def draw_subject(layout: str, seed: int, index: int, cond: Conditions = CLASSIC) -> Subject:
     """The synthetic subject of a still layout's planned subject ``index``, from its own stream."""
-    return Subject.draw(random_stream(seed, layout, SUBJECT_STREAM, index), index)
+    return shot_subject(layout, seed, index, still_conditions(cond))
 
 
-def _scenes(layout: str, seed: int, subj: SubjectPlan) -> Iterator[tuple[VideoPlan, WildScene]]:
-    """Each still of a subject with its one-frame wild scene, from the still's random stream."""
-    subject = draw_subject(layout, seed, subj.index)
+def _scenes(layout: str, seed: int, subj: SubjectPlan, cond: Conditions = CLASSIC
+            ) -> Iterator[tuple[VideoPlan, WildScene]]:
+    """Each still of a subject with its one-frame wild scene under ``cond``, from the still's
+    random stream (and its wild stream under wild conditions, as an AFEW clip's)."""
+    cond = still_conditions(cond)
+    subject = draw_subject(layout, seed, subj.index, cond)
     for v in subj.videos:
-        yield v, WildScene(random_stream(seed, layout, VIDEO_STREAM, v.index), subject, 1,
-                                 v.aus, functools.partial(still_intensity, label=v.label))
+        vr, wr, aus = shot_streams(layout, seed, v, cond)
+        yield v, WildScene(vr, subject, 1, aus, functools.partial(still_intensity, label=v.label, apex=cond.apex),
+                           cond, wr)
 
 
 def fer_crop(scene: WildScene) -> np.ndarray:
@@ -154,15 +175,15 @@ def fer_crop(scene: WildScene) -> np.ndarray:
     return cv2.cvtColor(warp_crop(scene.frame(0), al, FER_SIDE, CROP_MARGIN), cv2.COLOR_RGB2GRAY)
 
 
-def _render_fer2013_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple]:
+def _render_fer2013_subject(root: Path, seed: int, subj: SubjectPlan, cond: Conditions = CLASSIC) -> list[tuple]:
     """(plan, intensity, 48x48 crop) per still; the rows are written together by :func:`finish`."""
-    return [(v, scene.intensity, fer_crop(scene)) for v, scene in _scenes("fer2013", seed, subj)]
+    return [(v, scene.intensity, fer_crop(scene)) for v, scene in _scenes("fer2013", seed, subj, cond)]
 
 
-def _render_sfew_subject(root: Path, seed: int, subj: SubjectPlan) -> list[tuple]:
+def _render_sfew_subject(root: Path, seed: int, subj: SubjectPlan, cond: Conditions = CLASSIC) -> list[tuple]:
     """Write each still's whole frame as a PNG; (plan, intensity, None) per still."""
     out = []
-    for v, scene in _scenes("sfew", seed, subj):
+    for v, scene in _scenes("sfew", seed, subj, cond):
         path = root / v.path
         path.parent.mkdir(parents=True, exist_ok=True)
         imwrite(path, cv2.cvtColor(scene.frame(0), cv2.COLOR_RGB2BGR))
@@ -174,7 +195,8 @@ RENDERERS = {"fer2013": _render_fer2013_subject, "sfew": _render_sfew_subject}
 
 
 # --------------------------------------------------------------------------- files
-def finish(root: Path, layout: str, size: str, seed: int, plans: list[SubjectPlan], results: list[tuple]) -> None:
+def finish(root: Path, layout: str, size: str, seed: int, plans: list[SubjectPlan], results: list[tuple],
+           cond: Conditions = CLASSIC) -> None:
     """Write the files made from all stills at once (``results`` sorted by image id)."""
     if layout == "fer2013":
         _write_fer2013(root / FER_CSV, results)
@@ -184,7 +206,7 @@ def finish(root: Path, layout: str, size: str, seed: int, plans: list[SubjectPla
         for v, intensity, _ in results:
             wr.writerow([int(v.video_id) if layout == "fer2013" else v.path, v.subject, v.label, v.split,
                          f"{intensity[0]:.4f}"])
-    _write_readme(root, layout, size, seed, plans, results)
+    _write_readme(root, layout, size, seed, plans, results, cond)
 
 
 def _write_fer2013(path: Path, results: list[tuple]) -> None:
@@ -195,8 +217,9 @@ def _write_fer2013(path: Path, results: list[tuple]) -> None:
             wr.writerow([FER_CLASSES.index(v.label), " ".join(map(str, crop.ravel().tolist())), v.split])
 
 
-def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results) -> None:
+def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results, cond: Conditions = CLASSIC) -> None:
     counts = Counter(f"{v.split}/{v.label}" for v, _, _ in results)
+    options, named = readme_lines(still_conditions(cond))
     if layout == "fer2013":
         what = "FER2013", f"{FER_SIDE}x{FER_SIDE} grey face crops in {FER_CSV}"
         codes = "emotion codes: " + ", ".join(f"{k} {AFEW_FOLDERS[c]} ({c})" for k, c in enumerate(FER_CLASSES))
@@ -205,7 +228,7 @@ def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results)
         codes = "folders: " + ", ".join(f"{f} = {c}" for c, f in AFEW_FOLDERS.items())
     lines = [
         f"SYNTHETIC DATA - not {what[0]}. Generated by data_prep.synth",
-        f"command: python -m data_prep.synth --layout {layout} --size {size} --seed {seed}",
+        f"command: python -m data_prep.synth --layout {layout} --size {size} --seed {seed}{options}",
         readme_line(),
         f"layout: {layout} ({what[1]}); {len(plans)} subjects, {len(results)} images",
         "images per split/label: " + ", ".join(f"{k}={n}" for k, n in sorted(counts.items())),
@@ -215,6 +238,7 @@ def _write_readme(root: Path, layout: str, size: str, seed: int, plans, results)
         "Each image is one frame of an AFEW-like wild shot (pose, light, blur, noise, background,",
         f"occluders, JPEG) at the expression's apex: intensity {APEX[0]}-{APEX[1]} of the prototype, 0 for",
         "neutral. The subjects (F### / W###) are not those of the synthetic CK+ or AFEW sets.",
+        *([named, "(missed faces and camera cuts are knobs of a clip's time: a still takes neither)"] if named else []),
         "synth_meta.csv is a sidecar that the real dataset does not have (subject, label, split and",
         "intensity of each image).",
         "",

@@ -309,17 +309,30 @@ def blend(aus: dict, label: str, wr: np.random.Generator, share: float) -> dict:
     return mixed
 
 
+def shot_subject(layout: str, seed: int, index: int, cond: Conditions = CLASSIC) -> Subject:
+    """The synthetic subject of a layout's planned subject ``index``, from its own stream; under the
+    ``identity`` knob, made more distinct from the wild stream."""
+    identity = random_stream(seed, layout, WILD_STREAM, SUBJECT_STREAM, index) if cond.identity else None
+    return Subject.draw(random_stream(seed, layout, SUBJECT_STREAM, index), index, identity, cond.identity)
+
+
+def shot_streams(layout: str, seed: int, v: VideoPlan, cond: Conditions = CLASSIC
+                 ) -> tuple[np.random.Generator, np.random.Generator | None, dict]:
+    """A shot's random stream, its wild stream (``None`` unless ``cond`` is wild) and its
+    expression: the prototype of its class, blended with another under the ``blends`` knob."""
+    wr = random_stream(seed, layout, WILD_STREAM, VIDEO_STREAM, v.index) if cond.wild else None
+    aus = blend(v.aus, v.label, wr, cond.blends) if wr is not None and v.label != "neutral" else v.aus
+    return random_stream(seed, layout, VIDEO_STREAM, v.index), wr, aus
+
+
 def _render_afew_subject(root: Path, seed: int, subj: SubjectPlan, cond: Conditions = CLASSIC
                          ) -> list[tuple[VideoPlan, np.ndarray, list[dict] | None]]:
-    identity = random_stream(seed, "afew", WILD_STREAM, SUBJECT_STREAM, subj.index) if cond.identity else None
-    subject = Subject.draw(random_stream(seed, "afew", SUBJECT_STREAM, subj.index), subj.index, identity,
-                           cond.identity)
+    subject = shot_subject("afew", seed, subj.index, cond)
     h, w = AFEW_FRAME
     out = []
     for v in subj.videos:
-        wr = random_stream(seed, "afew", WILD_STREAM, VIDEO_STREAM, v.index) if cond.wild else None
-        aus = blend(v.aus, v.label, wr, cond.blends) if wr is not None and v.label != "neutral" else v.aus
-        scene = WildScene(random_stream(seed, "afew", VIDEO_STREAM, v.index), subject, v.n_frames, aus,
+        vr, wr, aus = shot_streams("afew", seed, v, cond)
+        scene = WildScene(vr, subject, v.n_frames, aus,
                           functools.partial(afew_profile, label=v.label, apex=cond.apex, ramp=cond.ramp,
                                             plateau=cond.plateau), cond, wr)
         path = root / v.path
