@@ -15,9 +15,10 @@ page reads (:func:`difficulty_table`). ``--floors all`` adds the other classical
 conditions were calibrated on (HOG of the centre frame, HOG and LBP over the n = 5 frames). A set
 whose floors are all recorded is read, not made again (:func:`recorded`).
 
-A set takes about 10 minutes to make and prepare at ``F`` = 1 on 2 cores, and a third of that at the
-default ``F`` = 1/3. Every set has its own clips, so a row's difference from the wild set is
-between independent samples (:func:`fsa.metrics.difference_interval`), not paired.
+A set takes 5 to 12 minutes to make, prepare and fit at the default ``F`` = 1/3 on 2 cores without
+AVX-512 (one without the turned heads in half that), about three times that at ``F`` = 1. Every
+set has its own clips, so a row's difference from the wild set is between independent samples
+(:func:`fsa.metrics.difference_interval`), not paired.
 """
 from __future__ import annotations
 
