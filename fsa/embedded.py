@@ -32,13 +32,16 @@ def embedded_root() -> Path:
     return Path(os.environ.get(DATA_ROOT_ENV, REPO_ROOT / "data" / "embedded"))
 
 
-def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Path:
+def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2, conditions: str | None = None) -> Path:
     """The embedded dataset of ``layout``, made on first use: for ``ckplus`` | ``afew`` the
     prepared root, for the still-image layouts ``fer2013`` | ``sfew`` the set as written.
 
     The synthetic raw videos are written in the real CK+ / AFEW on-disk formats and go
     through the same dlib preparation as the real datasets. A killed preparation resumes. A set
     that another generator made is set aside and made afresh (:func:`set_aside_stale`).
+    ``conditions``: a still set made under other conditions than its layout's default
+    (``afew7``: the wild AFEW's, :func:`data_prep.synth.stills.still_conditions`), in a folder of
+    its own (``fer2013-default-afew7``); the video layouts are made under their defaults only.
     """
     from data_prep import prepare, synth
 
@@ -47,18 +50,34 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2) -> Pat
         raise ConfigError(f"layout={layout!r}: expected one of {', '.join(synth.LAYOUTS)}")
     if size not in synth.SIZE_NAMES:
         raise ConfigError(f"embedded dataset size={size!r}: expected one of {', '.join(synth.SIZE_NAMES)}")
-    base = embedded_root() / f"{layout}-{size}"
+    cond = _conditions(layout, conditions)
+    base = embedded_root() / "-".join([layout, size] + ([cond.name] if cond is not None else []))
     raw, prepared = base / "raw", base / "prepared"
     with _exclusive(base.with_name(f"{base.name}.lock")):
         set_aside_stale(base)
         if not (raw / "synth_meta.csv").is_file():
-            synth.generate(layout, raw, size=size, seed=0, workers=jobs)
+            synth.generate(layout, raw, size=size, seed=0, workers=jobs, cond=cond)
         if layout not in synth.VIDEO_LAYOUTS:
             return raw
         if not (prepared / "index.csv").is_file():
             prepare.prepare(layout, raw, prepared, jobs=jobs, progress=False)
     _check_prepared(prepared)
     return prepared
+
+
+def _conditions(layout: str, name: str | None):
+    """The conditions ``name`` of a still set, or ``None`` for the layout's default (its own folder)."""
+    from data_prep import synth
+    from data_prep.synth.conditions import CONDITIONS, default_conditions
+
+    if name is None or name == default_conditions(layout).name:
+        return None
+    if layout not in synth.STILL_LAYOUTS:
+        raise ConfigError(f"conditions={name!r}: the embedded {layout} set is made under "
+                          f"{default_conditions(layout).name} only")
+    if name not in CONDITIONS:
+        raise ConfigError(f"conditions={name!r}: expected one of {', '.join(CONDITIONS)}")
+    return CONDITIONS[name]
 
 
 @contextlib.contextmanager

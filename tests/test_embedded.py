@@ -13,6 +13,7 @@ import pytest
 from data_prep import prepare, synth
 from data_prep.prepare import NO_FACE
 from data_prep.video import DataError
+from fsa.config import ConfigError
 from fsa.embedded import embedded_dataset, faceless_clips
 
 OLD = "0123456789ab"
@@ -161,3 +162,27 @@ def test_two_makers_of_one_embedded_set_take_turns(data_root, monkeypatch):
     assert embedded_dataset("fer2013", "smoke") == data_root / "fer2013-smoke" / "raw"
     first.join()
     assert calls == ["generate"]
+
+
+def test_a_still_set_under_wild_conditions_is_made_in_a_folder_of_its_own(data_root):
+    from data_prep.stills import read_stills
+
+    classic = embedded_dataset("fer2013", "smoke", jobs=1)
+    wild = embedded_dataset("fer2013", "smoke", jobs=1, conditions="afew7")
+    assert wild == data_root / "fer2013-smoke-afew7" / "raw" and classic == data_root / "fer2013-smoke" / "raw"
+    assert embedded_dataset("fer2013", "smoke", jobs=1, conditions="classic") == classic  # the default: same folder
+    assert "conditions: afew7" in (wild / "README.txt").read_text()
+    assert "conditions: afew7" not in (classic / "README.txt").read_text()
+    a, b = read_stills("fer2013", classic), read_stills("fer2013", wild)
+    assert b.conditions == "afew7" and a.conditions is None
+    assert a.data_hash() != b.data_hash()  # the same plan, told apart by its conditions
+    assert not (a.pixels == b.pixels).all()
+
+
+@pytest.mark.parametrize("layout, name, problem", [("ckplus", "afew7", "made under classic only"),
+                                                   ("afew", "classic", "made under afew7 only"),
+                                                   ("sfew", "lab", "expected one of classic, afew7")])
+def test_conditions_a_set_cannot_be_made_under_are_refused_before_any_work(data_root, layout, name, problem):
+    with pytest.raises(ConfigError, match=problem):
+        embedded_dataset(layout, "smoke", conditions=name)
+    assert list(data_root.iterdir()) == []

@@ -24,7 +24,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 BAD_PARAMETERS = {
     "preset": ["nonsense"], "data": ["/nonexistent"], "afew_data": ["/nonexistent"], "device": ["gpu"], "seed": [-1, "abc"],
     "pretrained": ["/nonexistent/vgg16.pth"], "pretrained_format": ["onnx"], "epochs": [0], "n": [0, "abc"],
-    "rows": ["some"], "retrain": ["yes"], "spread_seeds": ["abc", (0,), (1, 1)],
+    "rows": ["some"], "retrain": ["yes"], "wild_stills": ["yes"], "spread_seeds": ["abc", (0,), (1, 1)],
     "stills": ["fer2013", "nonsense=/tmp", "sfew=/nonexistent"],
     "s": ["abc", -1], "fc_layers": [3], "backbone_dim": [512],
     "lstm_widths": ["abc", "0"], "branch_kernel": [4], "branch_fc": [3], "size": ["abc"], "profile": ["nonsense"],

@@ -23,6 +23,7 @@ embedded synthetic set, its smoke version and a real CK+ / AFEW preparation neve
 ``verdicts.py``          the paper's orderings and the floors judged with paired tests
 ``attention.py``         FSA's frame weights against the synthetic intensity
 ``tracing.py``           Table 1 traced on the model; parameters and FLOPs of every model
+``transfer.py``          the still-image stage made under the wild AFEW's conditions, judged
 ``checks.py``            the checks the notebooks end with
 =======================  ==========================================================================
 """
@@ -64,6 +65,7 @@ from .page import (
     PRESET_ENV,
     ROWS,
     Page,
+    check_flag,
     one_line_errors,
     profile_text,
     resolve_preset,
@@ -71,17 +73,18 @@ from .page import (
 )
 from .records import FLOOR_KIND, GROUP_KIND, all_records, experiment_name, fold_runs, fold_table
 from .tracing import TABLE1_MODULES, model_summary, table1
+from .transfer import WILD_STILLS, stills_transfer, wild_stills
 from .verdicts import claims, frame_claims, frame_view, glue_findings, verdict
 
 __all__ = [
     "DATA_ROOT_ENV", "DATA_SIZE_ENV", "EMBEDDED_STILLS", "FLOOR_KIND", "GROUP_KIND", "KEY_ROWS", "MEASURED_PRESET",
-    "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "Page", "accuracy_interval",
+    "PRESET_ENV", "RESULT_TABLES", "ROWS", "SCALE_FIELDS", "TABLE1_MODULES", "WILD_STILLS", "Page", "accuracy_interval",
     "all_records", "architecture", "attention_examples", "attention_vs_intensity", "attention_vs_visibility",
-    "check_above_floor", "check_above_majority", "check_bar", "check_metrics", "check_records", "claims",
+    "check_above_floor", "check_above_majority", "check_flag", "check_bar", "check_metrics", "check_records", "claims",
     "comparison", "confusion_pct", "data_source", "dataset_summary", "difficulty_table", "embedded_dataset", "embedded_root",
     "experiment_name", "expression_clips", "extra_label", "face_credits", "floor_rows", "fold_runs", "fold_table",
     "frame_claims", "frame_view", "glue_findings", "intervals", "knob_table", "measured", "model_summary",
     "one_line_errors", "over_runs", "paper_confusion", "paper_row_label", "per_clip_rows", "profile_of",
     "profile_text", "raw_of", "replicate_rows", "resolve_preset", "score_mean", "seed_text", "set_conditions",
-    "table1", "table_models", "to_html", "verdict", "visibility_summary",
+    "stills_transfer", "table1", "table_models", "to_html", "verdict", "visibility_summary", "wild_stills",
 ]

@@ -96,9 +96,7 @@ class Page:
         self._given_data = Path(data) if data is not None else None
         self.stages = parse_stages(stills) if stills is not None else []
         check_rows(rows)
-        if not isinstance(retrain, bool):
-            raise ConfigError(f"retrain={retrain!r}: expected True or False")
-        self.rows, self.retrain = rows, retrain
+        self.rows, self.retrain = rows, check_flag("retrain", retrain)
         self.spread_seeds = check_spread_seeds(spread_seeds, seed)
 
     @cached_property
@@ -280,6 +278,14 @@ def one_line_errors() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((ConfigError, *expected_errors()), one_line)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """A notebook's yes-or-no parameter ``name``: ``value`` if it is ``True`` or ``False``, else
+    :class:`ConfigError`."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}={value!r}: expected True or False")
+    return value
 
 
 def check_rows(rows: str) -> str:
