@@ -10,12 +10,14 @@ after a kill retrains nothing that was recorded.
 the package (``fsa/`` and ``data_prep/``) and every record of the results store it read, with the
 listing of every store folder it scanned (:func:`inputs_key`): the store's readers log them while
 it executes (:data:`fsa.results.READS_ENV`), and the notebook keeps them in its metadata
-(``fsa.inputs``, ``fsa.reads``). A fresh clone therefore executes nothing: its pages are those the
-committed store made, on any CPU, whatever pixels its own embedded sets have (the identity rule,
-:mod:`fsa.identity`). Before executing anything the plan is printed: per notebook, cached or to
-run, the records it reads and those the store lacks, which it would train, with the time they
-took when they were recorded. ``--no-train`` never trains: a page that needs a missing record
-keeps its committed version and the missing records are listed.
+(``fsa.inputs``, ``fsa.reads``; ``fsa.code``, the hash of its code and parameters alone). A fresh
+clone therefore executes nothing: its pages are those the committed store made, on any CPU,
+whatever pixels its own embedded sets have (the identity rule, :mod:`fsa.identity`). Before
+executing anything the plan is printed: per notebook, cached or to run, the records it reads and
+those the store lacks, which it would train, with the time they took when they were recorded; a
+notebook whose code or parameters changed since it read them may read others, which the plan says.
+``--no-train`` never trains: a page that needs a missing record keeps its committed version and the
+missing records are listed.
 
 An executed notebook is stripped of the metadata that changes on every execution (see
 :func:`normalise`) and replaces the committed one only when something else changed.
@@ -121,14 +123,27 @@ def read_state(entry: dict) -> str | list | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def inputs_key(nb: dict, parameters: dict, reads: Sequence[dict]) -> str:
-    """The hash of everything a notebook's outputs are made from (see the module's docstring)."""
+def _asked(nb: dict, parameters: dict) -> dict:
+    """What a notebook itself asks for: its code cells and the parameters it is given."""
     cells = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
              for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-    inputs = {"cells": cells, "parameters": {k: str(v) for k, v in sorted(parameters.items())},
-              "env": {k: os.environ.get(k) for k in ENV_INPUTS}, "package": package_digest(),
-              "reads": [[r["what"], r["path"], read_state(r)] for r in reads]}
+    return {"cells": cells, "parameters": {k: str(v) for k, v in sorted(parameters.items())}}
+
+
+def _digest(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def inputs_key(nb: dict, parameters: dict, reads: Sequence[dict]) -> str:
+    """The hash of everything a notebook's outputs are made from (see the module's docstring)."""
+    return _digest({**_asked(nb, parameters), "env": {k: os.environ.get(k) for k in ENV_INPUTS},
+                    "package": package_digest(), "reads": [[r["what"], r["path"], read_state(r)] for r in reads]})
+
+
+def code_key(nb: dict, parameters: dict) -> str:
+    """The hash of what a notebook asks for (:func:`_asked`): while it is the one kept with the
+    reads of the last execution, those reads are what the notebook will read again."""
+    return _digest(_asked(nb, parameters))
 
 
 def parse_reads(log: Path) -> list[dict]:
@@ -175,17 +190,21 @@ def training_s(records: Iterable[dict]) -> float:
 
 
 def stamp(nb: dict, parameters: dict, reads: list[dict]) -> None:
-    nb.setdefault("metadata", {})["fsa"] = {"inputs": inputs_key(nb, parameters, reads), "reads": reads}
+    nb.setdefault("metadata", {})["fsa"] = {"inputs": inputs_key(nb, parameters, reads), "reads": reads,
+                                            "code": code_key(nb, parameters)}
 
 
 @dataclass
 class Step:
     """What ``make book`` does with one notebook: ``cached`` (its inputs are those it was made from)
-    or ``run``; the records it read last time, and those the store no longer holds."""
+    or ``run``; the records it read last time, and those the store no longer holds.
+    ``code_changed``: its code or parameters are not those that read them, so what it reads and
+    trains now is known only when it runs."""
     name: str
     cached: bool
     reads: list[dict]
     missing: list[dict]
+    code_changed: bool = False
 
     def line(self) -> str:
         records = [r for r in self.reads if r["what"] == "file"]
@@ -193,6 +212,9 @@ class Step:
             return f"{self.name}: cached (inputs unchanged; {len(records)} records read when it was made)"
         if not self.reads:
             return f"{self.name}: run (what it reads is known after its first execution with this version)"
+        if self.code_changed:
+            return (f"{self.name}: run (its code or parameters changed since it read {len(records)} records: "
+                    "what it reads and trains is known when it runs)")
         if not self.missing:
             return f"{self.name}: run (reads {len(records)} records, all in the store: trains nothing)"
         minutes = training_s(self.missing) / 60
@@ -204,8 +226,10 @@ def plan_total(steps: Sequence[Step]) -> str:
     """The plan's last line: the records the pages to run need and the store lacks, each once, and
     the time their runs took when they were recorded (on the machines named in them)."""
     missing = {r["path"]: r for s in steps if not s.cached for r in s.missing}
+    changed = [s.name for s in steps if not s.cached and s.code_changed and s.reads]
     return (f"in all: {len(missing)} records not in the store, trained first: about "
-            f"{training_s(missing.values()) / 60:.0f} min when they were recorded")
+            f"{training_s(missing.values()) / 60:.0f} min when they were recorded"
+            + (f"; and what {', '.join(changed)} train, known when they run (their code changed)" if changed else ""))
 
 
 def plan(names: Sequence[str], parameters: dict, force: bool = False, folder: Path | None = None) -> list[Step]:
@@ -220,7 +244,7 @@ def plan(names: Sequence[str], parameters: dict, force: bool = False, folder: Pa
         reads = list(kept.get("reads", []))
         cached = not force and bool(kept) and kept.get("inputs") == inputs_key(nb, parameters, reads)
         missing = [r for r in reads if r["what"] == "file" and read_state(r) is None]
-        steps.append(Step(name, cached, reads, missing))
+        steps.append(Step(name, cached, reads, missing, bool(kept) and kept.get("code") != code_key(nb, parameters)))
     return steps
 
 

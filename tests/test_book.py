@@ -142,6 +142,27 @@ def test_the_plan_names_the_missing_records_and_no_train_keeps_the_page(book_dir
     assert any("r1 is not in the results store" in line for line in lines)
 
 
+def test_the_plan_says_when_a_page_whose_code_changed_may_read_and_train_more(book_dir):
+    import nbformat
+
+    folder, store = book_dir
+    book.execute(["t"], log=lambda _: None)
+    (step,) = book.plan(["t"], {"x": "1"})
+    assert step.code_changed and "its code or parameters changed since it read 1 records" in step.line()
+    nb = nbformat.read(folder / "t.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('results.find_run("exp", "r2")'))  # a page that reads more
+    nbformat.write(nb, folder / "t.ipynb")
+    (step,) = book.plan(["t"], {})
+    assert step.code_changed and not step.cached
+    assert book.plan_total([step]).endswith("; and what t train, known when they run (their code changed)")
+    store_record(store, "exp", "r2")  # only the store changed: the reads kept are those it will read
+    book.execute(["t"], log=lambda _: None)
+    (store / "exp" / "r1.json").unlink()
+    (step,) = book.plan(["t"], {})
+    assert not step.code_changed and "trained first" in step.line()
+    assert "their code changed" not in book.plan_total([step])
+
+
 def test_the_plan_counts_each_run_once_across_its_group_and_the_pages(tmp_path, monkeypatch):
     store = tmp_path / "results"
     monkeypatch.setenv("FSA_RESULTS", str(store))

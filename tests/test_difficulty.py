@@ -37,6 +37,11 @@ def test_difficulty_table_gives_each_knobs_baseline_and_its_difference_from_the_
     talking = table.loc["talking"]
     assert talking.isna()["accuracy %"], "a record of another size is not this table's"
     assert talking["recorded by"] == "fsa difficulty --knobs talking"
+    for knob in KNOBS:
+        store.record(difficulty.experiment(SIZE, "d" * 12), floor(f"afew7-without-{knob}", 40, 80, index="d" * 12),
+                     tmp_path)
+    table = difficulty.difficulty_table(results_root=tmp_path)
+    assert table["accuracy %"].notna().all() and "recorded by" not in table.columns
 
 
 @pytest.mark.slow

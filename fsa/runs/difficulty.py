@@ -124,7 +124,8 @@ def difficulty_table(fraction: float = FRACTION, features: str = "lbp-top", base
                      results_root: str | os.PathLike | None = None) -> pd.DataFrame:
     """One row for the wild set (``base``) and one per knob switched off: the floor's accuracy on
     the set's Val clips with its Wilson interval, and its difference from the wild set's with
-    Newcombe's interval. A set not recorded yet has its row, empty, with the command that records it."""
+    Newcombe's interval. A set not recorded yet has its row, empty, with the command that records it
+    (the column ``recorded by``, left out when every set is recorded)."""
     from data_prep.synth import KNOBS
 
     found = {r.get("data_conditions"): r for r in difficulty_records(fraction, features, results_root)}
@@ -145,8 +146,8 @@ def difficulty_table(fraction: float = FRACTION, features: str = "lbp-top", base
             d = difference_interval(ci, wild_ci)
             row.update({"Δ from the wild set (pp)": round(100 * d["mean"], 2), "Δ 95 % CI": _pp(d)})
         rows.append({**row, "record": f"{rec['experiment']}/{store.record_key(rec)}"})
-    table = pd.DataFrame(rows, columns=COLUMNS).set_index("knob off")
-    return table.astype({"Val clips": "Int64"})
+    table = pd.DataFrame(rows, columns=COLUMNS).set_index("knob off").astype({"Val clips": "Int64"})
+    return table.drop(columns="recorded by") if table["recorded by"].isna().all() else table
 
 
 #: The columns of :func:`difficulty_table`.
