@@ -370,3 +370,15 @@ def test_over_runs_counts_a_clip_tested_by_several_seeds_once():
     assert df.loc["c1", "x"] == pytest.approx(0.4) and df.loc["c1", "top"] == pytest.approx(0.5)
     assert df.loc["c2", "label"] == "fear" and df.loc["c2", "x"] == pytest.approx(0.4)
     assert report.over_runs(measure, runs[2:], "data").empty
+
+
+def test_runs_of_one_row_from_two_starts_are_told_apart_by_their_start():
+    runs = [fake_run("ecnn-fsa", accuracy=0.40, pretrained="store:stills-fer2013-aaaaaaaaaaaa/0123456789ab",
+                     pretrained_format="fsa"),
+            fake_run("ecnn-fsa", accuracy=0.45, pretrained="store:stills-fer2013-bbbbbbbbbbbb/0123456789ab",
+                     pretrained_format="fsa"),
+            fake_run("ecnn-fsa", accuracy=0.35)]
+    df = report.comparison(9, runs)
+    fsa = df[df["row"] == "Proposed ECNN-FSA (end-to-end)"]
+    assert dict(zip(fsa["start"], fsa["ours acc %"])) == {"stills-fer2013-aaaaaaaaaaaa": 40.0,
+                                                         "stills-fer2013-bbbbbbbbbbbb": 45.0, "random": 35.0}

@@ -33,8 +33,11 @@ def _record(correct: int, clips: int = 60) -> dict:
 def test_the_claim_is_wild_over_classic(pages, monkeypatch):
     classic, wild = pages
     wild_ref = wild.config("ecnn-fsa").pretrained
-    monkeypatch.setattr(Page, "run", lambda self, cfg, **kw: _record(48 if cfg.pretrained == wild_ref else 30))
+    monkeypatch.setattr(Page, "run", lambda self, cfg, **kw: {**_record(48 if cfg.pretrained == wild_ref else 30),
+                                                              "config": cfg.to_dict()})
     row = stills_transfer(classic, wild).iloc[0]
+    starts = [p.config("ecnn-fsa").pretrained.split(":")[1].split("/")[0] for p in (wild, classic)]
+    assert row["source"] == f"the still-image stage ({starts[0]} vs {starts[1]})"
     assert row["claim"] == f"Proposed ECNN-FSA: from {WILD_STILLS} stills > from classic stills"
     assert (row["verdict"], row["A acc %"], row["B acc %"], row["only A right"], row["clips"]) == \
         ("supported", 80.0, 50.0, 18, 60)

@@ -54,7 +54,9 @@ class TableDirective(SphinxDirective):
         note = nodes.paragraph(text=(
             f"Paper vs this project, read from the results store ({results_root().name}/) when the book was "
             f"built: {int((df['status'] == 'measured').sum())} measured row(s). 'profile' is the preset whose "
-            "numbers a run used; 'experiment' is its folder in the store (notebooks name it after the "
+            "numbers a run used; 'start' what its weights start from (the still-image run's folder in the store, "
+            "named after the still set's hash; a weights file; or random); 'experiment' is its folder in the "
+            "store (notebooks name it after the "
             "dataset and the hash of its index.csv, as in the page's banner); 'run' is its config (or "
             "k-fold) hash, the name of its JSON record; 'majority class %' is the accuracy of always "
             "answering the test data's most frequent class; '95 % CI' is the accuracy's interval, over the "

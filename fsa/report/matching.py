@@ -11,12 +11,13 @@ in its class order.
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..config import PRESETS, ConfigError, ModelConfig
+from ..config import PRESETS, STORE_PREFIX, ConfigError, ModelConfig
 from ..models.registry import REGISTRY
 from ..paper import paper_table
 from ..results import record_key
@@ -46,6 +47,16 @@ def profile_of(config: dict) -> str:
         if all(flat.get(k) == v for k, v in numbers.items()):
             return name
     return "custom"
+
+
+def start_of(config: dict) -> str:
+    """What a run's weights start from: the store experiment of the still-image run it continues
+    (``stills-<format>-<the set's hash>``: two still sets, two names), a weights file's name, or
+    ``random``. Two runs of one paper row that differ here are two rows of a comparison."""
+    weights = config.get("pretrained") or ""
+    if weights.startswith(STORE_PREFIX):
+        return weights[len(STORE_PREFIX):].split("/")[0]
+    return Path(weights).name if weights else "random"
 
 
 #: The paper's cited rows that a floor of :mod:`fsa.floors` reproduces: the EmotiW challenge's AFEW
@@ -142,6 +153,7 @@ def measured(r: dict, prow: dict, ci: dict | None = None) -> dict:
         "ours F1": round(score_mean(met["macro_f1"]), 4),
         "majority class %": round(100 * counts.max() / counts.sum(), 2),
         "profile": profile_of(config) if "model" in config else f"{config['feature_size']} px",
+        "start": start_of(config) if "model" in config else None,
         "experiment": r.get("experiment"),
         "seed": seed_text(r),
         "run": record_key(r),

@@ -14,6 +14,7 @@ import pandas as pd
 from ..embedded import embedded_dataset
 from ..models.registry import REGISTRY
 from ..runs.chain import EMBEDDED_STILLS
+from .matching import start_of
 from .page import Page
 from .verdicts import claim_table, verdict
 
@@ -29,7 +30,9 @@ def wild_stills() -> str:
 
 def stills_transfer(classic: Page, wild: Page, model: str = "ecnn-fsa") -> pd.DataFrame:
     """The claim "``model`` started from the wild stills is more accurate than started from the
-    classic ones", judged on the two pages' runs of ``model`` (read from the store or trained)."""
+    classic ones", judged on the two pages' runs of ``model`` (read from the store or trained); its
+    source names the two still-image runs' store folders, the comparison tables' ``start``."""
     runs = [page.run(page.config(model)) for page in (wild, classic)]
     claim = f"{REGISTRY[model].paper_label}: from {WILD_STILLS} stills > from classic stills"
-    return claim_table([(claim, "the still-image stage", verdict(*runs))])
+    starts = " vs ".join(start_of(r["config"]) for r in runs)
+    return claim_table([(claim, f"the still-image stage ({starts})", verdict(*runs))])
