@@ -68,16 +68,17 @@ def embedded_dataset(layout: str, size: str | None = None, jobs: int = 2, condit
 def _conditions(layout: str, name: str | None):
     """The conditions ``name`` of a still set, or ``None`` for the layout's default (its own folder)."""
     from data_prep import synth
-    from data_prep.synth.conditions import CONDITIONS, default_conditions
+    from data_prep.synth.conditions import conditions, default_conditions
 
     if name is None or name == default_conditions(layout).name:
         return None
     if layout not in synth.STILL_LAYOUTS:
         raise ConfigError(f"conditions={name!r}: the embedded {layout} set is made under "
                           f"{default_conditions(layout).name} only")
-    if name not in CONDITIONS:
-        raise ConfigError(f"conditions={name!r}: expected one of {', '.join(CONDITIONS)}")
-    return CONDITIONS[name]
+    try:
+        return conditions(name)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 @contextlib.contextmanager

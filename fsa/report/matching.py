@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import PRESETS, STORE_PREFIX, ConfigError, ModelConfig
+from ..config import PRESETS, STORE_PREFIX, ConfigError, ModelConfig, parse_store_reference
 from ..models.registry import REGISTRY
 from ..paper import paper_table
 from ..results import record_key
@@ -55,7 +55,7 @@ def start_of(config: dict) -> str:
     ``random``. Two runs of one paper row that differ here are two rows of a comparison."""
     weights = config.get("pretrained") or ""
     if weights.startswith(STORE_PREFIX):
-        return weights[len(STORE_PREFIX):].split("/")[0]
+        return parse_store_reference(weights)[0]
     return Path(weights).name if weights else "random"
 
 
