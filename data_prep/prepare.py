@@ -80,6 +80,14 @@ def _init_pipeline(size: int, margin: float) -> None:
         _PIPELINE = FacePipeline(size=size, margin=margin)
 
 
+def _start_worker(size: int, margin: float) -> None:
+    """A worker process's start: OpenCV single-threaded (the parallelism is across videos), and the
+    dlib models loaded once."""
+    cv2.setNumThreads(1)
+    _init_pipeline(size, margin)
+    _PIPELINE._load()
+
+
 def _relative(path: str, raw: Path) -> str:
     try:
         return Path(path).resolve().relative_to(raw.resolve()).as_posix()
@@ -259,8 +267,7 @@ def _prepare_all(todo: list[RawVideo], frames_dir: Path, raw: Path, jobs: int, s
     results: dict[str, dict] = {}
     work = [(r, frames_dir, raw, keep_truncated) for r in todo]
     t_load = time.perf_counter()
-    if todo:
-        # Loaded once, outside the timed part: forked workers inherit the loaded models.
+    if todo:  # outside the timed part; a missing model file fails here, before any worker starts
         _init_pipeline(size, margin)
         _PIPELINE._load()
     load_seconds = time.perf_counter() - t_load
@@ -275,18 +282,15 @@ def _prepare_all(todo: list[RawVideo], frames_dir: Path, raw: Path, jobs: int, s
         for job in work:
             collect(_prepare_one(job))
     else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        # Parallelism is across videos, so OpenCV runs single-threaded in the workers. It is
-        # set here, before forking: OpenCV's thread pool does not survive a fork (changing
-        # the thread count inside a forked child can hang on the parent's pool state).
-        threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
-            with ctx.Pool(jobs, initializer=_init_pipeline, initargs=(size, margin)) as pool:
-                for res in pool.imap_unordered(_prepare_one, work):
-                    collect(res)
-        finally:
-            cv2.setNumThreads(threads)
+        # Workers start from a fresh process, never a fork of this one: a process that has run
+        # dlib's CNN detector (or OpenCV's thread pool) holds thread pools whose threads a forked
+        # child lacks, and the child waits on them forever. Each worker loads its own models as it
+        # starts, in the timed part.
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with ctx.Pool(jobs, initializer=_start_worker, initargs=(size, margin)) as pool:
+            for res in pool.imap_unordered(_prepare_one, work):
+                collect(res)
     bar.close()
     return results, time.perf_counter() - t0, load_seconds
 
@@ -436,7 +440,8 @@ def summary(report: dict) -> str:
     lines += [
         f"frames: {f['total']} ({methods}); dropped {f['dropped']}; face found in {report['found_rate']:.1%}",
         f"throughput: {run['frames']} frames in {run['seconds']:.1f} s with -j {run['jobs']} = "
-        f"{run['fps']:.1f} frames/s (dlib models loaded once in {run['model_load_seconds']:.1f} s, not counted)",
+        f"{run['fps']:.1f} frames/s (dlib models loaded in {run['model_load_seconds']:.1f} s, not counted"
+        + ("; each worker loads its own as it starts)" if run["jobs"] > 1 else ")"),
         *_counts_lines(report["counts"]),
     ]
     lines += [f"failed: {x['video_id']}: {x['reason']}" for x in report["failed"]]

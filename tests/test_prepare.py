@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, face_clip, write_avi
+from conftest import REPO, SMOKE_PREP_SIZE, face_clip, write_avi
 from data_prep import afew, ckplus
 from data_prep.prepare import main
 from data_prep.video import DataError, read_frames
@@ -469,3 +470,20 @@ def test_smoke_prepared_matches_the_synthetic_metadata(smoke_raw, smoke_prepared
         assert (index[col] == meta.loc[index.index, col]).all(), col
     intensity = pd.read_csv(out / "intensity.csv")
     assert len(intensity) == index["n_frames"].astype(int).sum()
+
+
+@pytest.mark.timeout(240)
+def test_workers_detect_faces_after_this_process_ran_the_cnn_detector(smoke_raw, tmp_path):
+    """A process that has run dlib's CNN detector holds a thread pool whose threads a forked child
+    lacks: workers forked from it waited forever in their first CNN detection. ``-j 2`` after the
+    CNN ran here completes, and every labelled video is prepared."""
+    from data_prep.faces import FacePipeline, to_gray
+
+    raw = smoke_raw("afew")
+    frame = read_frames(next(raw.rglob("*.avi")))[0]
+    assert FacePipeline(size=SMOKE_PREP_SIZE).detect(to_gray(frame), methods=("cnn",)) is not None
+    out = tmp_path / "prepared"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--dataset", "afew", "--raw", str(raw), "--out", str(out), "-j", "2",
+                     "--size", str(SMOKE_PREP_SIZE), "--quiet"]) == 0
+    assert_complete(out)
