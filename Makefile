@@ -29,7 +29,7 @@ venv: $(VENV)/.installed
 test: venv browser
 	$(PY) -m pytest
 
-# The inner loop: everything but the tests marked slow (see pyproject.toml), under 2 minutes.
+# The inner loop: everything but the tests marked slow (see pyproject.toml), about 4 minutes on 2 cores.
 test-fast: venv
 	$(PY) -m pytest -m "not slow"
 

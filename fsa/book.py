@@ -158,10 +158,12 @@ def parse_reads(log: Path) -> list[dict]:
     for what, path in (line.split("\t", 1) for line in lines if "\t" in line):
         p = Path(path)
         rel = p.relative_to(root).as_posix() if p.is_relative_to(root) else path
+        if (what, rel) in seen:
+            continue
         entry = {"what": what, "path": rel}
-        if what == "file":
+        if what == "file":  # once per record: a page reads some records many times
             entry["runs"] = made_by(p, root)
-        seen.setdefault((what, rel), entry)
+        seen[what, rel] = entry
     return sorted(seen.values(), key=lambda r: (r["what"], r["path"]))
 
 
@@ -217,19 +219,39 @@ class Step:
                     "what it reads and trains is known when it runs)")
         if not self.missing:
             return f"{self.name}: run (reads {len(records)} records, all in the store: trains nothing)"
-        minutes = training_s(self.missing) / 60
-        return (f"{self.name}: run (reads {len(records)} records; {len(self.missing)} not in the store, trained "
-                f"first: about {minutes:.0f} min when they were recorded)")
+        trained, apart = split_missing(self.missing)
+        told = f"{len(self.missing)} not in the store"
+        if trained:
+            told += f", trained first: about {training_s(trained) / 60:.0f} min when they were recorded"
+        return f"{self.name}: run (reads {len(records)} records; {told}{_apart(apart)})"
 
 
 def plan_total(steps: Sequence[Step]) -> str:
     """The plan's last line: the records the pages to run need and the store lacks, each once, and
     the time their runs took when they were recorded (on the machines named in them)."""
     missing = {r["path"]: r for s in steps if not s.cached for r in s.missing}
+    trained, apart = split_missing(missing.values())
     changed = [s.name for s in steps if not s.cached and s.code_changed and s.reads]
-    return (f"in all: {len(missing)} records not in the store, trained first: about "
-            f"{training_s(missing.values()) / 60:.0f} min when they were recorded"
+    return (f"in all: {len(trained)} records not in the store, trained first: about "
+            f"{training_s(trained) / 60:.0f} min when they were recorded{_apart(apart)}"
             + (f"; and what {', '.join(changed)} train, known when they run (their code changed)" if changed else ""))
+
+
+def split_missing(missing: Iterable[dict]) -> tuple[list[dict], list[dict]]:
+    """Missing records (entries of :func:`parse_reads`) as ``(trained, apart)``: those a page trains
+    when it runs, and those it shows without training them, the difficulty sets' floors
+    (:mod:`fsa.runs.difficulty`: a set is generated and prepared anew, which ``fsa difficulty``
+    does; the dataset page names the command)."""
+    from .runs.difficulty import PREFIX
+
+    trained, apart = [], []
+    for r in missing:
+        (apart if r["path"].startswith(PREFIX) else trained).append(r)
+    return trained, apart
+
+
+def _apart(apart: list[dict]) -> str:
+    return f"; {len(apart)} recorded apart by fsa difficulty, not trained by the book" if apart else ""
 
 
 def plan(names: Sequence[str], parameters: dict, force: bool = False, folder: Path | None = None) -> list[Step]:

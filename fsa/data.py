@@ -82,7 +82,8 @@ CROP_RATIO = (0.9, 1.1)
 #: A prepared frame is first reduced (INTER_AREA) to at most this multiple of the training size:
 #: the random crop keeps its detail, and a CPU profile's frames fit in memory once decoded.
 SOURCE_FACTOR = 2
-#: Decoded frames are kept in memory when all frames of a dataset's clips fit in this many bytes.
+#: The decoded frames a process keeps in memory (:class:`FrameCache`; still images: when all of a
+#: dataset's fit), in bytes.
 CACHE_BYTES = 1 << 30
 
 
@@ -346,6 +347,42 @@ class LabelledDataset(Dataset):
         return np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
 
 
+class FrameCache:
+    """The prepared frames a process has read, decoded and reduced to a source side (RGB
+    ``uint8``), up to :data:`CACHE_BYTES`: the splits of a run and the runs after it (a page's
+    seeds and rows) decode each frame once. A frame is served from memory while its file keeps the
+    size and time it had when read, so a file rewritten since is read again."""
+
+    def __init__(self):
+        self.frames: dict[tuple[str, int], tuple[tuple[int, int], np.ndarray]] = {}
+        self.nbytes = 0
+
+    def read(self, path: Path, side: int) -> np.ndarray:
+        try:
+            st = path.stat()
+        except OSError:
+            raise DataError(f"{path}: prepared frame missing or unreadable") from None
+        stamp, key = (st.st_size, st.st_mtime_ns), (str(path), side)
+        kept = self.frames.get(key)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise DataError(f"{path}: prepared frame missing or unreadable")
+        img = cv2.cvtColor(fit_source(img, side), cv2.COLOR_BGR2RGB)
+        if kept is not None:  # the file was rewritten since it was read
+            del self.frames[key]
+            self.nbytes -= kept[1].nbytes
+        if self.nbytes + img.nbytes <= CACHE_BYTES:
+            self.frames[key] = (stamp, img)
+            self.nbytes += img.nbytes
+        return img
+
+
+#: The process's :class:`FrameCache`.
+FRAMES = FrameCache()
+
+
 class ClipDataset(LabelledDataset):
     """n-frame clips of a prepared root.
 
@@ -355,7 +392,7 @@ class ClipDataset(LabelledDataset):
     frames), ``index=int)``.
 
     Frames larger than ``SOURCE_FACTOR × image_size`` are reduced to it when read (the same
-    way whether they are then cached or not, so caching never changes a number).
+    way whether they are then kept in :data:`FRAMES` or not, so caching never changes a number).
     """
 
     def __init__(self, root: str | os.PathLike, clips: Sequence[Clip], classes: Sequence[str],
@@ -370,25 +407,13 @@ class ClipDataset(LabelledDataset):
             folder = self.root / "frames" / c.video_id
             if not folder.is_dir():
                 raise DataError(f"{folder}: frame folder of {c.video_id} missing from the prepared dataset")
-        frames = len({(c.video_id, k) for c in self.clips for k in range(c.start, c.end)})
-        self._frames: dict[tuple[str, int], np.ndarray] | None = (
-            {} if frames * self.source_side**2 * 3 <= CACHE_BYTES else None)
 
     @property
     def clips(self) -> list[Clip]:
         return self.items
 
     def _read(self, video_id: str, k: int) -> np.ndarray:
-        if self._frames is not None and (video_id, k) in self._frames:
-            return self._frames[video_id, k]
-        path = frame_path(self.root, video_id, k)
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is None:
-            raise DataError(f"{path}: prepared frame missing or unreadable")
-        img = cv2.cvtColor(fit_source(img, self.source_side), cv2.COLOR_BGR2RGB)
-        if self._frames is not None:
-            self._frames[video_id, k] = img
-        return img
+        return FRAMES.read(frame_path(self.root, video_id, k), self.source_side)
 
     def read_frames(self, video_id: str, frames: Sequence[int]) -> list[np.ndarray]:
         """0-based ``frames`` of a prepared video as read, before any resizing to ``image_size``:

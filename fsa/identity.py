@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,11 +29,15 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from data_prep.atomic import write_json
+
 #: The fixed sample of a pixel print: this many images (evenly spaced over the sorted images or
 #: frames), this many pixel values from each (positions drawn with the image's rank as seed).
 SAMPLE_IMAGES = 64
 SAMPLE_PER_IMAGE = 64
 PIXELS_PREFIX = "pixels-"
+#: The file of a prepared set that keeps its pixel print (:func:`clip_pixels`).
+PRINT_FILE = ".pixels.json"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,23 @@ def _frame_paths(root: str) -> list[Path]:
 
 @lru_cache(maxsize=8)
 def _clip_print(root: str, files: str, paths: tuple[Path, ...]) -> PixelPrint:
+    kept = Path(root, PRINT_FILE)
+    try:
+        saved = json.loads(kept.read_text(encoding="utf-8"))
+        if saved["files"] == files:
+            return PixelPrint.from_record(saved)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none kept, or unreadable: computed again
+    pixels = _decoded_print(paths)
+    try:
+        write_json(kept, {"files": files, "digest": pixels.digest, "images": pixels.images,
+                          "sample": base64.b64encode(pixels.sample).decode("ascii")}, what="the pixel print")
+    except OSError:
+        pass  # a read-only copy of the data: computed again next time
+    return pixels
+
+
+def _decoded_print(paths: tuple[Path, ...]) -> PixelPrint:
     digest = hashlib.sha256()
     rank = {int(i): r for r, i in enumerate(_picks(len(paths)))} if paths else {}
     sample = []
@@ -104,13 +126,17 @@ def _clip_print(root: str, files: str, paths: tuple[Path, ...]) -> PixelPrint:
 
 
 def clip_pixels(root: str | os.PathLike) -> PixelPrint:
-    """The pixel print of a prepared CK+ / AFEW set: every frame of every indexed video, decoded."""
+    """The pixel print of a prepared CK+ / AFEW set: every frame of every indexed video, decoded.
+
+    Decoding every frame of AFEW takes seconds, and every page and run asks: the print is kept in the
+    set's :data:`PRINT_FILE` with the key of the files it was computed from (the index's bytes, each
+    frame's size and time), and computed again once any of them changed."""
     from .data import frame_path, load_index
 
     root = str(Path(root).resolve())
     index = load_index(root).sort_values("video_id")
     paths = tuple(frame_path(root, v, k) for v, n in zip(index["video_id"], index["n_frames"]) for k in range(n))
-    # kept per process while the index and every frame file keep their size and time
+    # kept (per process and in the set) while the index and every frame file keep their size and time
     files = hashlib.sha256(Path(root, "index.csv").read_bytes())
     for path in paths:
         st = path.stat() if path.is_file() else None

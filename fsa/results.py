@@ -17,6 +17,7 @@ problem, so one bad file neither stops a table (or the book) nor silently become
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -169,6 +170,11 @@ class RecordWarning(UserWarning):
     """A file of the results store skipped by a reader; the message names the file and the problem."""
 
 
+#: The SHA-256 of every record text this process found valid against its schema: a page reads
+#: some records many times, and checking one against its schema costs more than parsing it.
+_VALID: set[bytes] = set()
+
+
 def inspect_record(path: str | os.PathLike) -> tuple[dict | None, str | None]:
     """``(record, None)`` for a readable record of the store, else ``(None, problem)``.
 
@@ -178,16 +184,20 @@ def inspect_record(path: str | os.PathLike) -> tuple[dict | None, str | None]:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except OSError as e:
         return None, f"cannot be read ({e.strerror or e})"
     except UnicodeDecodeError as e:
         return None, f"not UTF-8 text ({e.reason} at byte {e.start})"
     except json.JSONDecodeError as e:
         return None, f"not valid JSON ({e}; truncated?)"
-    problem = schema.problem(data)
-    if problem is not None:
-        return None, problem
+    digest = hashlib.sha256(raw).digest()
+    if digest not in _VALID:  # a schema's verdict depends on the bytes alone: each text is checked once
+        problem = schema.problem(data)
+        if problem is not None:
+            return None, problem
+        _VALID.add(digest)
     data.setdefault("kind", "run")
     data.setdefault("result_path", str(path))
     return data, None

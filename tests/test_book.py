@@ -209,3 +209,32 @@ def test_the_package_digest_counts_files_not_yet_committed_and_skips_ignored_one
     book.package_digest.cache_clear()
     assert book.package_digest(tmp_path) == untracked  # and the same once added
     book.package_digest.cache_clear()
+
+
+def test_the_plan_does_not_count_the_difficulty_sets_as_trained_by_the_book():
+    """The dataset page reads the difficulty floors and names the command that records them; the
+    book never makes those sets, so the plan sets them apart from the records it trains."""
+    missing = [{"what": "file", "path": "difficulty-afew7x0.333333-abc/r.json", "runs": {}},
+               {"what": "file", "path": "exp/r1.json", "runs": {"exp/r1.json": 120.0}}]
+    step = book.Step("dataset", False, missing, missing)
+    assert step.line() == ("dataset: run (reads 2 records; 2 not in the store, trained first: about 2 min when they "
+                           "were recorded; 1 recorded apart by fsa difficulty, not trained by the book)")
+    assert book.plan_total([step]).startswith("in all: 1 records not in the store, trained first: about 2 min")
+    only = book.Step("dataset", False, missing[:1], missing[:1])
+    assert "trained first" not in only.line() and "1 recorded apart by fsa difficulty" in only.line()
+
+
+def test_a_record_read_many_times_is_looked_up_once(tmp_path, monkeypatch):
+    """A page reads some records many times; the reads log names each every time, and the plan
+    opens each record once."""
+    store = tmp_path / "results"
+    monkeypatch.setenv("FSA_RESULTS", str(store))
+    store_record(store, "exp", "r1", wall_s=60.0)
+    log = tmp_path / "reads"
+    log.write_text(f"file\t{store / 'exp' / 'r1.json'}\n" * 5 + f"dir\t{store / 'exp'}\n" * 2)
+    opened = []
+    made_by = book.made_by
+    monkeypatch.setattr(book, "made_by", lambda p, root: opened.append(p) or made_by(p, root))
+    reads = book.parse_reads(log)
+    assert [r["path"] for r in reads] == ["exp", "exp/r1.json"] and len(opened) == 1
+    assert reads[1]["runs"] == {"exp/r1.json": 60.0}

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
+import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -415,18 +418,46 @@ def test_uncached_frames_give_identical_tensors(smoke_prepared, monkeypatch):
     clips, classes = make_clips(load_index(root), "paper")
     clips = clips[:6]
     for train in (False, True):
+        monkeypatch.setattr(fsa.data, "FRAMES", fsa.data.FrameCache())
         cached = ClipDataset(root, clips, classes, n=5, image_size=24, train=train, seed=3)
-        monkeypatch.setattr(fsa.data, "CACHE_BYTES", 0)
         uncached = ClipDataset(root, clips, classes, n=5, image_size=24, train=train, seed=3)
-        monkeypatch.undo()
-        assert cached._frames is not None and uncached._frames is None, "the two paths are not both taken"
         for epoch in (0, 1):
             cached.set_epoch(epoch)
             uncached.set_epoch(epoch)
             for i in range(len(clips)):
-                a, b = cached[i], uncached[i]
+                a = cached[i]
+                with monkeypatch.context() as m:
+                    m.setattr(fsa.data, "FRAMES", fsa.data.FrameCache())
+                    m.setattr(fsa.data, "CACHE_BYTES", 0)
+                    b = uncached[i]
+                    assert not fsa.data.FRAMES.frames, "the uncached path kept a frame"
                 assert torch.equal(a["frames"], b["frames"]) and torch.equal(a["frame_indices"], b["frame_indices"])
-        assert cached._frames, "the cached dataset kept the frames it read"
+        assert fsa.data.FRAMES.frames, "the cached path kept the frames it read"
+
+
+def test_frames_are_decoded_once_per_process_and_again_when_their_file_changes(smoke_prepared, monkeypatch,
+                                                                                 tmp_path):
+    """A second dataset on the same prepared root (another split, the next run) reads no frame file
+    again; a frame file rewritten since it was read is read again, not served stale."""
+
+    root = Path(shutil.copytree(smoke_prepared("ckplus"), tmp_path / "prepared"))  # a frame is rewritten
+    clips, classes = make_clips(load_index(root), "paper")
+    monkeypatch.setattr(fsa.data, "FRAMES", fsa.data.FrameCache())
+    reads = []
+    imread = cv2.imread
+    monkeypatch.setattr(fsa.data.cv2, "imread", lambda path, *a: reads.append(path) or imread(path, *a))
+    first = ClipDataset(root, clips[:3], classes, n=5, image_size=24)
+    item = first[0]
+    assert reads and len(reads) == len(set(reads))
+    reads.clear()
+    again = ClipDataset(root, clips[:3], classes, n=5, image_size=24)[0]
+    assert reads == [] and torch.equal(again["frames"], item["frames"])
+    path = fsa.data.frame_path(root, clips[0].video_id, int(item["frame_indices"][0]))
+    img = imread(str(path), cv2.IMREAD_COLOR)
+    cv2.imwrite(str(path), 255 - img)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    changed = ClipDataset(root, clips[:3], classes, n=5, image_size=24)[0]
+    assert reads == [str(path)] and not torch.equal(changed["frames"], item["frames"])
 
 
 def test_wrong_dataset_for_a_prepared_root(smoke_prepared):

@@ -61,3 +61,29 @@ def test_an_experiment_keeps_one_pixel_print_per_digest(prepared, tmp_path):
     again = record_pixels("ckplus-x", pixels, "cpu", tmp_path / "store")
     assert path == again and path.name == f"pixels-{pixels.digest}.json"
     assert pixel_prints("ckplus-x", tmp_path / "store") == {pixels.digest: pixels}
+
+
+def test_a_sets_pixel_print_is_kept_beside_it_until_a_frame_changes(prepared, monkeypatch):
+    """The print is decoded once and kept in the set's PRINT_FILE: a new process reads it without
+    decoding a frame; a frame written since is decoded again, and the new print replaces the kept one."""
+    import fsa.identity as identity
+
+    base = clip_pixels(prepared)
+    assert (prepared / identity.PRINT_FILE).is_file()
+    identity._clip_print.cache_clear()  # as in a new process
+
+    def no_decoding(path):
+        raise AssertionError(f"{path} decoded again")
+
+    with monkeypatch.context() as m:
+        m.setattr(identity, "_decode", no_decoding)
+        assert clip_pixels(prepared) == base
+    identity._clip_print.cache_clear()
+    frame = prepared / "frames" / "v0" / "00003.jpg"
+    cv2.imwrite(str(frame), np.zeros((24, 24, 3), np.uint8))
+    changed = clip_pixels(prepared)
+    assert changed.digest != base.digest
+    identity._clip_print.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(identity, "_decode", no_decoding)
+        assert clip_pixels(prepared) == changed

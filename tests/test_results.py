@@ -210,3 +210,15 @@ def test_a_record_that_does_not_fit_its_schema_is_never_written(tmp_path, result
     with pytest.raises(ValueError, match=re.escape(problem)):
         results.record("ckplus-x", result, root=tmp_path, name="folds-" + "f" * 12)
     assert not (tmp_path / "ckplus-x").exists() or not list((tmp_path / "ckplus-x").iterdir())
+
+
+def test_a_record_edited_after_it_was_read_is_checked_again(tmp_path):
+    """The schema's verdict is kept per text, not per file: a record read once and then edited by
+    hand to break its schema is skipped on the next read."""
+    path = tmp_path / "ckplus-x" / "abc.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(_run()), encoding="utf-8")
+    assert results.inspect_record(path) == ({**_run(), "kind": "run", "result_path": str(path)}, None)
+    path.write_text(json.dumps(_hand_edited(1.5)), encoding="utf-8")
+    record, problem = results.inspect_record(path)
+    assert record is None and "1.5 is greater than the maximum of 1" in problem

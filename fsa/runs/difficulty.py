@@ -48,9 +48,13 @@ FLOORS = (("lbp-top", 1), ("hog", 1), ("hog", 5), ("lbp", 5))
 SEED = 0
 
 
+#: The start of every difficulty set's store folder (:func:`experiment`).
+PREFIX = "difficulty-"
+
+
 def experiment(size: str, index_hash: str) -> str:
     """The store folder of the floors on the set of ``size`` with ``index_hash``."""
-    return f"difficulty-{size}-{index_hash}"
+    return f"{PREFIX}{size}-{index_hash}"
 
 
 def floor_config(prepared: Path, features: str, n: int) -> FloorConfig:
@@ -114,7 +118,7 @@ def difficulty_records(fraction: float = FRACTION, features: str = "lbp-top",
     from data_prep.synth import afew_fraction
 
     root = Path(results_root) if results_root is not None else store.results_root()
-    prefix = f"difficulty-{afew_fraction(fraction)}-"
+    prefix = f"{PREFIX}{afew_fraction(fraction)}-"
     folders = sorted(p.name for p in root.glob(f"{prefix}*") if p.is_dir()) if root.is_dir() else []
     return [r for f in folders for r in store.load_runs(f, root, kind="floor")
             if r["config"]["features"] == features]
