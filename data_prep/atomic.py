@@ -75,6 +75,11 @@ def write_json(path: str | os.PathLike, obj: Any, what: str = "the file") -> Pat
     return atomic_write(path, lambda f: json.dump(obj, f, indent=1, allow_nan=False), what=what)
 
 
+def write_text(path: str | os.PathLike, text: str, what: str = "the file") -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")), mode="wb", what=what)
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (an encoded image, say)."""
     return atomic_write(path, lambda f: f.write(data), mode="wb")

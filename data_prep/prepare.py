@@ -41,8 +41,8 @@ per-video stats (``.stats.json``) last, then renamed to ``frames/<video_id>/``, 
 under its final name is always complete. A rerun (e.g. after a kill) skips complete
 folders, retries failures, and rebuilds ``index.csv`` and ``prep_report.json`` from the
 stats files, giving byte-identical results. Both are written to a temporary file then
-``os.replace``-d. ``-j N`` prepares N videos at a time in a process pool (one face pipeline
-per process). CK+ prepares only the 327 labelled sequences unless ``--all`` is given.
+``os.replace``-d (:mod:`data_prep.atomic`). ``-j N`` prepares N videos at a time in a pool of
+fresh processes (one face pipeline per process). CK+ prepares only the 327 labelled sequences unless ``--all`` is given.
 """
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ import cv2
 from tqdm import tqdm
 
 from . import afew, ckplus
+from .atomic import write_text
 from .faces import METHODS, FacePipeline, NoFaceError, method_counts
 from .sidecars import copy_sidecars, generator_conditions
 from .video import DataError, RawVideo, VideoReadError, declared_frame_count, frame_files, iter_frames
@@ -93,12 +94,6 @@ def _relative(path: str, raw: Path) -> str:
         return Path(path).resolve().relative_to(raw.resolve()).as_posix()
     except ValueError:
         return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def source_frames(path: Path) -> int:
@@ -186,7 +181,7 @@ def _check_settings(frames_dir: Path, settings: dict) -> None:
                 "use another --out or delete it"
             )
     else:
-        _write_atomic(path, json.dumps(settings, sort_keys=True))
+        write_text(path, json.dumps(settings, sort_keys=True), what="the preparation settings")
 
 
 class SettingsError(ValueError):
@@ -334,7 +329,7 @@ def _write_index(path: Path, rows: list[list]) -> None:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["video_id", "subject", "label", "split", "n_frames", "source"])
     writer.writerows(rows)
-    _write_atomic(path, buf.getvalue())
+    write_text(path, buf.getvalue(), what="the index")
 
 
 def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: int = 1,
@@ -386,7 +381,7 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, jobs: 
         "counts": {"found": found, "published": published, "source": source, "compared": compared},
         "warnings": warnings,
     }
-    _write_atomic(out / "prep_report.json", json.dumps(report, indent=1) + "\n")
+    write_text(out / "prep_report.json", json.dumps(report, indent=1) + "\n", what="the preparation report")
     report["run"] = _run_stats(results, seconds, load_seconds, jobs)
     return report
 

@@ -10,7 +10,7 @@ import io
 import re
 from pathlib import Path
 
-from .atomic import atomic_write
+from .atomic import write_text
 from .video import DataError
 
 #: Raw name -> (prepared name, the columns it must have).
@@ -37,7 +37,7 @@ def _copy(src: Path, target: Path, columns: set[str], prepared: set[str]) -> int
     writer = csv.DictWriter(buf, fieldnames=reader.fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(target, lambda f: f.write(buf.getvalue()))
+    write_text(target, buf.getvalue(), what=f"the {target.name} sidecar")
     return len(rows)
 
 
