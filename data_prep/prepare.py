@@ -42,7 +42,8 @@ under its final name is always complete. A rerun (e.g. after a kill) skips compl
 folders, retries failures, and rebuilds ``index.csv`` and ``prep_report.json`` from the
 stats files, giving byte-identical results. Both are written to a temporary file then
 ``os.replace``-d (:mod:`data_prep.atomic`). ``-j N`` prepares N videos at a time in a pool of
-fresh processes (one face pipeline per process). CK+ prepares only the 327 labelled sequences unless ``--all`` is given.
+fresh processes (one face pipeline per process). CK+ prepares only the 327 labelled sequences
+unless ``--all`` is given.
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ from tqdm import tqdm
 
 from . import afew, ckplus
 from .atomic import write_text
-from .faces import METHODS, FacePipeline, NoFaceError, method_counts
+from .faces import METHODS, FacePipeline, NoFaceError, method_counts, model_paths
 from .sidecars import copy_sidecars, generator_conditions
 from .video import DataError, RawVideo, VideoReadError, declared_frame_count, frame_files, iter_frames
 
@@ -82,8 +83,8 @@ def _init_pipeline(size: int, margin: float) -> None:
 
 
 def _start_worker(size: int, margin: float) -> None:
-    """A worker process's start: OpenCV single-threaded (the parallelism is across videos), and the
-    dlib models loaded once."""
+    """A worker process's start: its face pipeline with the dlib models loaded once, and OpenCV
+    single-threaded (the parallelism is across videos)."""
     cv2.setNumThreads(1)
     _init_pipeline(size, margin)
     _PIPELINE._load()
@@ -258,13 +259,16 @@ def _pending(records: list[RawVideo], frames_dir: Path, keep_truncated: bool = F
 def _prepare_all(todo: list[RawVideo], frames_dir: Path, raw: Path, jobs: int, size: int, margin: float,
                  keep_truncated: bool, desc: str, progress: bool) -> tuple[dict[str, dict], float, float]:
     """Prepare ``todo`` with ``jobs`` processes: each video's stats or failure by id, the seconds
-    it took, and the seconds spent loading the dlib models (before the timed part)."""
+    it took, and the seconds spent loading the dlib models in this process (before the timed part;
+    with ``jobs`` > 1 the workers load them, and this process only checks that they are there)."""
     results: dict[str, dict] = {}
     work = [(r, frames_dir, raw, keep_truncated) for r in todo]
     t_load = time.perf_counter()
-    if todo:  # outside the timed part; a missing model file fails here, before any worker starts
+    if todo and jobs == 1:
         _init_pipeline(size, margin)
         _PIPELINE._load()
+    elif todo:
+        model_paths()  # a missing model file fails here, before any worker starts
     load_seconds = time.perf_counter() - t_load
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="video", desc=desc, disable=not progress)
@@ -435,8 +439,9 @@ def summary(report: dict) -> str:
     lines += [
         f"frames: {f['total']} ({methods}); dropped {f['dropped']}; face found in {report['found_rate']:.1%}",
         f"throughput: {run['frames']} frames in {run['seconds']:.1f} s with -j {run['jobs']} = "
-        f"{run['fps']:.1f} frames/s (dlib models loaded in {run['model_load_seconds']:.1f} s, not counted"
-        + ("; each worker loads its own as it starts)" if run["jobs"] > 1 else ")"),
+        f"{run['fps']:.1f} frames/s ("
+        + ("each worker loads the dlib models as it starts)" if run["jobs"] > 1 else
+           f"dlib models loaded in {run['model_load_seconds']:.1f} s, not counted)"),
         *_counts_lines(report["counts"]),
     ]
     lines += [f"failed: {x['video_id']}: {x['reason']}" for x in report["failed"]]

@@ -131,11 +131,8 @@ def clip_pixels(root: str | os.PathLike) -> PixelPrint:
     Decoding every frame of AFEW takes seconds, and every page and run asks: the print is kept in the
     set's :data:`PRINT_FILE` with the key of the files it was computed from (the index's bytes, each
     frame's size and time), and computed again once any of them changed."""
-    from .data import frame_path, load_index
-
     root = str(Path(root).resolve())
-    index = load_index(root).sort_values("video_id")
-    paths = tuple(frame_path(root, v, k) for v, n in zip(index["video_id"], index["n_frames"]) for k in range(n))
+    paths = tuple(_frame_paths(root))
     # kept (per process and in the set) while the index and every frame file keep their size and time
     files = hashlib.sha256(Path(root, "index.csv").read_bytes())
     for path in paths:
