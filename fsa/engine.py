@@ -77,6 +77,7 @@ from .distributed import DistInfo, autocast, barrier, init_distributed, resolve_
 from .evaluation import EvalOutput, evaluate, to_device
 from .identity import PixelPrint, split_pixels
 from .models import build_model
+from .models.backbone import freeze_convs
 from .models.memory_format import set_memory_format
 from .safeguards import (
     check_record_data,
@@ -150,7 +151,8 @@ def _loader(dataset: Dataset, batches: list[list[int]], cfg: Config, device: tor
 
 def make_optimizer(model: nn.Module, cfg: Config) -> tuple[torch.optim.Optimizer, Any]:
     """SGD with momentum and weight decay, and the per-epoch lr schedule."""
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    trained = [p for p in model.parameters() if p.requires_grad]  # not the frozen layers (Config.frozen_convs)
+    opt = torch.optim.SGD(trained, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.schedule == "step":
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
     else:
@@ -282,6 +284,7 @@ def _build(run: _Run, results_root: str | os.PathLike | None) -> nn.Module:
             log.info("%s: initial weights from %s (%s format, sha256 %s): %d of the model's %d tensors loaded, "
                      "the other %d at their initialisation", run_label(cfg), path, cfg.pretrained_format,
                      file_digest(path), len(loaded), total, total - len(loaded))
+    freeze_convs(model, cfg.frozen_convs)
     model.to(run.device)
     set_memory_format(model, run.device, train=True)
     return model
@@ -446,7 +449,7 @@ def train(cfg: Config, experiment: str, results_root: str | os.PathLike | None =
     recorded unless ``keep_last``.
     Under ``torchrun`` every rank calls this; only rank 0 writes files (and holds the run's lock).
     """
-    cfg = cfg.validate()
+    cfg = cfg.validate().check_start()
     check_name(cfg.model)  # recorded under the name its architecture and knobs give
     wall0 = time.perf_counter()
     started = store.utc_now()

@@ -102,16 +102,19 @@ def measured_ms_per_frame(cfg: Config, cache: dict) -> float:
     """Milliseconds per input frame of one training step of ``cfg``'s model on its device, measured
     (the fastest step once two steps in a row agree within 20 %: the first steps of a process warm
     up its kernels and run many times slower; at most :data:`MAX_STEPS`), once per model and input size."""
-    key = (replace(cfg.model, name=""), cfg.image_size, cfg.n, cfg.device)  # one model under two names: one step
+    key = (replace(cfg.model, name=""), cfg.image_size, cfg.n, cfg.frozen_convs, cfg.device)  # one model, two names
     if key not in cache:
         import torch
 
         from .distributed import resolve_device
         from .models import build_model
+        from .models.backbone import freeze_convs
 
         device = resolve_device(cfg.device)
-        model = build_model(cfg.model).to(device).train()
-        opt = torch.optim.SGD(model.parameters(), lr=0.0)
+        model = build_model(cfg.model)
+        freeze_convs(model, cfg.frozen_convs)
+        model = model.to(device).train()
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
         x = torch.randn(2, cfg.n, 3, cfg.image_size, cfg.image_size, device=device)
         y = torch.zeros(2, dtype=torch.long, device=device)
         times: list[float] = []

@@ -463,6 +463,29 @@ def test_group_hash_ignores_the_registry_name():
 
 
 # ------------------------------------------------------------------------------- what a run leaves and says
+def test_a_run_keeps_its_frozen_layers_at_the_weights_it_started_from(ck, tmp_path):
+    """``frozen_convs``: the first convs and their BatchNorm scale and shift end the run as they started,
+    their running statistics follow the run's frames, the layers above learn; without starting weights
+    the run is refused before any work."""
+    from fsa.models.backbone import freeze_convs
+
+    source = train(tiny_config(ck, epochs=1), "source", results_root=tmp_path, progress=False)
+    cfg = tiny_config(ck, epochs=2, pretrained=str(source.checkpoint), pretrained_format="fsa", frozen_convs=7)
+    run = train(cfg, "frozen", results_root=tmp_path, progress=False)
+    start, end = state(source.checkpoint), state(run.checkpoint)
+    model = build_model(cfg.model)
+    freeze_convs(model, 7)
+    kept = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert len(kept) == 7 * 4  # conv weight and bias, BatchNorm scale and shift
+    assert all(torch.equal(start[n], end[n]) for n in kept)
+    assert not torch.equal(start["ecnn.backbone.features.1.running_mean"], end["ecnn.backbone.features.1.running_mean"])
+    above = next(n for n, p in model.named_parameters() if p.requires_grad and n.startswith("ecnn.backbone.features."))
+    assert not torch.equal(start[above], end[above])
+    with pytest.raises(ConfigError, match=r"frozen_convs=7: .* without pretrained weights"):
+        train(tiny_config(ck, frozen_convs=7), "scratch", results_root=tmp_path, progress=False)
+    assert not (tmp_path / "scratch").exists()
+
+
 def test_a_finished_run_keeps_its_selected_weights_and_its_log_names_it(ck, tmp_path, caplog):
     """Once recorded, a run keeps ``best.pt`` only (``last.pt`` holds the optimizer's state, for resuming
     an unfinished run), and the record says so; the log names the store, the run's fold and seed on every

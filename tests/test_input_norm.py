@@ -39,13 +39,13 @@ EXPECTED_INPUT = {
 
 # -- the run's identity ---------------------------------------------------------------
 def test_the_default_norm_leaves_every_recorded_hash_as_it_was():
-    """Pinned before ``input_norm`` existed: the field is hashed only when it is not the default."""
-    cpu = make_config("ecnn-fsa", "cpu", dataset="ckplus", data="x")
+    """Pinned before ``input_norm`` and ``frozen_convs`` existed: they are hashed only when not at their default."""
+    cpu = make_config("ecnn-fsa", "cpu", dataset="ckplus", data="x", frozen_convs=0)  # the cpu preset before it
     assert cpu.input_norm == "imagenet" and cpu.hash() == "be7108ba8948"
     assert make_config("ecnn-fsa", "smoke", dataset="ckplus", data="x").hash() == "28340df7ae31"
-    assert cpu.override(input_norm="vggface").hash() != cpu.hash()
+    assert cpu.override(input_norm="vggface").hash() != cpu.hash() != cpu.override(frozen_convs=7).hash()
     old = cpu.to_dict()
-    del old["input_norm"]  # a record written before the field
+    del old["input_norm"], old["frozen_convs"]  # a record written before the fields
     assert Config.from_dict(old) == cpu and Config.from_dict(old).hash() == cpu.hash()
     # the groups and profiles the store and the bars are keyed by (pinned too), from a new or an old record
     assert group_hash(cpu, "fold", [0, 1]) == "9e2795cf6893"

@@ -329,6 +329,37 @@ def test_batch_norm_form_normalises_every_conv_and_taps_the_relu():
     assert tap.shape[1] == backbone.tap_channels and tap.min() >= 0
 
 
+def test_frozen_convs_compute_the_same_function_and_get_no_gradient():
+    """``freeze_convs``: the frozen prefix runs without autograd in channels-last memory, yet computes what
+    the unfrozen stack computes; the first k convs get no gradient, the next conv and the branch do, and
+    the frozen BatchNorm layers keep following the batch's statistics in training."""
+    import copy
+
+    from fsa.models.backbone import freeze_convs
+
+    torch.manual_seed(5)
+    start = tiny(batch_norm=True).eval()
+    x = torch.randn(2, 3, 3, 48, 48)
+    with torch.no_grad():
+        before = start(x).logits
+    for k in (2, 7):
+        m = copy.deepcopy(start)
+        convs = [c for c in m.ecnn.backbone.features if isinstance(c, torch.nn.Conv2d)]
+        freeze_convs(m, k)
+        m.eval()
+        with torch.no_grad():
+            torch.testing.assert_close(m(x).logits, before, rtol=1e-4, atol=1e-5)
+        m.train()
+        first_bn = m.ecnn.backbone.features[1]
+        mean = first_bn.running_mean.clone()
+        m(x).logits.sum().backward()
+        assert all(c.weight.grad is None for c in convs[:k]) and convs[k].weight.grad.abs().sum() > 0, k
+        assert m.ecnn.branch.conv.weight.grad.abs().sum() > 0
+        assert not torch.equal(first_bn.running_mean, mean)
+    with pytest.raises(ValueError, match="convs=8"):
+        freeze_convs(m, 8)
+
+
 def test_batch_norm_form_loads_torchvision_vgg16_bn_but_not_plain_vgg16(vgg16_file, tmp_path):
     bn = torchvision.models.vgg16_bn()
     path = tmp_path / "vgg16_bn.pth"

@@ -15,6 +15,15 @@
 
 The channel-width multiplier ``width`` scales every layer (1.0 = the paper's network); it
 exists only to make CPU runs affordable and changes no code path.
+
+**Frozen layers** (``Config.frozen_convs``, :func:`freeze_convs`): a video run may keep the first
+k conv layers (k ≤ 7, up to conv3_3, the enhanced branch's tap) at the weights it starts from. The
+paper fine-tunes every layer (``paper`` preset: k = 0); the ``cpu`` preset keeps conv1_1–conv3_3 at
+the still-image stage's weights (see :data:`fsa.config.PRESETS`). Those layers then run without
+autograd and in channels-last memory (on a CPU, a third of the time of their contiguous form, and
+they need no backward), and hand the rest of the network its usual format. Their BatchNorm
+layers keep their scale and shift but, in training mode, still normalise with the batch's
+statistics and update their running ones, so the kept filters see the video frames' contrast.
 """
 from __future__ import annotations
 
@@ -22,10 +31,7 @@ import torch
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-from ..config import ModelConfig, scaled
-
-#: Index (0-based) of the conv layer the enhanced branch taps: the 7th conv, conv3_3.
-BRANCH_TAP_CONV = 6
+from ..config import BRANCH_TAP_CONV, ModelConfig, scaled
 
 
 def vgg16_cfg(width: float) -> list:
@@ -74,10 +80,38 @@ class ImprovedVGG16(nn.Module):
         self.added = nn.Sequential(*added)
         self.out_dim = scaled(cfg.backbone_dim, cfg.width)
         self.gap = nn.AdaptiveAvgPool2d(1)
+        self.frozen_index = 0  # features[:frozen_index] are frozen (see freeze)
         init_conv(self)
 
+    def freeze(self, convs: int) -> None:
+        """Keep the first ``convs`` conv layers (with their BatchNorm and ReLU) at their current weights."""
+        if not 0 <= convs <= BRANCH_TAP_CONV + 1:
+            raise ValueError(f"convs={convs!r}: at most the {BRANCH_TAP_CONV + 1} conv layers below the branch's tap")
+        ends = [i + 1 for i, m in enumerate(self.features) if isinstance(m, nn.ReLU)]
+        self.frozen_index = ends[convs - 1] if convs else 0
+        for p in self.features[: self.frozen_index].parameters():
+            p.requires_grad_(False)
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The conv stack up to the branch's tap; its frozen layers without autograd, channels-last."""
+        if not self.frozen_index:
+            return self.features[: self.tap_index](x)
+        fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+        with torch.no_grad():
+            y = self.features[: self.frozen_index](x.contiguous(memory_format=torch.channels_last))
+        return self.features[self.frozen_index : self.tap_index](y.contiguous(memory_format=fmt))
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        tap = self.features[: self.tap_index](x)
+        tap = self.stem(x)
         y = self.features[self.tap_index :](tap)
         y = self.gap(self.added(y)).flatten(1)
         return y, tap
+
+
+def freeze_convs(model: nn.Module, convs: int) -> None:
+    """Freeze the first ``convs`` conv layers of every improved VGG-16 in ``model`` (``Config.frozen_convs``)."""
+    backbones = [m for m in model.modules() if isinstance(m, ImprovedVGG16)]
+    if convs and not backbones:
+        raise ValueError(f"frozen_convs={convs}: {type(model).__name__} has no VGG-16 conv stack to freeze")
+    for backbone in backbones:
+        backbone.freeze(convs)
