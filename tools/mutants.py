@@ -3,7 +3,7 @@
 A mutant is one textual edit of one module of ``fsa`` that leaves the code running and its numbers
 plausible while the method is broken: attention bypassed, attention uniform, softmax over the wrong
 axis, labels shuffled, frames reversed, a head that ignores its input, test subjects leaking into the
-training folds, frozen layers that learn. For each mutant the script applies the edit to a copy of the
+training folds, a frozen layer that learns. For each mutant the script applies the edit to a copy of the
 working tree (the files ``git ls-files`` lists: tracked ones and untracked ones that are not ignored) in
 a temporary folder, committed there in a repository of its own (the tests check that recorded runs name
 their commit), never to the tree itself, and runs ``pytest -m "not slow" -x`` there on the test files of the
@@ -69,8 +69,9 @@ MUTANTS = (
     Mutant("fold-leakage", "fsa/data.py",  # the held-out clips also train (and select) the model
            "train, val = carve_validation(clips, pool, val_fraction, seed)",
            "train, val = carve_validation(clips, np.concatenate([pool, test]), val_fraction, seed)", DATA_TESTS),
-    Mutant("frozen-layers-learn", "fsa/models/backbone.py",  # the cpu preset's kept convs are trained after all
-           "p.requires_grad_(False)", "p.requires_grad_(True)", MODEL_TESTS),
+    Mutant("frozen-layers-miscounted", "fsa/models/backbone.py",  # frozen_convs=7 keeps six convs, trains conv3_3
+           "self.frozen_index = ends[convs - 1] if convs else 0",
+           "self.frozen_index = ends[convs - 2] if convs > 1 else 0", MODEL_TESTS),
     Mutant("still-head-dropped", "fsa/models/pretrained.py",  # video models start from the still encoder only
            'if head and getattr(model, "frame_head", False):', "if False:",
            ("tests/test_pretrain.py",)),
