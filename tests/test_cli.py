@@ -88,7 +88,7 @@ BAD_FIELD_VALUES = {
     "momentum": ["-0.1", "1", "nan"], "weight_decay": ["-1", "nan", "inf"], "gamma": ["0", "1.5", "nan"],
     "schedule": ["linear"], "step_size": ["0"], "patience": ["-1"], "selection": ["best"], "seed": ["-1", "4294967296", "x"],
     "pretrained": ["store:../x", "store:exp/nothex"], "pretrained_format": ["onnx"], "pretrained_head": ["partly"],
-    "input_norm": ["bgr", "VGGFace"],
+    "input_norm": ["bgr", "VGGFace"], "frozen_convs": ["-1", "8", "all"],
     "device": ["gpu", "cudax", "cuda:"], "num_workers": ["-1"], "compile": ["perhaps"],
 }
 #: Fields that --set cannot make bad: the model's label, and the data fields the options set.
