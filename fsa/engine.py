@@ -400,6 +400,7 @@ def _run_record(experiment: str, run: _Run, state: _Progress, val: EvalOutput, t
         "config_hash": cfg.hash(),
         **store.provenance(str(run.device)),
         "world_size": run.dist.world,
+        "threads": torch.get_num_threads(),  # a run's last bits depend on it (fsa.runs.pool)
         "seed": cfg.seed,
         "started_at": started,
         "finished_at": store.utc_now(),

@@ -75,6 +75,8 @@ MUTANTS = (
     Mutant("still-head-dropped", "fsa/models/pretrained.py",  # video models start from the still encoder only
            'if head and getattr(model, "frame_head", False):', "if False:",
            ("tests/test_pretrain.py",)),
+    Mutant("retrain-reads-the-store", "fsa/runs/chain.py",  # a retrained group keeps its recorded folds
+           "reuse=not retrain if reuse is None else reuse)", "reuse=True)", ("tests/test_pool.py",)),
 )
 
 

@@ -21,7 +21,7 @@ from ..embedded import embedded_dataset
 from ..identity import clip_pixels, compare
 from ..metrics import t_interval
 from ..paper import paper_table
-from ..runs.chain import Still, obtain, parse_stages, start_from_stills, still_chain, stored
+from ..runs.chain import Still, obtain_all, parse_stages, start_from_stills, still_chain, stored
 from ..runs.floors import page_floors
 from ..spec import make_config
 from .confidence import accuracy_interval
@@ -167,16 +167,19 @@ class Page:
     def run(self, cfg: Config, retrain: bool | None = None, track_test: bool = False) -> dict:
         """The group summary of ``cfg``, read from the store or trained (:func:`fsa.runs.chain.obtain`;
         ``retrain`` defaults to the page's)."""
-        retrain = self.retrain if retrain is None else retrain
-        return obtain(cfg, self._stills.get(cfg.pretrained, ()), retrain, track_test)
+        return self.run_all([cfg], retrain, track_test)[0]
 
     def stored(self, cfg: Config) -> dict | None:
         """The group summary of ``cfg`` as :meth:`run` would return it from the results store, or
         ``None`` when that group was never recorded (nothing is trained)."""
         return stored(cfg)
 
-    def run_all(self, configs: Sequence[Config], retrain: bool | None = None) -> list[dict]:
-        return [self.run(c, retrain=retrain) for c in configs]
+    def run_all(self, configs: Sequence[Config], retrain: bool | None = None, track_test: bool = False
+                ) -> list[dict]:
+        """:meth:`run` of each configuration, the runs the store lacks trained several at a time on the
+        CPU (:func:`fsa.runs.chain.obtain_all`)."""
+        retrain = self.retrain if retrain is None else retrain
+        return obtain_all([(c, self.stills_of(c)) for c in configs], retrain, track_test)
 
     def floors(self, features: Sequence[str] | None = None, feature_size: int = 64,
                retrain: bool | None = None, seed: int | None = None) -> list[dict]:
@@ -206,10 +209,9 @@ class Page:
         estimates, where a row of one seed is one draw.
         """
         base = self.config(model)
-        retrain = self.retrain if retrain is None else retrain
+        every = self._seeds(base, seeds)
         rows = []
-        for seed in self._seeds(base, seeds):
-            rec = self.run(base.override(seed=seed), retrain=retrain and seed != base.seed)
+        for seed, rec in zip(every, self._seed_runs(base, every, retrain)):
             ci = accuracy_interval(rec)
             rows.append({"seed": seed, "acc %": round(100 * ci["mean"], 2),
                          "95 % CI": f"[{100 * ci['low']:.1f}, {100 * ci['high']:.1f}]", "CI over": ci["method"],
@@ -237,11 +239,17 @@ class Page:
         base = self.config(model)
         retrain = self.retrain if retrain is None else retrain
         every = self._seeds(base, seeds)
-        runs = [self.run(base.override(seed=s), retrain=retrain and s != base.seed) for s in every]
+        runs = self._seed_runs(base, every, retrain)
         floors = [self.floors(retrain=retrain, seed=s) for s in every]
         over = f"seeds {', '.join(map(str, every))}, paired on each seed's folds"
         return claim_table([(f"{model} > {fl['label']}", over, pooled_verdict([(r, f[i]) for r, f in zip(runs, floors)]))
                             for i, fl in enumerate(floors[0])])
+
+    def _seed_runs(self, base: Config, every: Sequence[int], retrain: bool | None) -> list[dict]:
+        """The groups of ``base`` on each seed of ``every``, its own first: ``retrain`` (default the
+        page's) trains the other seeds again, the page's own run having been trained by the page."""
+        others = self.run_all([base.override(seed=s) for s in every[1:]], retrain)
+        return [self.run(base, retrain=False), *others]
 
     def _seeds(self, base, seeds: Sequence[int] | None) -> tuple[int, ...]:
         """The page's own seed, then ``seeds`` (default the page's ``spread_seeds``)."""

@@ -24,8 +24,10 @@ from ..checkpoint import checkpoint_dir
 from ..config import STORE_PREFIX, Config, ConfigError
 from ..data import index_hash
 from ..embedded import embedded_dataset
+from ..engine import train
 from ..stills import pretrain, pretrain_config
-from .groups import group_hash, replicates, run_group
+from . import pool
+from .groups import group_hash, recorded_run, replicates, run_group
 
 #: The still-image set every run on the embedded data starts from: its synthetic FER2013 set (the
 #: paper's FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
@@ -105,30 +107,76 @@ def stored(cfg: Config) -> dict | None:
     return store.find_run(experiment_name(cfg), group_record_name(cfg))
 
 
+def _checkpoint_kept(still: Still, results_root: str | os.PathLike | None = None) -> bool:
+    return (checkpoint_dir(still.cfg, still.experiment, results_root) / "best.pt").is_file()
+
+
 def obtain_still(still: Still, results_root: str | os.PathLike | None = None) -> dict:
     """The record of a still-image run, trained first when it is not in the store or its checkpoint
     is not on this machine (checkpoints are not committed)."""
     found = store.find_run(still.experiment, still.cfg.hash(), results_root)
-    if found is not None and (checkpoint_dir(still.cfg, still.experiment, results_root) / "best.pt").is_file():
+    if found is not None and _checkpoint_kept(still, results_root):
         return found
     store.check_may_train(f"the still-image run {still.cfg.model.name}",
                           store.experiment_dir(still.experiment, results_root) / f"{still.cfg.hash()}.json")
     return pretrain(still.cfg, experiment=still.experiment, results_root=results_root, progress=False).run.record
 
 
+def _may_train(cfg: Config) -> None:
+    store.check_may_train(f"the group of {cfg.model.name} (seed {cfg.seed})",
+                          store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg)}.json")
+
+
 def obtain(cfg: Config, stills: Sequence[Still] = (), retrain: bool = False, track_test: bool = False,
-           progress: bool | None = False) -> dict:
+           progress: bool | None = False, reuse: bool | None = None) -> dict:
     """The group summary of ``cfg``: read from the store when there (unless ``retrain``; a stored
     summary that cannot be read is warned about and trained again), else trained — its still-image
     runs first, in their order — and recorded. CK+ configurations run every fold (the k-fold
     summary); AFEW ones train on Train and test on Val once per seed, :data:`fsa.runs.AFEW_SEEDS`
-    seeds from the configuration's (the seeds summary)."""
+    seeds from the configuration's (the seeds summary). ``reuse`` (default: unless ``retrain``): a
+    fold or seed the store already holds is read, not trained again."""
     found = None if retrain else stored(cfg)
     if found is not None:
         return found
-    store.check_may_train(f"the group of {cfg.model.name} (seed {cfg.seed})",
-                          store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg)}.json")
+    _may_train(cfg)
     for still in stills:
         obtain_still(still)
     key, values = replicates(cfg)
-    return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=progress).summary
+    return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=progress,
+                     reuse=not retrain if reuse is None else reuse).summary
+
+
+def _still_ready(still: Still) -> bool:
+    return store.find_run(still.experiment, still.cfg.hash()) is not None and _checkpoint_kept(still)
+
+
+def _pretrain_job(cfg: dict, experiment: str) -> None:
+    pretrain(Config.from_dict(cfg), experiment=experiment, progress=False)
+
+
+def _train_job(cfg: dict, experiment: str, track_test: bool) -> None:
+    train(Config.from_dict(cfg), experiment, track_test=track_test, progress=False)
+
+
+def obtain_all(items: Sequence[tuple[Config, Sequence[Still]]], retrain: bool = False, track_test: bool = False
+               ) -> list[dict]:
+    """The group summary of each ``(cfg, stills)`` (:func:`obtain`). On more than one worker
+    (:func:`fsa.runs.pool.workers`), the runs the store lacks are trained first by the pool: the
+    still-image runs, stage by stage, then every fold or seed of every configuration; the groups
+    are then made of the recorded runs."""
+    todo = [(cfg, stills) for cfg, stills in items if retrain or stored(cfg) is None]
+    n_workers = pool.workers(todo[0][0].device) if todo else 1
+    if n_workers > 1:
+        for cfg, _ in todo:
+            _may_train(cfg)
+        for stage in range(max((len(stills) for _, stills in todo), default=0)):
+            missing = {s.reference: s for _, stills in todo for s in stills[stage:stage + 1] if not _still_ready(s)}
+            pool.run([(_pretrain_job, (s.cfg.to_dict(), s.experiment)) for s in missing.values()], n_workers)
+        jobs = []
+        for cfg, _ in todo:
+            key, values = replicates(cfg)
+            for run in (cfg.override(**{key: v}) for v in values):
+                if retrain or recorded_run(run, experiment_name(cfg)) is None:
+                    jobs.append((_train_job, (run.to_dict(), experiment_name(cfg), track_test)))
+        pool.run(jobs, n_workers)
+    return [obtain(cfg, stills, retrain, track_test, reuse=n_workers > 1 or not retrain) for cfg, stills in items]

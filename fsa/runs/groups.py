@@ -23,6 +23,7 @@ from .. import results as store
 from ..config import Config, ConfigError
 from ..engine import RunResult, train
 from ..metrics import summarize_folds
+from ..safeguards import config_index_hash
 
 #: Processes per training run: more than 1 trains each run with ``torchrun`` (``fsa paper --nproc``).
 NPROC_ENV = "FSA_NPROC"
@@ -100,9 +101,22 @@ def train_distributed(cfg: Config, experiment: str, nproc: int, results_root: st
     record = store.read_record(json.loads(proc.stdout)["result"])
     if record is None:
         raise RuntimeError(f"torchrun of {cfg.model.name} ({cfg.hash()}): its record cannot be read")
+    return _result(experiment, cfg, record)
+
+
+def _result(experiment: str, cfg: Config, record: dict) -> RunResult:
     return RunResult(experiment, cfg, record["config_hash"], record["metrics"], record["val_metrics"],
                      record["selected_epoch"], record["history"], record["per_clip"], Path(record["checkpoint"]),
                      Path(record["result_path"]), record)
+
+
+def recorded_run(cfg: Config, experiment: str, results_root: str | os.PathLike | None = None) -> RunResult | None:
+    """The stored run of ``cfg`` (one replicate) as training it would return it, when it was recorded on
+    the run's data; else ``None``."""
+    record = store.find_run(experiment, cfg.hash(), results_root)
+    if record is None or record.get("kind") != "run" or record.get("data_index_hash") != config_index_hash(cfg):
+        return None
+    return _result(experiment, cfg, record)
 
 
 def group_summary(kind: str, experiment: str, head: dict, config: dict, key: str, values: Sequence[int],
@@ -152,12 +166,18 @@ def replicate(key: str, values: Iterable[int], run_one: Callable[[int], T],
 
 def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False, keep_last: bool = False) -> GroupResult:
+              progress: bool | None = None, force: bool = False, keep_last: bool = False, reuse: bool = False
+              ) -> GroupResult:
     """A deep configuration's group (:func:`replicate`): one training per value of ``key`` (with
-    ``torchrun`` when :func:`processes` says more than one), summarised as ``kind`` = ``<key>s``."""
+    ``torchrun`` when :func:`processes` says more than one), summarised as ``kind`` = ``<key>s``.
+    ``reuse``: a replicate the store holds (:func:`recorded_run`) is read, not trained again — the
+    runs a pool trained (:func:`fsa.runs.chain.obtain_all`), or those a killed group had finished."""
     nproc = processes()
 
     def run_one(value: int) -> RunResult:
+        found = recorded_run(cfg.override(**{key: value}), experiment, results_root) if reuse else None
+        if found is not None:
+            return found
         if nproc > 1:
             return train_distributed(cfg.override(**{key: value}), experiment, nproc, results_root, keep_last)
         return train(cfg.override(**{key: value}), experiment, results_root, resume, track_test, progress=progress,
