@@ -70,8 +70,8 @@ browser:
 # records of results/ it reads: python -m fsa.book --plan says which), then renders the book. Runs
 # already in results/ are read, not retrained; the cpu preset on the embedded data, made on first use.
 # NO_TRAIN=1: never train (a page that needs a missing record keeps its committed version);
-# FORCE=1: execute every notebook.
+# FORCE=1: execute every notebook; WORKERS=N: runs trained N at a time (FSA_WORKERS, fsa/runs/pool.py).
 book: venv
-	$(PY) -m fsa.book $(if $(NO_TRAIN),--no-train) $(if $(FORCE),--force)
+	$(if $(WORKERS),FSA_WORKERS=$(WORKERS)) $(PY) -m fsa.book $(if $(NO_TRAIN),--no-train) $(if $(FORCE),--force)
 	$(VENV)/bin/jupyter-book build -W book/
 	@echo "open $(CURDIR)/book/_build/html/index.html"
