@@ -67,6 +67,17 @@ def test_a_group_reads_its_recorded_folds_and_retrain_trains_them_again(pooled, 
         obtain(cfg, retrain=True)
 
 
+def test_two_rows_of_one_configuration_are_trained_once(ck, tmp_path, monkeypatch):
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(pool.WORKERS_ENV, "2")
+    jobs, run = [], pool.run
+    monkeypatch.setattr(pool, "run", lambda js, n: (jobs.extend(js), run(js, n)))
+    cfg = tiny(ck, epochs=1)
+    first, second = obtain_all([(cfg, ()), (cfg, ())])
+    assert len(jobs) == cfg.folds  # one job per fold, not one per row
+    assert (first["folds_hash"], first["metrics"]) == (second["folds_hash"], second["metrics"])
+
+
 def test_a_failing_run_stops_the_pool_with_its_error():
     with pytest.raises(ValueError, match="math domain error"):
         pool.run([(math.sqrt, (4.0,)), (math.sqrt, (-1.0,))], 2)

@@ -172,11 +172,11 @@ def obtain_all(items: Sequence[tuple[Config, Sequence[Still]]], retrain: bool = 
         for stage in range(max((len(stills) for _, stills in todo), default=0)):
             missing = {s.reference: s for _, stills in todo for s in stills[stage:stage + 1] if not _still_ready(s)}
             pool.run([(_pretrain_job, (s.cfg.to_dict(), s.experiment)) for s in missing.values()], n_workers)
-        jobs = []
+        jobs = {}  # by run: two rows of a page may be one configuration
         for cfg, _ in todo:
             key, values = replicates(cfg)
             for run in (cfg.override(**{key: v}) for v in values):
                 if retrain or recorded_run(run, experiment_name(cfg)) is None:
-                    jobs.append((_train_job, (run.to_dict(), experiment_name(cfg), track_test)))
-        pool.run(jobs, n_workers)
+                    jobs[experiment_name(cfg), run.hash()] = (_train_job, (run.to_dict(), experiment_name(cfg), track_test))
+        pool.run(list(jobs.values()), n_workers)
     return [obtain(cfg, stills, retrain, track_test, reuse=n_workers > 1 or not retrain) for cfg, stills in items]
