@@ -107,15 +107,19 @@ def stored(cfg: Config) -> dict | None:
     return store.find_run(experiment_name(cfg), group_record_name(cfg))
 
 
-def _checkpoint_kept(still: Still, results_root: str | os.PathLike | None = None) -> bool:
-    return (checkpoint_dir(still.cfg, still.experiment, results_root) / "best.pt").is_file()
+def _stored_still(still: Still, results_root: str | os.PathLike | None = None) -> dict | None:
+    """The record of a still-image run when the store holds it and its checkpoint is on this machine."""
+    found = store.find_run(still.experiment, still.cfg.hash(), results_root)
+    if found is not None and (checkpoint_dir(still.cfg, still.experiment, results_root) / "best.pt").is_file():
+        return found
+    return None
 
 
 def obtain_still(still: Still, results_root: str | os.PathLike | None = None) -> dict:
     """The record of a still-image run, trained first when it is not in the store or its checkpoint
     is not on this machine (checkpoints are not committed)."""
-    found = store.find_run(still.experiment, still.cfg.hash(), results_root)
-    if found is not None and _checkpoint_kept(still, results_root):
+    found = _stored_still(still, results_root)
+    if found is not None:
         return found
     store.check_may_train(f"the still-image run {still.cfg.model.name}",
                           store.experiment_dir(still.experiment, results_root) / f"{still.cfg.hash()}.json")
@@ -146,10 +150,6 @@ def obtain(cfg: Config, stills: Sequence[Still] = (), retrain: bool = False, tra
                      reuse=not retrain if reuse is None else reuse).summary
 
 
-def _still_ready(still: Still) -> bool:
-    return store.find_run(still.experiment, still.cfg.hash()) is not None and _checkpoint_kept(still)
-
-
 def _pretrain_job(cfg: dict, experiment: str) -> None:
     pretrain(Config.from_dict(cfg), experiment=experiment, progress=False)
 
@@ -170,13 +170,14 @@ def obtain_all(items: Sequence[tuple[Config, Sequence[Still]]], retrain: bool = 
         for cfg, _ in todo:
             _may_train(cfg)
         for stage in range(max((len(stills) for _, stills in todo), default=0)):
-            missing = {s.reference: s for _, stills in todo for s in stills[stage:stage + 1] if not _still_ready(s)}
+            missing = {s.reference: s for _, stills in todo for s in stills[stage:stage + 1] if _stored_still(s) is None}
             pool.run([(_pretrain_job, (s.cfg.to_dict(), s.experiment)) for s in missing.values()], n_workers)
         jobs = {}  # by run: two rows of a page may be one configuration
         for cfg, _ in todo:
             key, values = replicates(cfg)
+            experiment = experiment_name(cfg)
             for run in (cfg.override(**{key: v}) for v in values):
-                if retrain or recorded_run(run, experiment_name(cfg)) is None:
-                    jobs[experiment_name(cfg), run.hash()] = (_train_job, (run.to_dict(), experiment_name(cfg), track_test))
+                if retrain or recorded_run(run, experiment) is None:
+                    jobs[experiment, run.hash()] = (_train_job, (run.to_dict(), experiment, track_test))
         pool.run(list(jobs.values()), n_workers)
     return [obtain(cfg, stills, retrain, track_test, reuse=n_workers > 1 or not retrain) for cfg, stills in items]
