@@ -154,8 +154,7 @@ def page_plan(name: str, inputs: Inputs, cache: dict, stills: dict, seen: dict) 
     ``seen`` (a group two pages show is trained once)."""
     from .models.registry import REGISTRY
     from .report.page import KEY_ROWS, Page
-    from .runs import replicates
-    from .runs.chain import experiment_name, group_record_name, stored
+    from .runs.chain import experiment_name, group_record_name, replica_runs, stored
     from .spec import knobs
 
     dataset = PAPER_NOTEBOOKS[name]
@@ -181,17 +180,19 @@ def page_plan(name: str, inputs: Inputs, cache: dict, stills: dict, seen: dict) 
     configs = [page.config("ecnn-fsa")] if one else page.configs()
     lines = []
     for cfg in configs:
-        key, values = replicates(cfg)
-        group = (experiment_name(cfg), group_record_name(cfg))
-        what = f"{name}: {cfg.model.name} ({len(values)} {key}s)"
+        chain = page.stills_of(cfg)
+        key, runs = replica_runs(cfg, chain)
+        group = (experiment_name(cfg), group_record_name(cfg, chain))
+        what = f"{name}: {cfg.model.name} ({len(runs)} {key}s)"
         if group in seen:
             lines.append(Line("tables", what, True, same_as=seen[group]))
             continue
         seen[group] = name
-        seconds = run_seconds(cfg, train_clips(dataset, data, cfg), measured_ms_per_frame(cfg, cache), len(values))
-        lines.append(Line("tables", what, stored(cfg) is not None, seconds))
-        for still in page.stills_of(cfg):
-            stills.setdefault(still.reference, still)
+        seconds = run_seconds(cfg, train_clips(dataset, data, cfg), measured_ms_per_frame(cfg, cache), len(runs))
+        lines.append(Line("tables", what, stored(cfg, chain) is not None, seconds))
+        for _, _, run_stills in runs:
+            for still in run_stills:
+                stills.setdefault(still.reference, still)
     return lines
 
 

@@ -48,7 +48,7 @@ from scipy import stats
 from data_prep.hashing import stable_hash
 
 from .. import results as store
-from ..config import Config, ConfigError
+from ..config import STORE_PREFIX, Config, ConfigError
 from ..paper import paper_table
 from .page import KEY_ROWS, Page
 
@@ -68,8 +68,11 @@ NOT_PROFILE = ("seed", "fold", *Config.EXECUTION_FIELDS)
 def profile_hash(config: dict) -> str:
     """Hash of a run's or group's configuration (a ``Config.to_dict()``) without :data:`NOT_PROFILE`,
     the registry name and the later fields at their default (:meth:`fsa.config.Config.identity`):
-    equal for every seed and every rebuild of one configuration."""
-    d = {k: v for k, v in Config.identity(config).items() if k not in NOT_PROFILE}
+    equal for every seed and every rebuild of one configuration. A ``store:`` start is left out
+    too: it names the still-image run of the configuration's own seed (:mod:`fsa.runs.chain`),
+    which the model, the preset and the seed determine."""
+    d = {k: v for k, v in Config.identity(config).items()
+         if k not in NOT_PROFILE and not (k == "pretrained" and str(v).startswith(STORE_PREFIX))}
     d["model"] = {k: v for k, v in config["model"].items() if k != "name"}
     return stable_hash(d)
 

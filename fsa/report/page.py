@@ -21,7 +21,7 @@ from ..embedded import embedded_dataset
 from ..identity import clip_pixels, compare
 from ..metrics import t_interval
 from ..paper import paper_table
-from ..runs.chain import Still, obtain_all, parse_stages, start_from_stills, still_chain, stored
+from ..runs.chain import Still, obtain_all, parse_stages, reseeded, start_from_stills, still_chain, stored
 from ..runs.floors import page_floors
 from ..spec import make_config
 from .confidence import accuracy_interval
@@ -164,6 +164,14 @@ class Page:
         """The still-image runs ``cfg`` (one of :meth:`config`'s) starts from, in training order."""
         return list(self._stills.get(cfg.pretrained, ()))
 
+    def at_seed(self, cfg: Config, seed: int) -> Config:
+        """``cfg`` (one of :meth:`config`'s) at another seed, started from that seed's still-image
+        runs (:func:`fsa.runs.chain.reseeded`)."""
+        cfg, stills = reseeded(cfg, self.stills_of(cfg), seed)
+        if stills:
+            self._stills[cfg.pretrained] = stills
+        return cfg
+
     def run(self, cfg: Config, retrain: bool | None = None, track_test: bool = False) -> dict:
         """The group summary of ``cfg``, read from the store or trained (:func:`fsa.runs.chain.obtain`;
         ``retrain`` defaults to the page's)."""
@@ -172,7 +180,7 @@ class Page:
     def stored(self, cfg: Config) -> dict | None:
         """The group summary of ``cfg`` as :meth:`run` would return it from the results store, or
         ``None`` when that group was never recorded (nothing is trained)."""
-        return stored(cfg)
+        return stored(cfg, self.stills_of(cfg))
 
     def run_all(self, configs: Sequence[Config], retrain: bool | None = None, track_test: bool = False
                 ) -> list[dict]:
@@ -204,7 +212,8 @@ class Page:
         A seed draws everything random in a run — initialisation, clip order, frames and
         augmentation, the validation carve and, on CK+, the subject folds themselves — so the
         spread between seeds bounds what another machine's arithmetic does to a run of one seed
-        (same folds, another trajectory). The still-image stage keeps its seed-0 run. The last row
+        (same folds, another trajectory). Each seed starts from its own still-image runs, as a
+        rebuild would train them again (:meth:`at_seed`). The last row
         is the mean over the seeds with its t-interval over the seeds' means: the number a rebuild
         estimates, where a row of one seed is one draw.
         """
@@ -246,9 +255,10 @@ class Page:
                             for i, fl in enumerate(floors[0])])
 
     def _seed_runs(self, base: Config, every: Sequence[int], retrain: bool | None) -> list[dict]:
-        """The groups of ``base`` on each seed of ``every``, its own first: ``retrain`` (default the
-        page's) trains the other seeds again, the page's own run having been trained by the page."""
-        others = self.run_all([base.override(seed=s) for s in every[1:]], retrain)
+        """The groups of ``base`` on each seed of ``every``, its own first, each from its seed's
+        still-image runs: ``retrain`` (default the page's) trains the other seeds again, the page's
+        own run having been trained by the page."""
+        others = self.run_all([self.at_seed(base, s) for s in every[1:]], retrain)
         return [self.run(base, retrain=False), *others]
 
     def _seeds(self, base, seeds: Sequence[int] | None) -> tuple[int, ...]:

@@ -6,9 +6,18 @@ so that a preset means the same chain wherever a run is asked for.
 On the embedded data every video model starts from the still-image stage, as the paper's do
 (VGG-Face → FER2013 / SFEW → video): :func:`start_from_stills` sets a configuration's
 ``pretrained`` to the ``store:`` reference of the still-image run of its encoder and head on the
-embedded :data:`EMBEDDED_STILLS` set (same preset, seed 0; :func:`fsa.stills.pretrain_config`),
+embedded :data:`EMBEDDED_STILLS` set (same preset, same seed; :func:`fsa.stills.pretrain_config`),
 which :func:`obtain` reads from the store or trains first. Real data take their weights
-explicitly (``pretrained=`` a file, or the ``store:`` reference ``fsa pretrain`` prints).
+explicitly (``pretrained=`` a file, or the ``store:`` reference ``fsa pretrain`` prints), or their
+own still-image stages (``stills=``, :func:`still_chain`).
+
+**A seed replicates the whole chain.** Seed s of a configuration starts from the still-image runs
+of seed s (:func:`reseeded`), so the seeds of an AFEW group (:func:`replica_runs`) differ in their
+still-image stage as well as in their video run, and the group's interval holds the spread of both.
+A still-image run's training depends on the machine's arithmetic (its thread count, its CPU); a
+group whose seeds all started from one still-image run would leave that spread out of its interval,
+and a rebuild on another machine could fall far outside it. CK+'s folds share their seed's chain:
+they replicate the data, not the training.
 """
 from __future__ import annotations
 
@@ -30,7 +39,7 @@ from . import pool
 from .groups import group_hash, recorded_run, replicates, run_group
 
 #: The still-image set every run on the embedded data starts from: its synthetic FER2013 set (the
-#: paper's FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder and preset with seed 0.
+#: paper's FER2013 / SFEW stage, ``fsa pretrain``), trained once per encoder, preset and seed.
 EMBEDDED_STILLS = "fer2013"
 
 
@@ -76,13 +85,15 @@ def still_chain(cfg: Config, preset: str, stages: Sequence[tuple[str, str]], wei
     """``cfg`` started from the last of its still-image runs, one per stage (``(format, data)``), each
     run started from the one before and the first from ``weights`` (``weights_format``; none:
     random) — the paper's VGG-Face → FER2013 → SFEW → video. Each model has its own runs: they
-    train its encoder and head (:func:`fsa.stills.encoder_config`). The video model sees its frames
-    scaled as the first still-image model's weights expect (``input_norm``), as each stage does."""
+    train its encoder and head (:func:`fsa.stills.encoder_config`), with ``cfg``'s seed. The video
+    model sees its frames scaled as the first still-image model's weights expect (``input_norm``),
+    as each stage does."""
     stills: list[Still] = []
     start = dict(pretrained=weights, pretrained_format=weights_format) if weights else dict(input_norm=cfg.input_norm)
     for fmt, data in stages:
         experiment = f"stills-{fmt}-{read_stills(fmt, data).data_hash()}"
-        still = Still(pretrain_config(cfg.model, preset, fmt, data, device=cfg.device, **start), experiment)
+        still = Still(pretrain_config(cfg.model, preset, fmt, data, device=cfg.device, seed=cfg.seed, **start),
+                      experiment)
         stills.append(still)
         start = dict(pretrained=still.reference, pretrained_format="fsa", input_norm=still.cfg.input_norm)
     return cfg.override(**start).validate(), stills
@@ -96,15 +107,36 @@ def start_from_stills(cfg: Config, preset: str) -> tuple[Config, Still]:
     return cfg, still
 
 
-def group_record_name(cfg: Config) -> str:
-    """The store name of the group a configuration's number is the mean of."""
+def reseeded(cfg: Config, stills: Sequence[Still], seed: int) -> tuple[Config, list[Still]]:
+    """``cfg``'s chain at ``seed``: each still-image run of ``stills`` with that seed, started from the
+    one before (the first from the weights it had), and ``cfg`` with that seed started from the last.
+    Without still-image runs, ``cfg`` with that seed."""
+    out: list[Still] = []
+    for still in stills:
+        start = dict(pretrained=out[-1].reference) if out else {}
+        out.append(Still(still.cfg.override(seed=seed, **start), still.experiment))
+    return cfg.override(seed=seed, **(dict(pretrained=out[-1].reference) if out else {})), out
+
+
+def replica_runs(cfg: Config, stills: Sequence[Still] = ()) -> tuple[str, list[tuple[int, Config, list[Still]]]]:
+    """The runs of ``cfg``'s group (:func:`fsa.runs.replicates`), each with the still-image runs it
+    starts from: CK+'s folds share ``cfg``'s chain; each AFEW seed has its own (:func:`reseeded`)."""
     key, values = replicates(cfg)
-    return store.group_name(f"{key}s", group_hash(cfg, key, values))
+    if key == "seed":
+        return key, [(v, *reseeded(cfg, stills, v)) for v in values]
+    return key, [(v, cfg.override(**{key: v}), list(stills)) for v in values]
 
 
-def stored(cfg: Config) -> dict | None:
-    """The group summary of ``cfg`` in the results store, or ``None`` (nothing is trained)."""
-    return store.find_run(experiment_name(cfg), group_record_name(cfg))
+def group_record_name(cfg: Config, stills: Sequence[Still] = ()) -> str:
+    """The store name of the group a configuration's number is the mean of."""
+    key, runs = replica_runs(cfg, stills)
+    return store.group_name(f"{key}s", group_hash(cfg, key, [v for v, _, _ in runs], [c for _, c, _ in runs]))
+
+
+def stored(cfg: Config, stills: Sequence[Still] = ()) -> dict | None:
+    """The group summary of ``cfg`` (started from ``stills``) in the results store, or ``None``
+    (nothing is trained)."""
+    return store.find_run(experiment_name(cfg), group_record_name(cfg, stills))
 
 
 def _stored_still(still: Still, results_root: str | os.PathLike | None = None) -> dict | None:
@@ -126,28 +158,30 @@ def obtain_still(still: Still, results_root: str | os.PathLike | None = None) ->
     return pretrain(still.cfg, experiment=still.experiment, results_root=results_root, progress=False).run.record
 
 
-def _may_train(cfg: Config) -> None:
+def _may_train(cfg: Config, stills: Sequence[Still]) -> None:
     store.check_may_train(f"the group of {cfg.model.name} (seed {cfg.seed})",
-                          store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg)}.json")
+                          store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg, stills)}.json")
 
 
 def obtain(cfg: Config, stills: Sequence[Still] = (), retrain: bool = False, track_test: bool = False,
            progress: bool | None = False, reuse: bool | None = None) -> dict:
     """The group summary of ``cfg``: read from the store when there (unless ``retrain``; a stored
-    summary that cannot be read is warned about and trained again), else trained — its still-image
-    runs first, in their order — and recorded. CK+ configurations run every fold (the k-fold
-    summary); AFEW ones train on Train and test on Val once per seed, :data:`fsa.runs.AFEW_SEEDS`
-    seeds from the configuration's (the seeds summary). ``reuse`` (default: unless ``retrain``): a
-    fold or seed the store already holds is read, not trained again."""
-    found = None if retrain else stored(cfg)
+    summary that cannot be read is warned about and trained again), else trained — the still-image
+    runs of each of its runs first, in their order — and recorded. CK+ configurations run every fold
+    (the k-fold summary); AFEW ones train on Train and test on Val once per seed,
+    :data:`fsa.runs.AFEW_SEEDS` seeds from the configuration's, each from its own still-image runs
+    (the seeds summary, :func:`replica_runs`). ``reuse`` (default: unless ``retrain``): a fold or
+    seed the store already holds is read, not trained again."""
+    found = None if retrain else stored(cfg, stills)
     if found is not None:
         return found
-    _may_train(cfg)
-    for still in stills:
+    _may_train(cfg, stills)
+    key, runs = replica_runs(cfg, stills)
+    for still in {s.reference: s for _, _, chain in runs for s in chain}.values():
         obtain_still(still)
-    key, values = replicates(cfg)
-    return run_group(cfg, experiment_name(cfg), key, values, track_test=track_test, progress=progress,
-                     reuse=not retrain if reuse is None else reuse).summary
+    configs = {v: c for v, c, _ in runs}
+    return run_group(cfg, experiment_name(cfg), key, list(configs), track_test=track_test, progress=progress,
+                     reuse=not retrain if reuse is None else reuse, configure=configs.__getitem__).summary
 
 
 def _pretrain_job(cfg: dict, experiment: str) -> None:
@@ -164,20 +198,18 @@ def obtain_all(items: Sequence[tuple[Config, Sequence[Still]]], retrain: bool = 
     (:func:`fsa.runs.pool.workers`), the runs the store lacks are trained first by the pool: the
     still-image runs, stage by stage, then every fold or seed of every configuration; the groups
     are then made of the recorded runs."""
-    todo = [(cfg, stills) for cfg, stills in items if retrain or stored(cfg) is None]
+    todo = [(cfg, stills) for cfg, stills in items if retrain or stored(cfg, stills) is None]
     n_workers = pool.workers(todo[0][0].device) if todo else 1
     if n_workers > 1:
-        for cfg, _ in todo:
-            _may_train(cfg)
-        for stage in range(max((len(stills) for _, stills in todo), default=0)):
-            missing = {s.reference: s for _, stills in todo for s in stills[stage:stage + 1] if _stored_still(s) is None}
+        for cfg, stills in todo:
+            _may_train(cfg, stills)
+        runs = [(experiment_name(cfg), run, chain) for cfg, stills in todo for _, run, chain in replica_runs(cfg, stills)[1]]
+        for stage in range(max((len(chain) for _, _, chain in runs), default=0)):
+            missing = {s.reference: s for _, _, chain in runs for s in chain[stage:stage + 1] if _stored_still(s) is None}
             pool.run([(_pretrain_job, (s.cfg.to_dict(), s.experiment)) for s in missing.values()], n_workers)
         jobs = {}  # by run: two rows of a page may be one configuration
-        for cfg, _ in todo:
-            key, values = replicates(cfg)
-            experiment = experiment_name(cfg)
-            for run in (cfg.override(**{key: v}) for v in values):
-                if retrain or recorded_run(run, experiment) is None:
-                    jobs[experiment, run.hash()] = (_train_job, (run.to_dict(), experiment, track_test))
+        for experiment, run, _ in runs:
+            if retrain or recorded_run(run, experiment) is None:
+                jobs[experiment, run.hash()] = (_train_job, (run.to_dict(), experiment, track_test))
         pool.run(list(jobs.values()), n_workers)
     return [obtain(cfg, stills, retrain, track_test, reuse=n_workers > 1 or not retrain) for cfg, stills in items]

@@ -56,8 +56,10 @@ def replicates(cfg: Config) -> tuple[str, list[int]]:
 REPLICATES = ("fold", "seed")
 
 
-def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
-    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run.
+def group_hash(cfg: Config, key: str, values: Sequence[int], runs: Sequence[Config] = ()) -> str:
+    """Hash of a group of runs: the configuration without ``key`` (fold | seed), plus the values run,
+    plus the weights each run starts from (``pretrained``) where ``runs`` do not all start from
+    ``cfg``'s — the seeds of a chain, each from its own still-image runs (:mod:`fsa.runs.chain`).
 
     As in :meth:`fsa.config.Config.hash`, the model's registry name is a label: the rows of two
     tables that are one configuration (``cnn-lstm`` and ``cnn-lstm-2048-2048``) share their group,
@@ -66,6 +68,8 @@ def group_hash(cfg: Config, key: str, values: Sequence[int]) -> str:
     d = cfg.numbers()
     d.pop(key)
     d[f"{key}s_run"] = list(values)
+    if any(run.pretrained != cfg.pretrained for run in runs):
+        d["pretrained_run"] = [run.pretrained for run in runs]
     return stable_hash(d)
 
 
@@ -166,27 +170,32 @@ def replicate(key: str, values: Iterable[int], run_one: Callable[[int], T],
 
 def run_group(cfg: Config, experiment: str, key: str, values: Sequence[int],
               results_root: str | os.PathLike | None = None, resume: bool = False, track_test: bool = False,
-              progress: bool | None = None, force: bool = False, keep_last: bool = False, reuse: bool = False
-              ) -> GroupResult:
+              progress: bool | None = None, force: bool = False, keep_last: bool = False, reuse: bool = False,
+              configure: Callable[[int], Config] | None = None) -> GroupResult:
     """A deep configuration's group (:func:`replicate`): one training per value of ``key`` (with
     ``torchrun`` when :func:`processes` says more than one), summarised as ``kind`` = ``<key>s``.
     ``reuse``: a replicate the store holds (:func:`recorded_run`) is read, not trained again — the
-    runs a pool trained (:func:`fsa.runs.chain.obtain_all`), or those a killed group had finished."""
+    runs a pool trained (:func:`fsa.runs.chain.obtain_all`), or those a killed group had finished.
+    ``configure``: the configuration of the run of a value (default ``cfg`` with ``key`` set to it;
+    the seeds of a chain start from their own still-image runs, :func:`fsa.runs.chain.replica_runs`)."""
     nproc = processes()
+    configure = configure or (lambda value: cfg.override(**{key: value}))
 
     def run_one(value: int) -> RunResult:
-        found = recorded_run(cfg.override(**{key: value}), experiment, results_root) if reuse else None
+        run = configure(value)
+        found = recorded_run(run, experiment, results_root) if reuse else None
         if found is not None:
             return found
         if nproc > 1:
-            return train_distributed(cfg.override(**{key: value}), experiment, nproc, results_root, keep_last)
-        return train(cfg.override(**{key: value}), experiment, results_root, resume, track_test, progress=progress,
-                     force=force, keep_last=keep_last)
+            return train_distributed(run, experiment, nproc, results_root, keep_last)
+        return train(run, experiment, results_root, resume, track_test, progress=progress, force=force,
+                     keep_last=keep_last)
 
     def summarize(values: list[int], runs: list[RunResult]) -> dict:
         return group_summary(
             f"{key}s", experiment, {"model": cfg.model.name, "dataset": cfg.dataset, "protocol": cfg.protocol},
-            cfg.to_dict(), key, values, group_hash(cfg, key, values), [r.record for r in runs],
+            cfg.to_dict(), key, values, group_hash(cfg, key, values, [configure(v) for v in values]),
+            [r.record for r in runs],
             selected_epochs=[r.selected_epoch for r in runs],
             timings={k: float(np.mean([r.record["timings"][k] for r in runs]))
                      for k in ("train_ms_per_frame", "test_ms_per_frame")})
