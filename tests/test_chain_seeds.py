@@ -79,3 +79,29 @@ def test_a_group_trains_each_seed_from_its_own_chain_here_and_in_a_pool(prepared
     fer_jobs, sfew_jobs, video_jobs = jobs  # stage by stage, then the video runs
     assert sorted(Still(Config.from_dict(c), e).reference for c, e in fer_jobs + sfew_jobs) == every_still
     assert sorted(Config.from_dict(c).hash() for c, _, _ in video_jobs) == sorted(run.hash() for run, _ in expected)
+
+
+def test_a_recorded_seed_keeps_its_still_image_runs_untouched(prepared, tmp_path, monkeypatch):
+    """Only the seeds to train have their still-image runs trained: training a recorded seed's again
+    (its checkpoint is not committed) would rewrite the record of the run it started from."""
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "store"))
+    cfg, stills = chain_at(video("afew", prepared), 0)
+    recorded = chain_at(cfg, 1)[0].hash()
+    monkeypatch.setattr(chain, "recorded_run", lambda run, experiment: object() if run.hash() == recorded else None)
+    to_train = sorted(s.reference for seed in (0, 2) for s in chain_at(cfg, seed)[1])
+
+    obtained = []
+    monkeypatch.setattr(chain, "obtain_still", lambda still, root=None: obtained.append(still.reference))
+    monkeypatch.setattr(chain, "run_group", lambda *args, **kwargs: SimpleNamespace(summary={}))
+    monkeypatch.setenv(pool.WORKERS_ENV, "1")
+    chain.obtain_all([(cfg, stills)])
+    assert sorted(obtained) == to_train
+
+    jobs = []
+    monkeypatch.setattr(pool, "run", lambda js, n: jobs.append([args for _, args in js]))
+    monkeypatch.setattr(chain, "obtain", lambda *args, **kwargs: {})
+    monkeypatch.setenv(pool.WORKERS_ENV, "2")
+    chain.obtain_all([(cfg, stills)])
+    fer_jobs, sfew_jobs, video_jobs = jobs
+    assert sorted(Still(Config.from_dict(c), e).reference for c, e in fer_jobs + sfew_jobs) == to_train
+    assert sorted(Config.from_dict(c).seed for c, _, _ in video_jobs) == [0, 2]

@@ -76,7 +76,7 @@ MUTANTS = (
            'if head and getattr(model, "frame_head", False):', "if False:",
            ("tests/test_pretrain.py",)),
     Mutant("retrain-reads-the-store", "fsa/runs/chain.py",  # a retrained group keeps its recorded folds
-           "reuse=not retrain if reuse is None else reuse,", "reuse=True,", ("tests/test_pool.py",)),
+           "reuse = not retrain if reuse is None else reuse", "reuse = True", ("tests/test_pool.py",)),
     Mutant("seeds-share-one-still-run", "fsa/runs/chain.py",  # every seed from the base seed's still-image runs
            "out.append(Still(still.cfg.override(seed=seed, **start), still.experiment))", "out.append(still)",
            ("tests/test_chain_seeds.py",)),

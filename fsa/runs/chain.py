@@ -163,12 +163,26 @@ def _may_train(cfg: Config, stills: Sequence[Still]) -> None:
                           store.experiment_dir(experiment_name(cfg)) / f"{group_record_name(cfg, stills)}.json")
 
 
+def _untrained(items: Sequence[tuple[Config, Sequence[Still]]], reuse: bool) -> list[tuple[str, Config, list[Still]]]:
+    """The runs of the groups of ``items`` (``(cfg, stills)``) that training must make — every one,
+    or with ``reuse`` those the store lacks — each with its experiment and the still-image runs it
+    starts from. A recorded run's still-image runs are left alone: training one again on another
+    machine would rewrite the record of the run it started from."""
+    runs = []
+    for cfg, stills in items:
+        experiment = experiment_name(cfg)
+        for _, run, chain in replica_runs(cfg, stills)[1]:
+            if not reuse or recorded_run(run, experiment) is None:
+                runs.append((experiment, run, chain))
+    return runs
+
+
 def obtain(cfg: Config, stills: Sequence[Still] = (), retrain: bool = False, track_test: bool = False,
            progress: bool | None = False, reuse: bool | None = None) -> dict:
     """The group summary of ``cfg``: read from the store when there (unless ``retrain``; a stored
     summary that cannot be read is warned about and trained again), else trained — the still-image
-    runs of each of its runs first, in their order — and recorded. CK+ configurations run every fold
-    (the k-fold summary); AFEW ones train on Train and test on Val once per seed,
+    runs of each run to train first, in their order — and recorded. CK+ configurations run every
+    fold (the k-fold summary); AFEW ones train on Train and test on Val once per seed,
     :data:`fsa.runs.AFEW_SEEDS` seeds from the configuration's, each from its own still-image runs
     (the seeds summary, :func:`replica_runs`). ``reuse`` (default: unless ``retrain``): a fold or
     seed the store already holds is read, not trained again."""
@@ -176,12 +190,13 @@ def obtain(cfg: Config, stills: Sequence[Still] = (), retrain: bool = False, tra
     if found is not None:
         return found
     _may_train(cfg, stills)
-    key, runs = replica_runs(cfg, stills)
-    for still in {s.reference: s for _, _, chain in runs for s in chain}.values():
+    reuse = not retrain if reuse is None else reuse
+    for still in {s.reference: s for _, _, chain in _untrained([(cfg, stills)], reuse) for s in chain}.values():
         obtain_still(still)
+    key, runs = replica_runs(cfg, stills)
     configs = {v: c for v, c, _ in runs}
     return run_group(cfg, experiment_name(cfg), key, list(configs), track_test=track_test, progress=progress,
-                     reuse=not retrain if reuse is None else reuse, configure=configs.__getitem__).summary
+                     reuse=reuse, configure=configs.__getitem__).summary
 
 
 def _pretrain_job(cfg: dict, experiment: str) -> None:
@@ -203,13 +218,11 @@ def obtain_all(items: Sequence[tuple[Config, Sequence[Still]]], retrain: bool = 
     if n_workers > 1:
         for cfg, stills in todo:
             _may_train(cfg, stills)
-        runs = [(experiment_name(cfg), run, chain) for cfg, stills in todo for _, run, chain in replica_runs(cfg, stills)[1]]
+        runs = _untrained(todo, reuse=not retrain)
         for stage in range(max((len(chain) for _, _, chain in runs), default=0)):
             missing = {s.reference: s for _, _, chain in runs for s in chain[stage:stage + 1] if _stored_still(s) is None}
             pool.run([(_pretrain_job, (s.cfg.to_dict(), s.experiment)) for s in missing.values()], n_workers)
-        jobs = {}  # by run: two rows of a page may be one configuration
-        for experiment, run, _ in runs:
-            if retrain or recorded_run(run, experiment) is None:
-                jobs[experiment, run.hash()] = (_train_job, (run.to_dict(), experiment, track_test))
+        jobs = {(experiment, run.hash()): (_train_job, (run.to_dict(), experiment, track_test))
+                for experiment, run, _ in runs}  # by run: two rows of a page may be one configuration
         pool.run(list(jobs.values()), n_workers)
     return [obtain(cfg, stills, retrain, track_test, reuse=n_workers > 1 or not retrain) for cfg, stills in items]
