@@ -52,12 +52,9 @@ def test_each_seed_of_a_group_starts_from_its_own_still_image_runs(prepared):
     assert group_record_name(ck, ck_stills) == f"folds-{group_hash(ck, 'fold', list(range(ck.folds)))}"
 
 
-def test_a_group_trains_each_seed_from_its_own_chain_here_and_in_a_pool(prepared, tmp_path, monkeypatch):
-    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "store"))
-    cfg, stills = chain_at(video("afew", prepared), 0)
-    expected = [chain_at(cfg, seed) for seed in (0, 1, 2)]
-    every_still = sorted(s.reference for _, run_stills in expected for s in run_stills)
-
+def trained_here(monkeypatch, cfg: Config, stills: list[Still]) -> tuple[list[str], dict[int, Config]]:
+    """What :func:`~fsa.runs.chain.obtain_all` trains in this process (one worker): the still-image
+    runs it obtains, and the configuration of each seed of the group."""
     obtained, started = [], {}
     monkeypatch.setattr(chain, "obtain_still", lambda still, root=None: obtained.append(still.reference))
 
@@ -68,17 +65,35 @@ def test_a_group_trains_each_seed_from_its_own_chain_here_and_in_a_pool(prepared
     monkeypatch.setattr(chain, "run_group", group)
     monkeypatch.setenv(pool.WORKERS_ENV, "1")
     chain.obtain_all([(cfg, stills)])
-    assert started == {seed: run for seed, (run, _) in zip((0, 1, 2), expected)}
-    assert sorted(obtained) == every_still
+    return sorted(obtained), started
 
+
+def trained_by_a_pool(monkeypatch, cfg: Config, stills: list[Still]) -> tuple[list[str], list[Config]]:
+    """What :func:`~fsa.runs.chain.obtain_all` hands a pool of two workers: the still-image runs,
+    stage by stage, then the video runs."""
     jobs = []
     monkeypatch.setattr(pool, "run", lambda js, n: jobs.append([args for _, args in js]))
     monkeypatch.setattr(chain, "obtain", lambda *args, **kwargs: {})
     monkeypatch.setenv(pool.WORKERS_ENV, "2")
     chain.obtain_all([(cfg, stills)])
-    fer_jobs, sfew_jobs, video_jobs = jobs  # stage by stage, then the video runs
-    assert sorted(Still(Config.from_dict(c), e).reference for c, e in fer_jobs + sfew_jobs) == every_still
-    assert sorted(Config.from_dict(c).hash() for c, _, _ in video_jobs) == sorted(run.hash() for run, _ in expected)
+    fer_jobs, sfew_jobs, video_jobs = jobs
+    return (sorted(Still(Config.from_dict(c), e).reference for c, e in fer_jobs + sfew_jobs),
+            [Config.from_dict(c) for c, _, _ in video_jobs])
+
+
+def test_a_group_trains_each_seed_from_its_own_chain_here_and_in_a_pool(prepared, tmp_path, monkeypatch):
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "store"))
+    cfg, stills = chain_at(video("afew", prepared), 0)
+    expected = [chain_at(cfg, seed) for seed in (0, 1, 2)]
+    every_still = sorted(s.reference for _, run_stills in expected for s in run_stills)
+
+    obtained, started = trained_here(monkeypatch, cfg, stills)
+    assert started == {seed: run for seed, (run, _) in zip((0, 1, 2), expected)}
+    assert obtained == every_still
+
+    pooled_stills, pooled_runs = trained_by_a_pool(monkeypatch, cfg, stills)
+    assert pooled_stills == every_still
+    assert sorted(c.hash() for c in pooled_runs) == sorted(run.hash() for run, _ in expected)
 
 
 def test_a_recorded_seed_keeps_its_still_image_runs_untouched(prepared, tmp_path, monkeypatch):
@@ -90,18 +105,6 @@ def test_a_recorded_seed_keeps_its_still_image_runs_untouched(prepared, tmp_path
     monkeypatch.setattr(chain, "recorded_run", lambda run, experiment: object() if run.hash() == recorded else None)
     to_train = sorted(s.reference for seed in (0, 2) for s in chain_at(cfg, seed)[1])
 
-    obtained = []
-    monkeypatch.setattr(chain, "obtain_still", lambda still, root=None: obtained.append(still.reference))
-    monkeypatch.setattr(chain, "run_group", lambda *args, **kwargs: SimpleNamespace(summary={}))
-    monkeypatch.setenv(pool.WORKERS_ENV, "1")
-    chain.obtain_all([(cfg, stills)])
-    assert sorted(obtained) == to_train
-
-    jobs = []
-    monkeypatch.setattr(pool, "run", lambda js, n: jobs.append([args for _, args in js]))
-    monkeypatch.setattr(chain, "obtain", lambda *args, **kwargs: {})
-    monkeypatch.setenv(pool.WORKERS_ENV, "2")
-    chain.obtain_all([(cfg, stills)])
-    fer_jobs, sfew_jobs, video_jobs = jobs
-    assert sorted(Still(Config.from_dict(c), e).reference for c, e in fer_jobs + sfew_jobs) == to_train
-    assert sorted(Config.from_dict(c).seed for c, _, _ in video_jobs) == [0, 2]
+    assert trained_here(monkeypatch, cfg, stills)[0] == to_train
+    pooled_stills, pooled_runs = trained_by_a_pool(monkeypatch, cfg, stills)
+    assert pooled_stills == to_train and sorted(c.seed for c in pooled_runs) == [0, 2]
